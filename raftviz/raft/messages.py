@@ -1,0 +1,131 @@
+"""The four RPC messages of the Raft paper's Figure 2, plus log entries.
+
+Field names are Figure 2's in snake_case. A node fills in src, dst, term and
+the Figure 2 fields; the simulator fills in the envelope (id, sent, arrives)
+when it puts the message on the wire. Messages are never changed after that,
+so the simulator's history can share them freely.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Entry(NamedTuple):
+    """One log entry: the leader's term when it was created and the command.
+
+    A command of None is a leader's no-op entry. Entries are immutable values,
+    so logs, messages and history checkpoints can all share the same objects.
+    """
+    term: int
+    command: str | None = None
+
+
+class Message:
+    __slots__ = ("src", "dst", "term", "id", "sent", "arrives")
+    type = "Message"
+
+    def to_dict(self) -> dict:
+        d = {"type": self.type, "src": self.src, "dst": self.dst, "term": self.term}
+        d.update(self.fields())
+        return d
+
+    def fields(self) -> dict:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.fields().items())
+        return f"{self.type}(S{self.src}->S{self.dst}, term={self.term}, {fields})"
+
+
+class RequestVote(Message):
+    """Invoked by candidates to gather votes (Figure 2, RequestVote RPC)."""
+    __slots__ = ("last_log_index", "last_log_term")
+    type = "RequestVote"
+
+    def __init__(self, src, dst, term, last_log_index, last_log_term):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.last_log_index = last_log_index
+        self.last_log_term = last_log_term
+
+    @property
+    def candidate_id(self) -> int:
+        return self.src
+
+    def fields(self) -> dict:
+        return {"candidate_id": self.src, "last_log_index": self.last_log_index,
+                "last_log_term": self.last_log_term}
+
+
+class RequestVoteReply(Message):
+    __slots__ = ("vote_granted",)
+    type = "RequestVoteReply"
+
+    def __init__(self, src, dst, term, vote_granted):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.vote_granted = vote_granted
+
+    def fields(self) -> dict:
+        return {"vote_granted": self.vote_granted}
+
+
+class AppendEntries(Message):
+    """Invoked by the leader to replicate log entries; also the heartbeat."""
+    __slots__ = ("prev_log_index", "prev_log_term", "entries", "leader_commit")
+    type = "AppendEntries"
+
+    def __init__(self, src, dst, term, prev_log_index, prev_log_term, entries, leader_commit):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.prev_log_index = prev_log_index
+        self.prev_log_term = prev_log_term
+        self.entries = entries
+        self.leader_commit = leader_commit
+
+    @property
+    def leader_id(self) -> int:
+        return self.src
+
+    def fields(self) -> dict:
+        first = self.prev_log_index + 1
+        return {"leader_id": self.src, "prev_log_index": self.prev_log_index,
+                "prev_log_term": self.prev_log_term,
+                "entries": [{"index": first + k, "term": e.term, "command": e.command}
+                            for k, e in enumerate(self.entries)],
+                "leader_commit": self.leader_commit}
+
+
+class AppendEntriesReply(Message):
+    """Figure 2's reply (term, success) plus what every real implementation adds
+    so the leader can match a reply to its request: the request's
+    prev_log_index, and on success match_index, the last index now known to
+    match the leader's log. conflict_term/conflict_index are the optional
+    fast-backup hints of the paper's section 5.3 (None unless enabled)."""
+    __slots__ = ("success", "prev_log_index", "match_index", "conflict_term", "conflict_index")
+    type = "AppendEntriesReply"
+
+    def __init__(self, src, dst, term, success, prev_log_index, match_index,
+                 conflict_term=None, conflict_index=None):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.success = success
+        self.prev_log_index = prev_log_index
+        self.match_index = match_index
+        self.conflict_term = conflict_term
+        self.conflict_index = conflict_index
+
+    def fields(self) -> dict:
+        d = {"success": self.success, "prev_log_index": self.prev_log_index,
+             "match_index": self.match_index}
+        if self.conflict_index is not None:
+            d["conflict_term"] = self.conflict_term
+            d["conflict_index"] = self.conflict_index
+        return d
+
+
+MESSAGE_TYPES = {cls.type: cls for cls in (RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply)}

@@ -1,0 +1,537 @@
+"""Cluster: the public face of the simulator, with its whole history.
+
+A Cluster is a World (world.py) plus a record of what happened: the trace
+(one record per event and per user action, numbered by seq from 1), the user
+actions with their positions, the safety violations, and checkpoints of the
+world every `checkpoint_interval` records. Because the world is
+deterministic, that is enough to go anywhere:
+
+- seek(seq) restores the nearest checkpoint at or before seq and replays
+  from it, so its cost depends on the checkpoint interval, not on how long
+  the history is;
+- stepping at a past position follows the recorded future, user actions
+  included; a new action at a past position forks: the recorded future is
+  cut there;
+- trace records are kept for the most recent stretch and rebuilt on demand
+  from a checkpoint for older ones, so memory holds checkpoints (which share
+  unchanged log chunks) rather than every record or every state.
+
+history_limit caps how many records stay reachable; the oldest checkpoints
+go first, and seeking before the oldest one left is refused with a clear
+message. The initial state and the actions are always kept, so export()
+works whatever was trimmed.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from ..raft import LEADER, CANDIDATE, Options
+from . import actions as action_rules
+from . import state as state_rules
+from .explain import message_dict, ms, record_dict
+from .network import check_latency, check_loss
+from .world import INF, World, us
+
+FORMAT = "raftviz-history"
+VERSION = 1
+DEFAULT_HISTORY_LIMIT = 1_000_000        # records: over 30 minutes of a 9-node cluster at full speed
+DEFAULT_CHECKPOINT_INTERVAL = 1000
+KEPT_CHUNKS = 16                         # stretches of checkpoint_interval records held as records
+
+
+def _timing(election_timeout, heartbeat_interval, latency) -> dict:
+    try:
+        lo, hi = (float(v) for v in election_timeout)
+    except (TypeError, ValueError):
+        raise ValueError("election_timeout must be a pair (lowest, highest) in ms.") from None
+    if not 0 < lo <= hi <= 1_000_000:
+        raise ValueError("election_timeout must satisfy 0 < lowest <= highest (in ms).")
+    if isinstance(heartbeat_interval, bool) or not isinstance(heartbeat_interval, (int, float)) \
+            or not 0 < heartbeat_interval <= 1_000_000:
+        raise ValueError("heartbeat_interval must be a positive number of ms.")
+    return {"election_timeout": [lo, hi], "heartbeat_interval": float(heartbeat_interval),
+            "latency": list(check_latency(latency))}
+
+
+def _engine_options(options: dict) -> tuple[Options, dict]:
+    history = {"history_limit": options.pop("history_limit", DEFAULT_HISTORY_LIMIT),
+               "checkpoint_interval": options.pop("checkpoint_interval", DEFAULT_CHECKPOINT_INTERVAL)}
+    for key, value in history.items():
+        if not action_rules.is_int(value) or value < 10:
+            raise ValueError(f"{key} must be a whole number of at least 10.")
+    raft = Options(**action_rules.check_options(options)) if options else Options()
+    return raft, history
+
+
+class Cluster:
+    def __init__(self, size, *, seed=0, election_timeout=(150, 300), heartbeat_interval=50,
+                 latency=(10, 20), **options):
+        if not action_rules.is_int(size) or not 1 <= size <= state_rules.MAX_NODES:
+            raise ValueError(f"A cluster has 1 to {state_rules.MAX_NODES} servers.")
+        self._setup(size, None, seed, election_timeout, heartbeat_interval, latency, options)
+
+    @classmethod
+    def from_state(cls, state, *, seed=0, election_timeout=(150, 300), heartbeat_interval=50,
+                   latency=(10, 20), **options) -> "Cluster":
+        specs = state_rules.parse(state)
+        cluster = cls.__new__(cls)
+        cluster._setup(len(specs), specs, seed, election_timeout, heartbeat_interval, latency, options)
+        return cluster
+
+    def _setup(self, size, specs, seed, election_timeout, heartbeat_interval, latency, options):
+        if not action_rules.is_int(seed):
+            raise ValueError("seed must be a whole number.")
+        raft_options, history = _engine_options(dict(options))
+        self._config = {"size": size, "seed": seed, **_timing(election_timeout, heartbeat_interval, latency),
+                        "options": asdict(raft_options), **history}
+        self._specs = specs
+        self._interval = history["checkpoint_interval"]
+        self._limit = history["history_limit"]
+        self._world = self._new_world()
+        self._seq = 0
+        self._length = 0
+        self._actions: dict[int, tuple[float, dict]] = {}
+        self._violations: dict[int, list[dict]] = {}
+        self._chunks: OrderedDict[int, list] = OrderedDict()
+        initial = self._start(self._world)
+        if initial:
+            self._violations[0] = [dict(v, seq=0) for v in initial]
+        self._checkpoints: dict[int, tuple] = {0: self._world.save()}
+
+    def _new_world(self) -> World:
+        c = self._config
+        return World(c["size"], seed=c["seed"], election_timeout=tuple(c["election_timeout"]),
+                     heartbeat_interval=c["heartbeat_interval"], latency=tuple(c["latency"]),
+                     options=Options(**c["options"]))
+
+    def _start(self, world: World):
+        timers = world.load_initial(self._specs) if self._specs else None
+        return world.start(timers)
+
+    # ----- reading ---------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Virtual time in ms."""
+        return ms(self._world.now)
+
+    @property
+    def nodes(self):
+        return self._world.nodes
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    @property
+    def trace(self) -> "Trace":
+        return Trace(self)
+
+    @property
+    def network(self) -> "NetworkControl":
+        return NetworkControl(self)
+
+    @property
+    def options(self) -> dict:
+        return asdict(self._world.options)
+
+    @property
+    def config(self) -> dict:
+        """How the cluster was made: size, seed, timing, starting options."""
+        return {k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                for k, v in self._config.items()}
+
+    @property
+    def violations(self) -> list[dict]:
+        return [v for seq, found in self._violations.items() if seq <= self._seq for v in found]
+
+    @property
+    def oldest(self) -> int:
+        """The earliest seq that seek() can still reach."""
+        return next(iter(self._checkpoints))
+
+    def leader(self) -> int | None:
+        return self._world.leader()
+
+    def message(self, message_id: int):
+        return self._world.message(message_id)
+
+    # ----- moving through time -------------------------------------------------------
+    def _next(self, world: World, seq: int, until: float):
+        """The record at position `seq` (the next one) in `world`: the user
+        action recorded there, if any, else the next event due by `until`."""
+        recorded = self._actions.get(seq) if seq <= self._length else None
+        if recorded is not None:
+            time, action = recorded
+            if time > until:
+                return None
+            world.now = time
+            rec, violations, _ = world.apply(action)
+            return rec, violations
+        return world.next_event(until)
+
+    def _advance(self, until: float = INF):
+        seq = self._seq + 1
+        got = self._next(self._world, seq, until)
+        if got is None:
+            return None
+        self._seq = seq
+        self._keep(seq, *got)
+        return got[0]
+
+    def _keep(self, seq: int, rec, violations) -> None:
+        if seq <= self._length:             # following the recorded future
+            self._store(seq, rec)
+            return
+        self._length = seq
+        if violations:
+            self._violations[seq] = [dict(v, seq=seq) for v in violations]
+        self._store(seq, rec)
+        if seq % self._interval == 0:
+            last = self._checkpoints[next(reversed(self._checkpoints))]
+            self._checkpoints[seq] = self._world.save(last)
+            self._trim()
+
+    def _store(self, seq: int, rec) -> None:
+        k, offset = divmod(seq - 1, self._interval)
+        chunk = self._chunks.get(k)
+        if chunk is None:
+            if offset != 0:
+                return
+            chunk = self._chunks[k] = []
+            while len(self._chunks) > KEPT_CHUNKS:
+                self._chunks.popitem(last=False)
+        else:
+            self._chunks.move_to_end(k)
+        if len(chunk) == offset:
+            chunk.append(rec)
+
+    def _trim(self) -> None:
+        keys = list(self._checkpoints)
+        while len(keys) > 1 and self._length - keys[1] >= self._limit:
+            del self._checkpoints[keys.pop(0)]
+        first_chunk = keys[0] // self._interval
+        for k in [k for k in self._chunks if k < first_chunk]:
+            del self._chunks[k]
+
+    def step(self) -> dict | None:
+        """Process exactly the next record: the next scheduled event or, at a
+        past position, whatever comes next in the recorded history."""
+        rec = self._advance()
+        return None if rec is None else self._record(self._seq, rec)
+
+    def run_for(self, duration) -> None:
+        """Process every event due within the next `duration` ms, then advance now by it."""
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < math.inf:
+            raise ValueError("run_for takes a number of milliseconds, 0 or more.")
+        until = self._world.now + us(duration)
+        while self._advance(until) is not None:
+            pass
+        self._world.now = max(self._world.now, until)
+
+    def seek(self, seq) -> None:
+        """Go to the state right after record `seq` (0: the initial state)."""
+        if not action_rules.is_int(seq) or not 0 <= seq <= self._length:
+            raise ValueError(f"There is no record {seq!r}: the history runs from 0 to {self._length}.")
+        if seq < self.oldest:
+            raise ValueError(f"Record {seq} is no longer kept: the history now starts at record {self.oldest} "
+                             f"(at most {self._limit} records are kept).")
+        if seq == self._seq:
+            return
+        base = max(k for k in self._checkpoints if k <= seq)
+        if not base <= self._seq < seq:
+            self._world.load(self._checkpoints[base])
+            self._seq = base
+        while self._seq < seq:
+            self._advance()
+
+    # ----- actions ---------------------------------------------------------------
+    def act(self, action: dict):
+        """Carry out one user action (a dict with a "type"; see actions.py).
+        Invalid actions raise ValueError and change nothing. At a past
+        position the recorded future is cut first. Returns the action's result
+        (the new log index for a submit, else None)."""
+        action = action_rules.check(self._world, action)
+        self._fork()
+        seq = self._seq + 1
+        rec, violations, result = self._world.apply(action)
+        self._actions[seq] = (self._world.now, action)
+        self._seq = seq
+        self._keep(seq, rec, violations)
+        return result
+
+    def _fork(self) -> None:
+        s = self._seq
+        if s >= self._length:
+            return
+        for table in (self._actions, self._violations, self._checkpoints):
+            for k in [k for k in table if k > s]:
+                del table[k]
+        k, offset = divmod(s, self._interval)
+        for c in [c for c in self._chunks if c > k or (c == k and offset == 0)]:
+            del self._chunks[c]
+        if k in self._chunks:
+            del self._chunks[k][offset:]
+        self._length = s
+
+    def crash(self, id):
+        return self.act({"type": "crash", "node": id})
+
+    def restart(self, id):
+        return self.act({"type": "restart", "node": id})
+
+    def timeout(self, id):
+        return self.act({"type": "timeout", "node": id})
+
+    def disconnect(self, id):
+        return self.act({"type": "disconnect", "node": id})
+
+    def connect(self, id):
+        return self.act({"type": "connect", "node": id})
+
+    def partition(self, *groups):
+        return self.act({"type": "partition", "groups": [list(g) for g in groups]})
+
+    def heal(self):
+        return self.act({"type": "heal"})
+
+    def cut(self, a, b):
+        return self.act({"type": "cut", "a": a, "b": b})
+
+    def link(self, a, b):
+        return self.act({"type": "link", "a": a, "b": b})
+
+    def drop(self, message):
+        return self.act({"type": "drop", "message": message})
+
+    def submit(self, command, to=None) -> int | None:
+        action = {"type": "submit", "command": command}
+        if to is not None:
+            action["node"] = to
+        return self.act(action)
+
+    def set_options(self, **options):
+        return self.act({"type": "options", "options": options})
+
+    # ----- records and views ---------------------------------------------------------
+    def _record(self, seq: int, rec) -> dict:
+        return record_dict(seq, rec, self._violations.get(seq))
+
+    def _records(self, first: int, last: int) -> list:
+        """Compact records first..last (1-based, inclusive), rebuilding
+        stretches no longer held from their checkpoint."""
+        out = []
+        seq = first
+        while seq <= last:
+            k, offset = divmod(seq - 1, self._interval)
+            chunk = self._chunks.get(k)
+            if chunk is None or len(chunk) <= min(last - 1 - k * self._interval, self._interval - 1):
+                chunk = self._rebuild(k)
+            take = min(last, (k + 1) * self._interval) - seq + 1
+            out.extend(chunk[offset:offset + take])
+            seq += take
+        return out
+
+    def _rebuild(self, k: int) -> list:
+        start = k * self._interval
+        if start not in self._checkpoints:
+            raise IndexError(f"Record {start + 1} is no longer kept: the history now starts at record "
+                             f"{self.oldest}.")
+        world = self._new_world()
+        world.load(self._checkpoints[start])
+        chunk = []
+        for seq in range(start + 1, min(start + self._interval, self._length) + 1):
+            chunk.append(self._next(world, seq, INF)[0])
+        self._chunks[k] = chunk
+        self._chunks.move_to_end(k)
+        while len(self._chunks) > KEPT_CHUNKS:
+            self._chunks.popitem(last=False)
+        return chunk
+
+    def records(self, first: int, last: int) -> list[dict]:
+        """Trace records first..last as dicts (what the web layer streams)."""
+        first, last = max(first, 1), min(last, self._length)
+        if first > last:
+            return []
+        return [self._record(s, r) for s, r in zip(range(first, last + 1), self._records(first, last))]
+
+    def snapshot(self) -> dict:
+        w = self._world
+        nodes = []
+        for i, n in w.nodes.items():
+            d = {"id": i, "up": n.up, "role": n.role if n.up else "down", "term": n.term,
+                 "voted_for": n.voted_for,
+                 "log": [{"term": e.term, "command": e.command} for e in n.log],
+                 "commit_index": n.commit_index, "last_applied": n.last_applied, "store": dict(n.store),
+                 "leader_id": n.leader_id,
+                 "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None}
+            if n.up and n.role == CANDIDATE:
+                d["votes"] = sorted(n.votes)
+            if n.up and n.role == LEADER:
+                d["next_index"] = {str(p): v for p, v in n.next_index.items()}
+                d["match_index"] = {str(p): v for p, v in n.match_index.items()}
+                d["heartbeat_due"] = {str(p): ms(v) for p, v in (w.heartbeat_due[i] or {}).items()}
+            nodes.append(d)
+        return {
+            "time": ms(w.now), "seq": self._seq, "length": self._length, "oldest": self.oldest,
+            "nodes": nodes,
+            "messages": [message_dict(m) for m in w.in_flight()],
+            "network": w.network.to_dict(),
+            "violations": self.violations,
+            "options": self.options,
+            "config": self.config,
+        }
+
+    # ----- export and replay ---------------------------------------------------------
+    def export(self) -> dict:
+        return {
+            "format": FORMAT, "version": VERSION,
+            "config": self.config,
+            "initial": state_rules.to_state(self._specs) if self._specs else None,
+            "actions": [{"seq": seq, "time": ms(time), **action} for seq, (time, action) in self._actions.items()],
+            "length": self._length,
+            "position": {"seq": self._seq, "time": ms(self._world.now)},
+        }
+
+    @classmethod
+    def replay(cls, data) -> "Cluster":
+        """Rebuild an exported cluster: same trace, same position, same states."""
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("This is not a raftviz history (its \"format\" is not raftviz-history).")
+        if data.get("version") != VERSION:
+            raise ValueError(f"This history has version {data.get('version')!r}; this raftviz reads version {VERSION}.")
+        config, initial = data.get("config"), data.get("initial")
+        if not isinstance(config, dict):
+            raise ValueError("The history has no config.")
+        config = dict(config)
+        known = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options",
+                 "history_limit", "checkpoint_interval"}
+        if set(config) - known:
+            raise ValueError(f"Unknown config fields: {', '.join(sorted(map(str, set(config) - known)))}.")
+        options = config.pop("options", None) or {}
+        if not isinstance(options, dict):
+            raise ValueError("The config's options must be an object.")
+        size = config.pop("size", None)
+        kwargs = {**config, **options}
+        if initial is None:
+            cluster = cls(size, **kwargs)
+        else:
+            cluster = cls.from_state(initial, **kwargs)
+            if size is not None and size != len(cluster.nodes):
+                raise ValueError("The config's size does not match the initial state.")
+        steps, length, position = data.get("actions"), data.get("length"), data.get("position")
+        if not isinstance(steps, list):
+            raise ValueError("The history's actions must be a list.")
+        if not action_rules.is_int(length) or length < 0:
+            raise ValueError("The history's length must be a whole number.")
+        if not isinstance(position, dict) or not action_rules.is_int(position.get("seq")) \
+                or not 0 <= position["seq"] <= length:
+            raise ValueError("The history's position must give a seq between 0 and its length.")
+        for k, step in enumerate(steps, 1):
+            if not isinstance(step, dict):
+                raise ValueError(f"Action {k} is not an object.")
+            step = dict(step)
+            seq, time = step.pop("seq", None), step.pop("time", None)
+            if not action_rules.is_int(seq) or not cluster._seq < seq <= length:
+                raise ValueError(f"Action {k} has a bad position (seq {seq!r}).")
+            if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time):
+                raise ValueError(f"Action {k} has no valid time.")
+            while cluster._seq < seq - 1:
+                if cluster._advance() is None:
+                    raise ValueError(f"Action {k} comes after the end of the simulated events.")
+            time = us(time)
+            if time < cluster._world.now:
+                raise ValueError(f"Action {k} is earlier than the events before it.")
+            world_now = cluster._world.now
+            cluster._world.now = time
+            try:
+                cluster.act(step)
+            except ValueError as e:
+                cluster._world.now = world_now
+                raise ValueError(f"Action {k} ({step.get('type')}): {e}") from None
+        while cluster._seq < length:
+            if cluster._advance() is None:
+                raise ValueError("The history is longer than its events allow.")
+        if position["seq"] < length:
+            cluster.seek(position["seq"])
+        else:
+            time = position.get("time")
+            if isinstance(time, (int, float)) and not isinstance(time, bool) and math.isfinite(time):
+                cluster._world.now = max(cluster._world.now, us(time))
+        return cluster
+
+
+class Trace(Sequence):
+    """The trace as a read-only list of record dicts, built when read.
+    Records older than the kept history raise IndexError when asked for."""
+
+    def __init__(self, cluster: Cluster):
+        self._cluster = cluster
+
+    def __len__(self) -> int:
+        return self._cluster._length
+
+    def __getitem__(self, index):
+        n = len(self)
+        if isinstance(index, slice):
+            seqs = range(n)[index]
+            if not seqs:
+                return []
+            if seqs.step == 1:
+                return self._cluster.records(seqs[0] + 1, seqs[-1] + 1)
+            return [self[i] for i in seqs]
+        if not action_rules.is_int(index):
+            raise TypeError("trace indexes must be integers or slices")
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("trace index out of range")
+        return self._cluster.records(index + 1, index + 1)[0]
+
+    def __iter__(self):
+        c = self._cluster
+        seq = c.oldest + 1
+        while seq <= len(self):
+            last = min(seq + c._interval - 1, len(self))
+            yield from c.records(seq, last)
+            seq = last + 1
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (Trace, list, tuple)):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"<Trace of {len(self)} records>"
+
+
+class NetworkControl:
+    """cluster.network: read the network, and set loss and latency as
+    recorded actions (so they replay, seek and export like any other)."""
+
+    def __init__(self, cluster: Cluster):
+        self._cluster = cluster
+
+    @property
+    def loss(self) -> float:
+        return self._cluster._world.network.loss
+
+    @loss.setter
+    def loss(self, value) -> None:
+        self._cluster.act({"type": "network", "loss": check_loss(value)})
+
+    @property
+    def latency(self) -> tuple[float, float]:
+        return self._cluster._world.network.latency
+
+    @latency.setter
+    def latency(self, value) -> None:
+        self._cluster.act({"type": "network", "latency": list(check_latency(value))})
+
+    def to_dict(self) -> dict:
+        return self._cluster._world.network.to_dict()
+
+    def __getattr__(self, name):
+        return getattr(self._cluster._world.network, name)

@@ -1,0 +1,166 @@
+"""The safety monitor: the five properties of the Raft paper's Figure 3,
+checked after every event as properties of the whole history.
+
+    Election Safety       at most one leader per term, ever
+    Leader Append-Only    a leader never overwrites or deletes entries in its log
+    Log Matching          an (index, term) pair never stands for two different
+                          entries, nor for two different histories before it
+    Leader Completeness   an entry committed in a term is in the log of the
+                          leader of every later term
+    State Machine Safety  no two servers ever apply different entries at one index
+
+It learns what happened from the node's notes (who became leader, what was
+appended, committed, applied), so each event costs a few dictionary look-ups.
+Everything it remembers is kept so that a checkpoint can save and restore it.
+"""
+from __future__ import annotations
+
+from ..raft import LEADER
+from ..raft.notes import command_text
+from .frozen import freeze, thaw
+
+PROPERTIES = ("Election Safety", "Leader Append-Only", "Log Matching",
+              "Leader Completeness", "State Machine Safety")
+
+
+def _entry(index: int, entry) -> str:
+    return f"index {index} (term {entry.term}, {command_text(entry.command)})"
+
+
+class Monitor:
+    def __init__(self):
+        self.leaders: dict[int, int] = {}      # term -> the node that led it
+        self.committed: list = []              # index-1 -> (entry, term it was committed in, node)
+        self.applied: list = []                # index-1 -> (entry, first node to apply it)
+        self.known: list = []                  # index-1 -> ((entry, term of the entry before it), ...)
+        self.leading: dict[int, tuple] = {}    # leader -> (term, log length, last entry) last seen
+        self.reported: set = set()             # each broken fact is reported once
+        self._found: list = []
+
+    # ----- feeding ---------------------------------------------------------------
+    def observe(self, node, notes) -> list | None:
+        """Check what one event did at `node`; return new violations, if any."""
+        for note in notes:
+            check = _CHECKS.get(note[0])
+            if check is not None:
+                check(self, node, note)
+        if node.role == LEADER:
+            self._check_append_only(node)
+        elif self.leading:
+            self.leading.pop(node.id, None)
+        if self._found:
+            found, self._found = self._found, []
+            return found
+        return None
+
+    def seed(self, nodes) -> list | None:
+        """Take in a loaded initial state, as if each log had been built by events."""
+        for node in nodes:
+            if node.log:
+                self._on_append(node, ("append", 1, len(node.log)))
+            if node.commit_index:
+                self._on_apply(node, ("apply", 1, node.commit_index))
+                self._record_commits(node, 1, node.commit_index, 0)
+        for node in nodes:
+            if node.role == LEADER and node.up:
+                self._on_leader(node, ("leader", node.term, ()))
+                self._check_append_only(node)
+        found, self._found = self._found, []
+        return found or None
+
+    def _violate(self, key, prop: str, nodes, text: str) -> None:
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        self._found.append({"property": prop, "nodes": sorted(set(nodes)), "text": f"{prop} is violated: {text}"})
+
+    # ----- the properties ----------------------------------------------------
+    def _on_leader(self, node, note) -> None:
+        term = note[1]
+        other = self.leaders.get(term)
+        if other is not None and other != node.id:
+            self._violate(("election", term), "Election Safety", (other, node.id),
+                          f"S{other} and S{node.id} are both leaders of term {term}.")
+        else:
+            self.leaders[term] = node.id
+        log = node.log
+        for i, (entry, cterm, who) in enumerate(self.committed):
+            if cterm < term and (i >= len(log) or log[i] != entry):
+                self._violate(("completeness", term, node.id), "Leader Completeness", (node.id, who),
+                              f"S{node.id} became leader of term {term} without {_entry(i + 1, entry)}, "
+                              f"which S{who} had committed.")
+                break
+
+    def _check_append_only(self, node) -> None:
+        log = node.log
+        seen = self.leading.get(node.id)
+        if seen is not None and seen[0] == node.term:
+            length, last = seen[1], seen[2]
+            if len(log) < length or (length and log[length - 1] != last):
+                self._violate(("append-only", node.term, node.id), "Leader Append-Only", (node.id,),
+                              f"S{node.id}, leader of term {node.term}, removed or replaced entries in its log.")
+        self.leading[node.id] = (node.term, len(log), log[-1] if log else None)
+
+    def _on_propose(self, node, note) -> None:
+        self._on_append(node, ("append", note[1], note[1]))
+
+    def _on_append(self, node, note) -> None:
+        log, known = node.log, self.known
+        for i in range(note[1], note[2] + 1):
+            entry = log[i - 1]
+            fact = (entry, log[i - 2].term if i > 1 else 0)
+            if i > len(known):
+                known.extend([()] * (i - len(known)))
+            facts = known[i - 1]
+            for other in facts:
+                if other[0].term == entry.term:
+                    if other != fact:
+                        self._violate(("matching", i, entry.term), "Log Matching", (node.id,),
+                                      f"S{node.id} holds {_entry(i, entry)}, but index {i} with term "
+                                      f"{entry.term} already stood for a different entry or history "
+                                      f"({command_text(other[0].command)}, after term {other[1]}).")
+                    break
+            else:
+                known[i - 1] = facts + (fact,)
+
+    def _on_commit(self, node, note) -> None:
+        if note[3] is not None:                  # a leader's own decision
+            self._record_commits(node, note[1] + 1, note[2], node.term)
+
+    def _record_commits(self, node, first: int, last: int, term: int) -> None:
+        committed, log = self.committed, node.log
+        for i in range(max(first, len(committed) + 1), last + 1):
+            committed.append((log[i - 1], term, node.id))
+
+    def _on_apply(self, node, note) -> None:
+        log, applied = node.log, self.applied
+        for i in range(note[1], note[2] + 1):
+            entry = log[i - 1]
+            if i <= len(applied):
+                first, who = applied[i - 1]
+                if first != entry:
+                    self._violate(("sms", i), "State Machine Safety", (who, node.id),
+                                  f"S{node.id} applies {_entry(i, entry)}, but S{who} applied "
+                                  f"{_entry(i, first)} at the same index.")
+            else:
+                applied.append((entry, node.id))
+
+    # ----- checkpoints -----------------------------------------------------------
+    def save(self, earlier: tuple | None = None) -> tuple:
+        e = earlier or (None,) * 7
+        return (dict(self.leaders), freeze(self.committed, e[1]), freeze(self.applied, e[2]),
+                freeze(self.known, e[3]), dict(self.leading), frozenset(self.reported))
+
+    def load(self, saved: tuple) -> None:
+        leaders, committed, applied, known, leading, reported = saved
+        self.leaders = dict(leaders)
+        self.committed = thaw(committed)
+        self.applied = thaw(applied)
+        self.known = thaw(known)
+        self.leading = dict(leading)
+        self.reported = set(reported)
+        self._found = []
+
+
+_CHECKS = {"leader": Monitor._on_leader, "propose": Monitor._on_propose, "append": Monitor._on_append,
+           "commit": Monitor._on_commit, "apply": Monitor._on_apply}

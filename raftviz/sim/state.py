@@ -1,0 +1,145 @@
+"""Initial states for Cluster.from_state: checked and put in normal form.
+
+    {"nodes": [{"id": 1, "term": 3, "log": [1, 1, {"term": 2, "command": "x=1"}],
+                "voted_for": None, "role": "follower", "commit_index": 0, "up": True}, ...]}
+
+Omitted fields take defaults. Beyond the issue's fields, a node may give
+"timer" (its first election deadline, ms) and, for a leader, "next_index"
+and "match_index" ({peer: value}), so a lecture case can start exactly
+where the slide does. A state that no Raft cluster could be in is refused
+with the reason (terms that decrease along a log, an entry newer than its
+server's term, two leaders of one term, ...).
+"""
+from __future__ import annotations
+
+from ..raft import CANDIDATE, FOLLOWER, LEADER, Entry
+from .actions import MAX_COMMAND, is_int
+
+MAX_NODES = 9
+MAX_LOG = 10_000
+NODE_FIELDS = {"id", "term", "log", "voted_for", "role", "commit_index", "up", "timer",
+               "next_index", "match_index"}
+
+
+def _entry(item, where: str) -> Entry:
+    if is_int(item):
+        term, command = item, None
+    elif isinstance(item, dict):
+        unknown = set(item) - {"term", "command"}
+        if unknown:
+            raise ValueError(f"{where}: a log entry has only a term and a command, not {', '.join(sorted(map(str, unknown)))}.")
+        term, command = item.get("term"), item.get("command")
+        if command is not None and (not isinstance(command, str) or len(command) > MAX_COMMAND):
+            raise ValueError(f"{where}: a command must be text of at most {MAX_COMMAND} characters.")
+    else:
+        raise ValueError(f"{where}: a log entry is a term (a number) or {{\"term\": ..., \"command\": ...}}.")
+    if not is_int(term) or term < 1:
+        raise ValueError(f"{where}: a log entry's term must be a whole number of at least 1.")
+    return Entry(term, command)
+
+
+def _peer_map(value, me: int, ids, what: str, lo: int, hi: int) -> dict[int, int]:
+    if not isinstance(value, dict):
+        raise ValueError(f"S{me}: {what} must map each other server to a number.")
+    out = {}
+    for key, v in value.items():
+        try:
+            peer = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"S{me}: {what} names an unknown server {key!r}.") from None
+        if peer not in ids or peer == me:
+            raise ValueError(f"S{me}: {what} names an unknown server {key!r}.")
+        if not is_int(v) or not lo <= v <= hi:
+            raise ValueError(f"S{me}: {what} for S{peer} must be a whole number from {lo} to {hi}.")
+        out[peer] = v
+    return out
+
+
+def parse(state) -> list[dict]:
+    """Check an initial state; return its nodes in normal form, by id."""
+    if not isinstance(state, dict) or not isinstance(state.get("nodes"), list):
+        raise ValueError("An initial state needs a list of nodes: {\"nodes\": [{\"id\": 1, ...}, ...]}.")
+    raw = state["nodes"]
+    if not 1 <= len(raw) <= MAX_NODES:
+        raise ValueError(f"A cluster has 1 to {MAX_NODES} servers.")
+    ids = set(range(1, len(raw) + 1))
+    nodes = {}
+    for spec in raw:
+        if not isinstance(spec, dict):
+            raise ValueError("Each node must be an object with an id.")
+        i = spec.get("id")
+        if not is_int(i) or i not in ids:
+            raise ValueError(f"Node ids must be 1 to {len(raw)}, each once; got {i!r}.")
+        if i in nodes:
+            raise ValueError(f"S{i} appears twice.")
+        unknown = set(spec) - NODE_FIELDS
+        if unknown:
+            raise ValueError(f"S{i}: unknown field {', '.join(sorted(map(str, unknown)))}. "
+                             f"Known fields: {', '.join(sorted(NODE_FIELDS))}.")
+        nodes[i] = _node(spec, i, ids)
+    leaders = {}
+    for n in nodes.values():
+        if n["role"] == LEADER:
+            if n["term"] in leaders:
+                raise ValueError(f"S{leaders[n['term']]} and S{n['id']} cannot both lead term {n['term']}.")
+            leaders[n["term"]] = n["id"]
+    return [nodes[i] for i in sorted(nodes)]
+
+
+def _node(spec: dict, i: int, ids) -> dict:
+    term = spec.get("term", 0)
+    if not is_int(term) or term < 0:
+        raise ValueError(f"S{i}: term must be a whole number, 0 or more.")
+    log_items = spec.get("log", [])
+    if not isinstance(log_items, list) or len(log_items) > MAX_LOG:
+        raise ValueError(f"S{i}: log must be a list of at most {MAX_LOG} entries.")
+    log = [_entry(item, f"S{i} index {k}") for k, item in enumerate(log_items, 1)]
+    for k in range(1, len(log)):
+        if log[k].term < log[k - 1].term:
+            raise ValueError(f"S{i}'s log is impossible: terms never decrease along a log, but index {k + 1} "
+                             f"has term {log[k].term} after term {log[k - 1].term}.")
+    if log and log[-1].term > term:
+        raise ValueError(f"S{i}'s log has an entry of term {log[-1].term}, but S{i} is only in term {term}: "
+                         f"a server's term is at least that of every entry it stores.")
+    role = spec.get("role", FOLLOWER)
+    if role not in (FOLLOWER, CANDIDATE, LEADER):
+        raise ValueError(f"S{i}: role must be follower, candidate or leader, not {role!r}.")
+    up = spec.get("up", True)
+    if not isinstance(up, bool):
+        raise ValueError(f"S{i}: up must be true or false.")
+    if role != FOLLOWER and term < 1:
+        raise ValueError(f"S{i}: a {role} must be in term 1 or later.")
+    voted_for = spec.get("voted_for", i if role != FOLLOWER else None)
+    if voted_for is not None and (not is_int(voted_for) or voted_for not in ids):
+        raise ValueError(f"S{i}: voted_for must be a server id or null.")
+    if role != FOLLOWER and voted_for != i:
+        raise ValueError(f"S{i}: a {role} has voted for itself in its term.")
+    commit = spec.get("commit_index", 0)
+    if not is_int(commit) or not 0 <= commit <= len(log):
+        raise ValueError(f"S{i}: commit_index must be between 0 and the length of its log ({len(log)}).")
+    node = {"id": i, "term": term, "log": log, "voted_for": voted_for,
+            "role": role if up else FOLLOWER, "commit_index": commit, "up": up}
+    if "timer" in spec:
+        timer = spec["timer"]
+        if isinstance(timer, bool) or not isinstance(timer, (int, float)) or not 0 <= timer <= 1e9:
+            raise ValueError(f"S{i}: timer is the first election deadline in ms, a number of 0 or more.")
+        node["timer"] = float(timer)
+    for key, lo, hi in (("next_index", 1, len(log) + 1), ("match_index", 0, len(log))):
+        if key in spec:
+            if role != LEADER:
+                raise ValueError(f"S{i}: only a leader has {key}.")
+            node[key] = _peer_map(spec[key], i, ids, key, lo, hi)
+    return node
+
+
+def to_state(nodes: list[dict]) -> dict:
+    """Normal form back to the JSON-friendly from_state form."""
+    out = []
+    for n in nodes:
+        d = dict(n)
+        d["log"] = [{"term": e.term, "command": e.command} if e.command is not None else e.term for e in n["log"]]
+        for key in ("next_index", "match_index"):
+            if key in d:
+                d[key] = {str(p): v for p, v in d[key].items()}
+        out.append(d)
+    return {"nodes": out}
