@@ -183,9 +183,8 @@ class Node:
     # ----- receiving ---------------------------------------------------------
     def receive(self, msg):
         notes: list = []
-        reset = self._observe_term(msg.term, msg.src, notes)
-        handler = _HANDLERS[msg.type]
-        msgs, reset_now = handler(self, msg, notes)
+        reset = msg.term > self.term and self._observe_term(msg.term, msg.src, notes)
+        msgs, reset_now = _HANDLERS[msg.type](self, msg, notes)
         return msgs, reset or reset_now, notes
 
     def _on_request_vote(self, m: RequestVote, notes):

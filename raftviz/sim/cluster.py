@@ -190,23 +190,15 @@ class Cluster:
             self._violations[seq] = [dict(v, seq=seq) for v in violations]
         self._store(seq, rec)
         if seq % self._interval == 0:
-            last = self._checkpoints[next(reversed(self._checkpoints))]
-            self._checkpoints[seq] = self._world.save(last)
-            self._trim()
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        last = self._checkpoints[next(reversed(self._checkpoints))]
+        self._checkpoints[self._seq] = self._world.save(last)
+        self._trim()
 
     def _store(self, seq: int, rec) -> None:
-        k, offset = divmod(seq - 1, self._interval)
-        chunk = self._chunks.get(k)
-        if chunk is None:
-            if offset != 0:
-                return
-            chunk = self._chunks[k] = []
-            while len(self._chunks) > KEPT_CHUNKS:
-                self._chunks.popitem(last=False)
-        else:
-            self._chunks.move_to_end(k)
-        if len(chunk) == offset:
-            chunk.append(rec)
+        self._file(seq, [rec])
 
     def _trim(self) -> None:
         keys = list(self._checkpoints)
@@ -227,9 +219,48 @@ class Cluster:
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < math.inf:
             raise ValueError("run_for takes a number of milliseconds, 0 or more.")
         until = self._world.now + us(duration)
-        while self._advance(until) is not None:
-            pass
+        while self._seq < self._length:          # follow the recorded future first
+            if self._advance(until) is None:
+                break
+        if self._seq >= self._length:
+            self._run_live(until)
         self._world.now = max(self._world.now, until)
+
+    def _run_live(self, until: int) -> None:
+        """At the end of the history: let the world run in batches that end
+        at checkpoint boundaries, and file the batch's records at once."""
+        world, interval = self._world, self._interval
+        while True:
+            limit = interval - self._seq % interval
+            records: list = []
+            found: dict = {}
+            done = world.run(until, limit, records, found)
+            if done == 0:
+                return
+            first = self._seq + 1
+            self._seq = self._length = self._seq + done
+            for k, violations in found.items():
+                self._violations[first + k] = [dict(v, seq=first + k) for v in violations]
+            self._file(first, records)
+            if self._seq % interval == 0:
+                self._checkpoint()
+            if done < limit:
+                return
+
+    def _file(self, first: int, records: list) -> None:
+        """Store newly made records first.. (all within one stretch)."""
+        k, offset = divmod(first - 1, self._interval)
+        chunk = self._chunks.get(k)
+        if chunk is None:
+            if offset != 0:
+                return
+            chunk = self._chunks[k] = []
+            while len(self._chunks) > KEPT_CHUNKS:
+                self._chunks.popitem(last=False)
+        else:
+            self._chunks.move_to_end(k)
+        if len(chunk) == offset:
+            chunk.extend(records)
 
     def seek(self, seq) -> None:
         """Go to the state right after record `seq` (0: the initial state)."""

@@ -45,9 +45,13 @@ class Monitor:
             if check is not None:
                 check(self, node, note)
         if node.role == LEADER:
-            self._check_append_only(node)
-        elif self.leading:
-            self.leading.pop(node.id, None)
+            seen = self.leading.get(node.id)
+            log = node.log
+            # Most events at a leader change nothing in its log: skip those cheaply.
+            if seen is None or seen[1] != len(log) or seen[0] != node.term or (log and seen[2] is not log[-1]):
+                self._check_append_only(node)
+        elif node.id in self.leading:
+            del self.leading[node.id]
         if self._found:
             found, self._found = self._found, []
             return found
