@@ -31,7 +31,7 @@ from dataclasses import asdict
 from ..raft import LEADER, CANDIDATE, Options
 from . import actions as action_rules
 from . import state as state_rules
-from .explain import message_dict, ms, record_dict
+from .explain import entries_list, marks, message_dict, ms, record_dict
 from .network import check_latency, check_loss
 from .world import INF, World, us
 
@@ -96,6 +96,7 @@ class Cluster:
         self._actions: dict[int, tuple[float, dict]] = {}
         self._violations: dict[int, list[dict]] = {}
         self._chunks: OrderedDict[int, list] = OrderedDict()
+        self._markers: list[tuple] = []          # (seq, time, marks) of records worth a timeline marker
         initial = self._start(self._world)
         if initial:
             self._violations[0] = [dict(v, seq=0) for v in initial]
@@ -158,6 +159,10 @@ class Cluster:
     def message(self, message_id: int):
         return self._world.message(message_id)
 
+    def message_ids(self) -> list[int]:
+        """Ids of the messages in flight, in order of arrival."""
+        return [m.id for m in self._world.in_flight()]
+
     # ----- moving through time -------------------------------------------------------
     def _next(self, world: World, seq: int, until: float):
         """The record at position `seq` (the next one) in `world`: the user
@@ -188,6 +193,7 @@ class Cluster:
         self._length = seq
         if violations:
             self._violations[seq] = [dict(v, seq=seq) for v in violations]
+        self._mark(seq, [rec])
         self._store(seq, rec)
         if seq % self._interval == 0:
             self._checkpoint()
@@ -197,6 +203,12 @@ class Cluster:
         self._checkpoints[self._seq] = self._world.save(last)
         self._trim()
 
+    def _mark(self, first: int, records: list) -> None:
+        for seq, rec in enumerate(records, first):
+            found = marks(rec, self._violations.get(seq))
+            if found:
+                self._markers.append((seq, rec[0], tuple(found)))
+
     def _store(self, seq: int, rec) -> None:
         self._file(seq, [rec])
 
@@ -204,6 +216,8 @@ class Cluster:
         keys = list(self._checkpoints)
         while len(keys) > 1 and self._length - keys[1] >= self._limit:
             del self._checkpoints[keys.pop(0)]
+        if self._markers and self._markers[0][0] <= keys[0]:
+            self._markers = [m for m in self._markers if m[0] > keys[0]]
         first_chunk = keys[0] // self._interval
         for k in [k for k in self._chunks if k < first_chunk]:
             del self._chunks[k]
@@ -241,6 +255,7 @@ class Cluster:
             self._seq = self._length = self._seq + done
             for k, violations in found.items():
                 self._violations[first + k] = [dict(v, seq=first + k) for v in violations]
+            self._mark(first, records)
             self._file(first, records)
             if self._seq % interval == 0:
                 self._checkpoint()
@@ -300,6 +315,8 @@ class Cluster:
         for table in (self._actions, self._violations, self._checkpoints):
             for k in [k for k in table if k > s]:
                 del table[k]
+        while self._markers and self._markers[-1][0] > s:
+            self._markers.pop()
         k, offset = divmod(s, self._interval)
         for c in [c for c in self._chunks if c > k or (c == k and offset == 0)]:
             del self._chunks[c]
@@ -388,22 +405,44 @@ class Cluster:
             return []
         return [self._record(s, r) for s, r in zip(range(first, last + 1), self._records(first, last))]
 
+    def markers(self, limit: int = 3000) -> list[dict]:
+        """Records worth a mark on a timeline (elections, new leaders, commits,
+        crashes and restarts, user actions, violations), oldest first. Past
+        `limit`, commits are thinned first, evenly, since they are the
+        common kind."""
+        kept = self._markers
+        if len(kept) > limit:
+            rare = [m for m in kept if m[2] != ("commit",)]
+            commits = [m for m in kept if m[2] == ("commit",)]
+            room = max(0, limit - len(rare))
+            step = max(1, -(-len(commits) // room)) if room else len(commits) + 1
+            kept = sorted(rare + commits[::step], key=lambda m: m[0])[-limit:]
+        return [{"seq": seq, "time": ms(time), "marks": list(found)} for seq, time, found in kept]
+
+    def node_view(self, i: int) -> dict:
+        """What can be seen of one node, without its log (see snapshot())."""
+        w = self._world
+        n = w.nodes[i]
+        d = {"id": i, "up": n.up, "role": n.role, "term": n.term, "voted_for": n.voted_for,
+             "commit_index": n.commit_index, "last_applied": n.last_applied, "store": dict(n.store),
+             "leader_id": n.leader_id, "log_length": len(n.log),
+             "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None}
+        if n.up and n.role == CANDIDATE:
+            d["votes"] = sorted(n.votes)
+        if n.up and n.role == LEADER:
+            d["next_index"] = {str(p): v for p, v in n.next_index.items()}
+            d["match_index"] = {str(p): v for p, v in n.match_index.items()}
+            d["heartbeat_due"] = {str(p): ms(v) for p, v in (w.heartbeat_due[i] or {}).items()}
+        return d
+
     def snapshot(self) -> dict:
+        """The whole visible state, JSON-serializable: every node with its
+        log, the messages in flight, the network, time and position."""
         w = self._world
         nodes = []
         for i, n in w.nodes.items():
-            d = {"id": i, "up": n.up, "role": n.role if n.up else "down", "term": n.term,
-                 "voted_for": n.voted_for,
-                 "log": [{"term": e.term, "command": e.command} for e in n.log],
-                 "commit_index": n.commit_index, "last_applied": n.last_applied, "store": dict(n.store),
-                 "leader_id": n.leader_id,
-                 "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None}
-            if n.up and n.role == CANDIDATE:
-                d["votes"] = sorted(n.votes)
-            if n.up and n.role == LEADER:
-                d["next_index"] = {str(p): v for p, v in n.next_index.items()}
-                d["match_index"] = {str(p): v for p, v in n.match_index.items()}
-                d["heartbeat_due"] = {str(p): ms(v) for p, v in (w.heartbeat_due[i] or {}).items()}
+            d = self.node_view(i)
+            d["log"] = entries_list(n.log)
             nodes.append(d)
         return {
             "time": ms(w.now), "seq": self._seq, "length": self._length, "oldest": self.oldest,

@@ -14,6 +14,11 @@ def ms(time_us) -> float:
     return time_us / 1000
 
 
+def entries_list(entries, first: int = 1) -> list[dict]:
+    """Log entries as dicts, with their index."""
+    return [{"index": k, "term": e.term, "command": e.command} for k, e in enumerate(entries, first)]
+
+
 def message_dict(m) -> dict:
     """A message with its envelope: id, send and arrival times (ms)."""
     d = {"id": m.id, "sent": ms(m.sent), "arrives": ms(m.arrives)}

@@ -1,0 +1,37 @@
+"""raftviz server: python app.py [--host H] [--port P]  (env HOST / PORT).
+
+Runs on eventlet; RAFTVIZ_ASYNC_MODE=threading runs it on plain threads instead.
+"""
+import os
+import warnings
+
+MODE = os.environ.get("RAFTVIZ_ASYNC_MODE", "eventlet")
+if MODE == "eventlet":
+    # Flask-SocketIO on eventlet is this project's stack; eventlet announces at every
+    # import that it is in bugfix-only maintenance, which lecturers need not read.
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    import eventlet
+
+    eventlet.monkey_patch()   # first, before anything else imports socket or threading
+
+import argparse  # noqa: E402
+
+from raftviz.web import create_app  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the raftviz server.")
+    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
+    args = parser.parse_args()
+    app = create_app({"ASYNC_MODE": MODE, "DEBUG": args.debug})
+    socketio = app.extensions["raftviz"].socketio
+    extra = {"allow_unsafe_werkzeug": True} if MODE == "threading" else {}   # Werkzeug's server, for development
+    print(f"raftviz is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    socketio.run(app, host=args.host, port=args.port, debug=args.debug, use_reloader=False,
+                 log_output=args.debug, **extra)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""The client -> server `action` message: checked at the edge, carried out on
+one session, answered with an acknowledgement.
+
+Every action is {"type": ..., ...}. The answer is {"ok": true, ...} or
+{"ok": false, "error": "<a sentence for the user>"}; a refused action leaves
+the session exactly as it was. docs/protocol.md has an example of each.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+
+from ..sim import Cluster
+from ..sim import actions as engine
+from .sessions import PAUSED, PLAYING, STEP, Session
+
+MIN_SPEED, MAX_SPEED = 0.001, 1.0
+MAX_ACTION_BYTES = 16 * 1024
+MAX_IMPORT_BYTES = 4 * 1024 * 1024
+MAX_IMPORT_RECORDS = 300_000
+MAX_SEED = 2**32 - 1
+MAX_RECORDS_PAGE = 500
+
+# What the server does after an action, besides answering it.
+STATE = "state"          # send the full state to everyone watching the session
+UPDATES = "updates"      # send what changed to everyone watching the session
+SELF_STATE = "self"      # send the full state to the asking connection only
+
+
+class Refused(ValueError):
+    """An action that cannot be carried out; its message is shown to the user."""
+
+
+def _int(data: dict, key: str, lo: int, hi: int, what: str, required: bool = True):
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Refused(f"{what} must be a whole number from {lo} to {hi}.")
+    if not lo <= value <= hi:
+        raise Refused(f"{what} must be from {lo} to {hi}; {value} is out of range.")
+    return value
+
+
+def _only(data: dict, *allowed: str) -> None:
+    extra = sorted(set(data) - set(allowed) - {"type"})
+    if extra:
+        raise Refused(f"The {data['type']} action does not take {', '.join(map(str, extra))}.")
+
+
+def check_size(data, limit: int) -> None:
+    try:
+        size = len(json.dumps(data))
+    except (TypeError, ValueError, RecursionError):
+        raise Refused("The action could not be read: it is not plain JSON data.") from None
+    if size > limit:
+        raise Refused(f"The action is too large ({size} bytes; the limit is {limit}).")
+
+
+def handle(session: Session, data, *, default_options: dict | None = None) -> tuple[dict, str | None]:
+    """Carry out one action on a session (the caller holds its lock).
+    Returns (acknowledgement, what to send to watchers)."""
+    try:
+        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+            raise Refused("An action must be an object with a \"type\", e.g. {\"type\": \"play\"}.")
+        kind = data["type"]
+        check_size(data, MAX_IMPORT_BYTES if kind == "import" else MAX_ACTION_BYTES)
+        if kind in _WEB:
+            return _WEB[kind](session, data)
+        if kind in engine.TYPES:
+            return _engine_action(session, data)
+        raise Refused(f"Unknown action {kind!r}. Known actions: {', '.join(sorted(set(_WEB) | set(engine.TYPES)))}.")
+    except (Refused, ValueError) as e:
+        return {"ok": False, "error": str(e)}, None
+
+
+# ----- the cluster's own actions -------------------------------------------------------
+
+def _engine_action(session: Session, data: dict):
+    action = dict(data)
+    if action["type"] == "options" and "options" not in action:
+        # Accept {"type": "options", "fast_backup": true} as well as {"options": {...}}.
+        action = {"type": "options", "options": {k: v for k, v in data.items() if k != "type"}}
+    result = session.cluster.act(action)
+    ack = {"ok": True, "seq": session.cluster.seq}
+    if action["type"] == "submit":
+        ack["index"] = result
+        if result is None:
+            ack["note"] = session.cluster.trace[-1]["text"]
+    return ack, UPDATES
+
+
+# ----- web-only actions ----------------------------------------------------------------
+
+def _sync(session, data):
+    _only(data)
+    return {"ok": True}, SELF_STATE
+
+
+def _play(session, data):
+    _only(data)
+    session.set_mode(PLAYING)
+    return {"ok": True, "mode": PLAYING}, UPDATES
+
+
+def _pause(session, data):
+    _only(data)
+    session.set_mode(PAUSED)
+    return {"ok": True, "mode": PAUSED}, UPDATES
+
+
+def _step(session, data):
+    _only(data)
+    session.set_mode(STEP)
+    record = session.cluster.step()
+    if record is None:
+        raise Refused("Nothing is scheduled to happen: every server is down and no message is in flight.")
+    return {"ok": True, "mode": STEP, "seq": record["seq"]}, UPDATES
+
+
+def _step_back(session, data):
+    _only(data)
+    c = session.cluster
+    if c.seq <= c.oldest:
+        raise Refused("This is the earliest moment kept: there is nothing before it."
+                      if c.seq else "This is the beginning: there is nothing before it.")
+    session.set_mode(STEP)
+    c.seek(c.seq - 1)
+    return {"ok": True, "mode": STEP, "seq": c.seq}, STATE
+
+
+def _seek(session, data):
+    _only(data, "seq")
+    c = session.cluster
+    seq = _int(data, "seq", 0, len(c.trace), "seq")
+    c.seek(seq)
+    if session.mode == PLAYING:
+        session.set_mode(PAUSED)
+    return {"ok": True, "seq": c.seq, "mode": session.mode}, STATE
+
+
+def _speed(session, data):
+    _only(data, "value")
+    value = data.get("value")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not MIN_SPEED <= value <= MAX_SPEED:
+        raise Refused(f"Speed must be a number from {MIN_SPEED} (1/1000 of real time) to {MAX_SPEED} (real time).")
+    session.speed = float(value)
+    return {"ok": True, "speed": session.speed}, UPDATES
+
+
+def _reset(session, data):
+    _only(data, "nodes", "seed")
+    nodes = _int(data, "nodes", 1, 9, "The number of servers")
+    seed = _int(data, "seed", 0, MAX_SEED, "The seed", required=False)
+    if seed is None:
+        seed = random.SystemRandom().randrange(MAX_SEED)
+    options = session.cluster.options          # keep the options (and unsafe switches) chosen
+    config = session.cluster.config
+    session.cluster = Cluster(nodes, seed=seed, election_timeout=config["election_timeout"],
+                              heartbeat_interval=config["heartbeat_interval"], latency=config["latency"],
+                              **options)
+    session.scenario = None
+    session.last_tick = None
+    return {"ok": True, "seed": seed, "nodes": nodes}, STATE
+
+
+def _export(session, data):
+    _only(data)
+    return {"ok": True, "data": session.cluster.export()}, None
+
+
+def _import(session, data):
+    _only(data, "data")
+    payload = data.get("data")
+    if not isinstance(payload, dict):
+        raise Refused("Import needs the exported history as an object under \"data\".")
+    length = payload.get("length")
+    if isinstance(length, int) and length > MAX_IMPORT_RECORDS:
+        raise Refused(f"That history has {length} records; this server imports at most {MAX_IMPORT_RECORDS}.")
+    try:
+        cluster = Cluster.replay(payload)
+    except (ValueError, TypeError) as e:
+        raise Refused(f"That history cannot be imported: {e}") from None
+    session.cluster = cluster
+    session.scenario = None
+    session.set_mode(PAUSED)
+    return {"ok": True, "seq": cluster.seq, "length": len(cluster.trace)}, STATE
+
+
+def _records(session, data):
+    """Older trace records for the event log: up to `count` before `before`."""
+    _only(data, "before", "count")
+    c = session.cluster
+    before = _int(data, "before", 1, len(c.trace) + 1, "before")
+    count = _int(data, "count", 1, MAX_RECORDS_PAGE, "count", required=False) or 100
+    first = max(c.oldest + 1, before - count)
+    return {"ok": True, "records": c.records(first, before - 1)}, None
+
+
+_WEB = {
+    "sync": _sync, "play": _play, "pause": _pause, "step": _step, "step_back": _step_back,
+    "seek": _seek, "speed": _speed, "reset": _reset, "export": _export, "import": _import,
+    "records": _records,
+}

@@ -1,0 +1,62 @@
+"""One scheduler drives every playing session.
+
+Each tick it visits the sessions, starting one further along each time so
+no session is always last, advances each playing one by the wall time since
+its last tick times its speed, and sends watchers what changed. A session
+nobody watches (closed or hidden page) does not advance, and when it is
+watched again it continues from where it stopped instead of jumping ahead.
+A slow tick never makes a session leap: at most MAX_CATCH_UP seconds of wall
+time are made up at once.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+REAP_EVERY = 10.0       # s
+
+
+class Scheduler:
+    def __init__(self, socketio, store, publish, tick: float = 0.05):
+        self.socketio = socketio
+        self.store = store
+        self.publish = publish          # publish(session, now): send watchers what changed
+        self.tick = tick
+        self.running = False
+        self._turn = 0
+        self._last_reap = time.monotonic()
+
+    def start(self) -> None:
+        if not self.running:
+            self.running = True
+            self.socketio.start_background_task(self._loop)
+
+    def stop(self) -> None:
+        self.running = False
+
+    def _loop(self) -> None:
+        while self.running:
+            self.socketio.sleep(self.tick)
+            try:
+                self.run_once(time.monotonic())
+            except Exception:                       # keep every other session running
+                log.exception("scheduler tick failed")
+
+    def run_once(self, now: float) -> None:
+        sessions = self.store.all()
+        if sessions:
+            self._turn = (self._turn + 1) % len(sessions)
+            sessions = sessions[self._turn:] + sessions[:self._turn]
+        for session in sessions:
+            try:
+                with session.lock:
+                    session.advance(now)
+                    self.publish(session, now)
+            except Exception:
+                log.exception("session %s failed to advance; it is paused", session.id)
+                session.set_mode("paused")
+        if now - self._last_reap > REAP_EVERY:
+            self._last_reap = now
+            self.store.reap(now)

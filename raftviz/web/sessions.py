@@ -1,0 +1,204 @@
+"""Sessions: one cluster per browser tab, kept apart from the connections
+that watch it.
+
+A Session owns a cluster, its mode (playing / paused / step) and speed, and
+what its watchers have already been sent, so each update carries only what
+changed. Connections (Socket.IO sids) attach to a session and leave it; a
+session with nobody attached is kept for `ttl` seconds so a reload or a
+dropped connection finds it again, then reaped. Everything that touches a
+session's cluster holds the session's lock: the scheduler and the action
+handlers may run in different threads (threading mode) or greenlets.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+
+from ..sim import Cluster
+
+PLAYING, PAUSED, STEP = "playing", "paused", "step"
+MAX_CATCH_UP = 0.25            # s of wall time a session may advance in one tick
+CLOCK_EVERY = 1.0              # s between clock-only updates while playing
+RECENT_RECORDS = 200           # records a full state carries for the event log
+
+
+class SessionsFull(Exception):
+    pass
+
+
+class Session:
+    def __init__(self, sid: str, cluster: Cluster, speed: float):
+        self.id = sid
+        self.cluster = cluster
+        self.mode = PLAYING
+        self.speed = speed
+        self.scenario: dict | None = None
+        self.lock = threading.RLock()
+        self.connections: dict[str, bool] = {}     # sid -> page visible
+        self.last_seen = time.monotonic()
+        self.last_tick: float | None = None        # wall time the cluster was last advanced to
+        self.last_clock = 0.0
+        self.recent_actions: deque[float] = deque()
+        self._sent_seq = cluster.seq
+        self._sent_views: dict[int, dict] = {}
+        self._sent_logs: dict[int, list] = {}
+
+    # ----- watchers --------------------------------------------------------------
+    @property
+    def watched(self) -> bool:
+        """Someone has this session open in a visible page."""
+        return any(self.connections.values())
+
+    def attach(self, sid: str) -> None:
+        self.connections[sid] = True
+        self.last_seen = time.monotonic()
+
+    def detach(self, sid: str) -> None:
+        self.connections.pop(sid, None)
+        self.last_seen = time.monotonic()
+
+    def set_visible(self, sid: str, visible: bool) -> None:
+        if sid in self.connections:
+            self.connections[sid] = visible
+            if visible:
+                self.last_tick = None               # a page coming back does not jump ahead
+
+    def allow_action(self, now: float, limit: int) -> bool:
+        """At most `limit` actions in any second."""
+        window = self.recent_actions
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            return False
+        window.append(now)
+        return True
+
+    # ----- time --------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.last_tick = None
+
+    def advance(self, now: float) -> bool:
+        """Playing: move virtual time on by the wall time since the last tick
+        times the speed. Returns True if the cluster was advanced."""
+        if self.mode != PLAYING or not self.watched:
+            self.last_tick = None
+            return False
+        if self.last_tick is None:
+            self.last_tick = now
+            return False
+        elapsed = min(now - self.last_tick, MAX_CATCH_UP)
+        self.last_tick = now
+        if elapsed > 0:
+            self.cluster.run_for(elapsed * 1000 * self.speed)
+        return True
+
+    def clock(self) -> dict:
+        c = self.cluster
+        return {"time": c.now, "seq": c.seq, "length": len(c.trace), "mode": self.mode, "speed": self.speed,
+                "oldest": c.oldest}
+
+    # ----- what watchers are sent ------------------------------------------------------
+    def state(self) -> dict:
+        """The full picture, and the baseline for the next updates."""
+        c = self.cluster
+        snap = c.snapshot()
+        snap.update(session=self.id, mode=self.mode, speed=self.speed, scenario=self.scenario,
+                    markers=c.markers(), records=c.records(c.seq - RECENT_RECORDS + 1, c.seq))
+        self._sent_seq = c.seq
+        self._sent_views = {n["id"]: c.node_view(n["id"]) for n in snap["nodes"]}
+        self._sent_logs = {i: list(n.log) for i, n in c.nodes.items()}
+        return snap
+
+    def needs_state(self) -> bool:
+        """The position moved somewhere other than forward from what was sent."""
+        return self.cluster.seq < self._sent_seq
+
+    def updates(self, now: float, force_clock: bool = False) -> dict | None:
+        """New records since the last update, the nodes they changed (logs as
+        patches), the ids of the messages still in flight and the clock; None
+        if there is nothing worth sending."""
+        c = self.cluster
+        seq = c.seq
+        if seq == self._sent_seq and not force_clock and now - self.last_clock < CLOCK_EVERY:
+            return None
+        out = {"clock": self.clock(), "produced": time.time() * 1000}
+        self.last_clock = now
+        if seq > self._sent_seq:
+            out["records"] = c.records(self._sent_seq + 1, seq)
+            out["nodes"] = self._node_changes()
+            out["in_flight"] = c.message_ids()
+            out["network"] = c.network.to_dict()
+            out["violations"] = c.violations
+            self._sent_seq = seq
+        return out
+
+    def _node_changes(self) -> list[dict]:
+        c = self.cluster
+        changed = []
+        for i, node in c.nodes.items():
+            view = c.node_view(i)
+            patch = self._log_patch(i, node.log)
+            if patch is not None:
+                view["log_patch"] = patch
+            if view != self._sent_views.get(i):
+                self._sent_views[i] = dict(view)
+                self._sent_views[i].pop("log_patch", None)
+                changed.append(view)
+        return changed
+
+    def _log_patch(self, i: int, log: list) -> dict | None:
+        """How to turn the log last sent into this one: keep the first
+        from-1 entries, then append these."""
+        old = self._sent_logs.get(i, [])
+        n = len(old)
+        if len(log) >= n and log[:n] == old:
+            if len(log) == n:
+                return None
+            keep = n
+        else:
+            keep = next((k for k, (a, b) in enumerate(zip(old, log)) if a != b), min(n, len(log)))
+        self._sent_logs[i] = list(log)
+        return {"from": keep + 1, "entries": [{"index": k, "term": e.term, "command": e.command}
+                                                for k, e in enumerate(log[keep:], keep + 1)]}
+
+
+class SessionStore:
+    def __init__(self, make_cluster, *, max_sessions: int, ttl: float, speed: float):
+        self._make_cluster = make_cluster
+        self.max_sessions = max_sessions
+        self.ttl = ttl
+        self.speed = speed
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, sid: str | None) -> Session | None:
+        return self._sessions.get(sid) if isinstance(sid, str) else None
+
+    def create(self) -> Session:
+        with self._lock:
+            if len(self._sessions) >= self.max_sessions:
+                raise SessionsFull(f"The server is full: it already runs {self.max_sessions} sessions. "
+                                   f"Please try again in a few minutes.")
+            sid = secrets.token_urlsafe(12)
+            session = Session(sid, self._make_cluster(), self.speed)
+            self._sessions[sid] = session
+            return session
+
+    def all(self) -> list[Session]:
+        return list(self._sessions.values())
+
+    def reap(self, now: float | None = None) -> list[str]:
+        """Forget sessions nobody has been attached to for ttl seconds."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            gone = [sid for sid, s in self._sessions.items()
+                    if not s.connections and now - s.last_seen > self.ttl]
+            for sid in gone:
+                del self._sessions[sid]
+        return gone

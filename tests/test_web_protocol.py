@@ -1,0 +1,386 @@
+"""The Socket.IO protocol through Flask-SocketIO's test client: every action
+type, every kind of bad input, sessions, modes and the scheduler. The
+scheduler is driven by hand (run_once with chosen wall times), so these tests
+are deterministic."""
+import json
+import time
+
+import pytest
+
+from raftviz.web import create_app
+
+
+@pytest.fixture
+def app():
+    return create_app({"START_SCHEDULER": False, "TESTING": True})
+
+
+@pytest.fixture
+def server(app):
+    return app.extensions["raftviz"]
+
+
+def connect(app, **auth):
+    server = app.extensions["raftviz"]
+    client = server.socketio.test_client(app, auth=auth or None)
+    assert client.is_connected()
+    return client
+
+
+def received(client, name):
+    return [e["args"][0] for e in client.get_received() if e["name"] == name]
+
+
+def last_state(client):
+    states = received(client, "state")
+    assert states, "expected a state message"
+    return states[-1]
+
+
+def act(client, **action):
+    return client.emit("action", action, callback=True)
+
+
+@pytest.fixture
+def client(app):
+    return connect(app)
+
+
+def fingerprint(session):
+    """Everything a bad action must leave untouched."""
+    return json.dumps({"snap": session.cluster.snapshot(), "mode": session.mode, "speed": session.speed,
+                       "trace": len(session.cluster.trace), "scenario": session.scenario}, sort_keys=True)
+
+
+# ----- connecting -------------------------------------------------------------------
+
+def test_connect_gives_a_new_session_with_a_playing_5_node_cluster(app, server):
+    client = connect(app)
+    state = last_state(client)
+    assert state["session"] and state["mode"] == "playing" and len(state["nodes"]) == 5
+    assert 0.001 <= state["speed"] <= 1 and state["seq"] == 0 and state["records"] == []
+    for key in ("time", "messages", "network", "violations", "options", "markers", "scenario", "config"):
+        assert key in state
+
+
+def test_every_tab_gets_its_own_session_and_sees_only_its_own_events(app, server):
+    a, b = connect(app), connect(app)
+    sa, sb = last_state(a)["session"], last_state(b)["session"]
+    assert sa != sb and len(server.sessions) == 2
+    assert act(a, type="crash", node=1)["ok"]
+    assert received(a, "events") and not received(b, "events")
+    assert server.sessions.get(sb).cluster.nodes[1].up
+
+
+def test_reattaching_with_the_session_id_after_a_disconnect_finds_the_same_cluster(app, server):
+    a = connect(app)
+    sid = last_state(a)["session"]
+    act(a, type="crash", node=3)
+    a.disconnect()
+    b = connect(app, session=sid)
+    state = last_state(b)
+    assert state["session"] == sid and state["nodes"][2]["up"] is False
+    assert "notice" not in state and len(server.sessions) == 1
+
+
+def test_an_expired_session_id_gets_a_new_session_with_a_notice(app, server):
+    a = connect(app)
+    sid = last_state(a)["session"]
+    a.disconnect()
+    session = server.sessions.get(sid)
+    assert server.sessions.reap(session.last_seen + server.sessions.ttl + 1) == [sid]
+    b = connect(app, session=sid)
+    state = last_state(b)
+    assert state["session"] != sid and "expired" in state["notice"]
+
+
+def test_sessions_with_a_connection_are_never_reaped(app, server):
+    a = connect(app)
+    session = server.sessions.get(last_state(a)["session"])
+    assert server.sessions.reap(session.last_seen + 10 * server.sessions.ttl) == []
+
+
+def test_a_full_server_refuses_new_sessions_but_lets_old_ones_back_in():
+    app = create_app({"START_SCHEDULER": False, "MAX_SESSIONS": 1})
+    server = app.extensions["raftviz"]
+    a = connect(app)
+    sid = last_state(a)["session"]
+    refused = server.socketio.test_client(app)
+    assert not refused.is_connected()
+    a.disconnect()
+    assert connect(app, session=sid)
+
+
+def test_cross_origin_handshakes_are_refused_by_default(app):
+    http = app.test_client()
+    ok = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://localhost"},
+                  base_url="http://localhost")
+    assert ok.status_code == 200
+    bad = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://evil.example"},
+                   base_url="http://localhost")
+    assert bad.status_code == 400
+
+
+def test_secret_key_comes_from_the_environment_or_is_random(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    assert create_app({"START_SCHEDULER": False}).config["SECRET_KEY"] == "from-env"
+    monkeypatch.delenv("SECRET_KEY")
+    a = create_app({"START_SCHEDULER": False}).config["SECRET_KEY"]
+    b = create_app({"START_SCHEDULER": False}).config["SECRET_KEY"]
+    assert a != b and len(a) >= 32
+    assert not create_app({"START_SCHEDULER": False}).debug
+
+
+def test_the_page_and_the_npm_socket_io_client_are_served(app):
+    http = app.test_client()
+    assert http.get("/").status_code == 200
+    js = http.get("/vendor/socket.io.esm.min.js")
+    assert js.status_code == 200 and b"io" in js.data
+    assert http.get("/vendor/../package.json").status_code == 404
+
+
+# ----- modes and the scheduler ----------------------------------------------------------
+
+def test_playing_advances_virtual_time_with_wall_time_times_speed(app, server, client):
+    session = server.sessions.all()[0]
+    assert act(client, type="speed", value=0.5)["ok"]
+    client.get_received()
+    t = time.monotonic()
+    server.scheduler.run_once(t)
+    server.scheduler.run_once(t + 0.2)
+    assert session.cluster.now == pytest.approx(100.0)        # 0.2 s of wall time at 0.5x
+    server.scheduler.run_once(t + 0.45)
+    assert session.cluster.now == pytest.approx(225.0)
+    events = received(client, "events")
+    assert events and events[-1]["clock"]["time"] == pytest.approx(225.0)
+    assert [r["seq"] for e in events for r in e.get("records", [])] == list(range(1, session.cluster.seq + 1))
+
+
+def test_a_slow_tick_never_makes_a_session_leap(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="speed", value=1)
+    server.scheduler.run_once(10.0)
+    server.scheduler.run_once(70.0)                          # a minute without ticks
+    assert session.cluster.now <= 250.0
+
+
+def test_paused_hidden_and_closed_sessions_do_not_advance_nor_jump_when_back(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="speed", value=1)
+    act(client, type="pause")
+    server.scheduler.run_once(1.0)
+    server.scheduler.run_once(1.2)
+    assert session.cluster.now == 0 and session.mode == "paused"
+    act(client, type="play")
+    assert act(client, type="visibility", visible=False)["ok"]
+    server.scheduler.run_once(2.0)
+    server.scheduler.run_once(2.2)
+    assert session.cluster.now == 0, "a hidden page's session stays put"
+    act(client, type="visibility", visible=True)
+    server.scheduler.run_once(9.0)
+    server.scheduler.run_once(9.1)
+    assert session.cluster.now == pytest.approx(100.0), "it continues from where it was, no catch-up"
+
+
+def test_step_processes_one_event_and_step_back_returns_with_a_full_state(app, server, client):
+    session = server.sessions.all()[0]
+    client.get_received()
+    ack = act(client, type="step")
+    assert ack == {"ok": True, "mode": "step", "seq": 1}
+    events = received(client, "events")
+    assert events[-1]["records"][0]["seq"] == 1 and events[-1]["clock"]["mode"] == "step"
+    act(client, type="step")
+    ack = act(client, type="step_back")
+    assert ack["ok"] and ack["seq"] == 1 and session.cluster.seq == 1
+    assert last_state(client)["seq"] == 1
+    act(client, type="step_back")
+    refused = act(client, type="step_back")
+    assert refused["ok"] is False and "beginning" in refused["error"]
+
+
+def test_events_carry_records_changed_nodes_log_patches_and_messages_in_flight(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    server.publish(session, 0.0)
+    client.get_received()
+    leader = session.cluster.leader()
+    assert act(client, type="submit", command="SET x 1")["index"] == 1
+    update = received(client, "events")[-1]
+    assert update["records"][-1]["action"] == {"type": "submit", "command": "SET x 1"}
+    changed = {n["id"]: n for n in update["nodes"]}
+    assert changed[leader]["log_patch"] == {"from": 1, "entries": [{"index": 1, "term": changed[leader]["term"],
+                                                                   "command": "SET x 1"}]}
+    assert update["in_flight"] == session.cluster.message_ids()
+
+
+# ----- every action type ---------------------------------------------------------------
+
+ENGINE_ACTIONS = [
+    {"type": "crash", "node": 2},
+    {"type": "timeout", "node": 3},
+    {"type": "disconnect", "node": 4},
+    {"type": "connect", "node": 4},
+    {"type": "partition", "groups": [[1, 2], [3, 4, 5]]},
+    {"type": "heal"},
+    {"type": "cut", "a": 1, "b": 5},
+    {"type": "link", "a": 1, "b": 5},
+    {"type": "network", "loss": 0.1, "latency": [20, 40]},
+    {"type": "options", "options": {"fast_backup": True}},
+    {"type": "options", "unsafe_commit_by_counting": True},
+    {"type": "submit", "command": "SET y 2"},
+    {"type": "submit", "command": "SET y 3", "node": 1},
+]
+
+
+@pytest.mark.parametrize("action", ENGINE_ACTIONS, ids=lambda a: a["type"])
+def test_engine_actions_are_carried_out_and_recorded(app, server, client, action):
+    session = server.sessions.all()[0]
+    before = len(session.cluster.trace)
+    ack = act(client, **action)
+    assert ack["ok"] is True and ack["seq"] == before + 1
+    assert session.cluster.trace[-1]["action"]["type"] == action["type"]
+
+
+def test_restart_drop_and_records(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="crash", node=2)
+    assert act(client, type="restart", node=2)["ok"]
+    session.cluster.run_for(300)
+    msg = session.cluster.message_ids()[0]
+    assert act(client, type="drop", message=msg)["ok"] and msg not in session.cluster.message_ids()
+    page = act(client, type="records", before=len(session.cluster.trace) + 1, count=5)
+    assert page["ok"] and [r["seq"] for r in page["records"]] == list(
+        range(len(session.cluster.trace) - 4, len(session.cluster.trace) + 1))
+
+
+def test_seek_pauses_and_sends_the_state_there(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(800)
+    client.get_received()
+    ack = act(client, type="seek", seq=10)
+    assert ack == {"ok": True, "seq": 10, "mode": "paused"}
+    assert last_state(client)["seq"] == 10
+
+
+def test_reset_makes_a_new_cluster_with_the_asked_size_and_seed(app, server, client):
+    ack = act(client, type="reset", nodes=9, seed=42)
+    assert ack == {"ok": True, "seed": 42, "nodes": 9}
+    state = last_state(client)
+    assert len(state["nodes"]) == 9 and state["config"]["seed"] == 42 and state["seq"] == 0
+    assert act(client, type="reset", nodes=1)["seed"] >= 0
+
+
+def test_sync_resends_the_state_to_the_asking_page_only(app, server):
+    a = connect(app)
+    sid = last_state(a)["session"]
+    b = connect(app, session=sid)
+    a.get_received()
+    b.get_received()
+    assert act(a, type="sync") == {"ok": True}
+    assert received(a, "state") and not received(b, "state")
+
+
+def test_export_then_import_restores_the_same_history(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(700)
+    act(client, type="submit", command="SET z 9")
+    session.cluster.run_for(300)
+    exported = act(client, type="export")
+    assert exported["ok"] and exported["data"]["format"] == "raftviz-history"
+    act(client, type="reset", nodes=3)
+    ack = act(client, type="import", data=exported["data"])
+    assert ack["ok"] and ack["length"] == exported["data"]["length"]
+    assert session.cluster.snapshot()["nodes"][0]["log"] == \
+        [{"index": 1, "term": session.cluster.nodes[1].log[0].term, "command": "SET z 9"}]
+    assert last_state(client)["mode"] == "paused"
+
+
+# ----- bad input: a plain error and nothing changes ------------------------------------------
+
+BAD = [
+    (None, "must be an object"),
+    ("play", "must be an object"),
+    ({"type": 5}, "must be an object"),
+    ({"type": "explode"}, "Unknown action"),
+    ({"type": "crash"}, "server number"),
+    ({"type": "crash", "node": "1"}, "server number"),
+    ({"type": "crash", "node": 1.5}, "server number"),
+    ({"type": "crash", "node": 77}, "There is no S77"),
+    ({"type": "crash", "node": True}, "server number"),
+    ({"type": "restart", "node": 1}, "already up"),
+    ({"type": "crash", "node": 1, "extra": 1}, "does not take extra"),
+    ({"type": "seek", "seq": -1}, "seq must be"),
+    ({"type": "seek", "seq": 10**9}, "out of range"),
+    ({"type": "seek"}, "seq must be"),
+    ({"type": "speed", "value": 0}, "Speed must be"),
+    ({"type": "speed", "value": 5}, "Speed must be"),
+    ({"type": "speed", "value": "fast"}, "Speed must be"),
+    ({"type": "speed", "value": float("nan")}, "Speed must be"),
+    ({"type": "reset", "nodes": 0}, "from 1 to 9"),
+    ({"type": "reset", "nodes": 10}, "from 1 to 9"),
+    ({"type": "reset", "nodes": 5, "seed": -3}, "seed"),
+    ({"type": "partition", "groups": "1,2"}, "at least one group"),
+    ({"type": "partition", "groups": [[1, 2], [2]]}, "two partition groups"),
+    ({"type": "partition", "groups": [[]]}, "non-empty"),
+    ({"type": "cut", "a": 1, "b": 1}, "two different servers"),
+    ({"type": "cut", "a": 1}, "second server"),
+    ({"type": "drop", "message": 999999}, "not in flight"),
+    ({"type": "drop", "message": "x"}, "by its number"),
+    ({"type": "submit", "command": ""}, "cannot be empty"),
+    ({"type": "submit", "command": "x" * 201}, "at most 200 characters"),
+    ({"type": "submit", "command": ["SET"]}, "must be text"),
+    ({"type": "submit", "command": "SET a 1", "node": 12}, "There is no S12"),
+    ({"type": "network", "loss": 2}, "probability between 0 and 1"),
+    ({"type": "network", "latency": [30, 10]}, "Latency"),
+    ({"type": "network", "latency": "slow"}, "Latency"),
+    ({"type": "network"}, "Give a loss"),
+    ({"type": "options", "options": {"warp_drive": True}}, "no option 'warp_drive'"),
+    ({"type": "options", "options": {"fast_backup": "yes"}}, "true or false"),
+    ({"type": "options", "options": {"entries_per_append": 0}}, "1 to 100"),
+    ({"type": "import", "data": "not a history"}, "as an object"),
+    ({"type": "import", "data": {"format": "raftviz-history", "version": 1}}, "cannot be imported"),
+    ({"type": "import", "data": {"format": "raftviz-history", "version": 1, "length": 10**7}}, "at most"),
+    ({"type": "records", "before": 0}, "before must be"),
+    ({"type": "visibility", "visible": "yes"}, "true or false"),
+    ({"type": "submit", "command": "x", "padding": "p" * 20_000}, "too large"),
+]
+
+
+@pytest.mark.parametrize("payload, message", BAD, ids=[str(i) for i in range(len(BAD))])
+def test_bad_actions_get_a_plain_error_and_leave_the_session_exactly_as_it_was(app, server, client, payload,
+                                                                                  message):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(500)
+    before = fingerprint(session)
+    ack = client.emit("action", payload, callback=True)
+    assert ack["ok"] is False and message in ack["error"], ack
+    assert fingerprint(session) == before
+    assert act(client, type="sync")["ok"], "the server still answers"
+
+
+def test_a_huge_import_is_refused_without_harm(app, server, client):
+    session = server.sessions.all()[0]
+    before = fingerprint(session)
+    ack = act(client, type="import", data={"blob": "x" * (5 * 1024 * 1024)})
+    assert ack["ok"] is False and "too large" in ack["error"]
+    assert fingerprint(session) == before
+
+
+def test_a_flood_of_actions_gets_slow_down_errors_then_recovers(app, server, client, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("raftviz.web.time.monotonic", lambda: clock[0])
+    answers = [act(client, type="pause") for _ in range(60)]
+    assert all(a["ok"] for a in answers[:50])
+    assert all(a == {"ok": False, "error": "Slow down: at most 50 actions per second."} for a in answers[50:])
+    clock[0] += 1.5
+    assert act(client, type="play")["ok"]
+
+
+def test_an_engine_failure_in_a_session_does_not_stop_the_scheduler(app, server):
+    a, b = connect(app), connect(app)
+    bad, good = server.sessions.all()
+    bad.cluster.run_for = None                              # break one session's cluster
+    good.speed = 1
+    server.scheduler.run_once(1.0)
+    server.scheduler.run_once(1.1)
+    assert bad.mode == "paused" and good.cluster.now == pytest.approx(100.0)
