@@ -37,9 +37,11 @@ node_modules/.installed: package.json package-lock.json
 browser:
 	@.ci/ensure-chromium
 
-bench: setup-dev
+bench: setup-dev browser
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/history.py
+	$(PY) benchmarks/server.py
+	$(PY) benchmarks/render.py
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -132,6 +132,7 @@ class Session:
             out["in_flight"] = c.message_ids()
             out["network"] = c.network.to_dict()
             out["violations"] = c.violations
+            out["options"] = c.options
             self._sent_seq = seq
         return out
 

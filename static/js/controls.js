@@ -1,0 +1,293 @@
+// Buttons, forms, dialogs and keyboard shortcuts. Everything the user does
+// becomes an `action` for the server; errors it answers come back as toasts.
+import { el, clear, svg, $ } from "./dom.js";
+import { termColour } from "./logs-view.js";
+
+export const SHORTCUTS = [
+  ["Space", "Play / pause"],
+  ["→", "Step forward one event"],
+  ["←", "Step back one event"],
+  ["N", "Next scenario step"],
+  ["B", "Previous scenario step"],
+  ["L", "Legend"],
+  ["S", "Lecture scenarios"],
+  ["P", "Presenter mode (large text)"],
+  ["?", "This list"],
+  ["Esc", "Close a dialog, clear the selection"],
+  ["Tab / Enter", "Move between servers and controls / open the selected one"],
+  ["Home / End", "On the timeline: go to the start / the end"],
+];
+
+const OPTION_TEXT = {
+  fast_backup: ["Fast log backup", "Rejections say where the follower's conflicting term starts (section 5.3)."],
+  noop_on_election: ["No-op entry on election", "A new leader appends an empty entry of its own term."],
+  unsafe_commit_by_counting: ["Commit earlier-term entries by counting",
+    "Breaks the rule of Figure 8: a leader commits an old-term entry once a majority stores it."],
+  unsafe_vote_without_log_check: ["Vote without the up-to-date check",
+    "Breaks the election restriction (5.4.1): a server with a stale log can win."],
+  unsafe_forget_vote: ["Forget votedFor in a crash",
+    "Breaks the persistence rule: a restarted server may vote twice in one term."],
+};
+
+/** Slider position (0..1000) <-> speed (1/1000 .. 1, log scale). */
+export const speedFromSlider = (v) => 10 ** (-3 + (3 * v) / 1000);
+export const sliderFromSpeed = (s) => Math.round(((Math.log10(s) + 3) / 3) * 1000);
+export function speedText(s) {
+  return s >= 0.999 ? "1×" : `1/${Math.round(1 / s)}×`;
+}
+
+export class Controls {
+  constructor(model, send, { onSeek, scenario }) {
+    this.model = model;
+    this.send = send;
+    this.onSeek = onSeek;
+    this.scenario = scenario;
+    this.bannerSeen = 0;
+    this.wire();
+  }
+
+  wire() {
+    $("#play").addEventListener("click", () => this.togglePlay());
+    $("#step").addEventListener("click", () => this.send({ type: "step" }));
+    $("#step-back").addEventListener("click", () => this.send({ type: "step_back" }));
+    const speed = $("#speed");
+    speed.addEventListener("input", () => { $("#speed-value").value = speedText(speedFromSlider(speed.value)); });
+    speed.addEventListener("change", () => this.send({ type: "speed", value: Number(speedFromSlider(speed.value).toPrecision(3)) }));
+    $("#client-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const input = $("#client-command");
+      this.send({ type: "submit", command: input.value }).then((ack) => {
+        if (ack.ok && ack.index !== null) input.value = "";
+        else if (ack.ok) toast(ack.note, "info");
+      });
+    });
+    $("#heal").addEventListener("click", () => this.send({ type: "heal" }));
+    $("#partition").addEventListener("click", (e) => { e.preventDefault(); this.partition(); });
+    $("#network-apply").addEventListener("click", () => this.network());
+    $("#reset-form").addEventListener("submit", (e) => { e.preventDefault(); this.reset(); });
+    $("#export").addEventListener("click", () => this.exportHistory());
+    $("#import").addEventListener("change", (e) => this.importHistory(e.target));
+    $("#legend-button").addEventListener("click", () => openDialog("#legend"));
+    $("#help-button").addEventListener("click", () => openDialog("#help"));
+    $("#presenter-button").addEventListener("click", () => this.presenter());
+    $("#banner-go").addEventListener("click", () => this.onSeek(Number($("#banner").dataset.seq)));
+    $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
+    document.addEventListener("keydown", (e) => this.key(e));
+    this.buildLegend();
+    this.buildHelp();
+    if (localStorage.getItem("raftviz-presenter") === "on") this.presenter(true);
+  }
+
+  togglePlay() {
+    this.send({ type: this.model.mode === "playing" ? "pause" : "play" });
+  }
+
+  partition() {
+    const picked = [...document.querySelectorAll("#partition-choices input:checked")].map((i) => Number(i.value));
+    if (!picked.length || picked.length === this.model.nodes.size) {
+      toast("Tick at least one server for group A, and leave at least one for group B.");
+      return;
+    }
+    this.send({ type: "partition", groups: [picked] });
+  }
+
+  network() {
+    const loss = Number($("#loss").value) / 100;
+    const latency = [Number($("#latency-lo").value), Number($("#latency-hi").value)];
+    this.send({ type: "network", loss, latency });
+  }
+
+  reset() {
+    const action = { type: "reset", nodes: Number($("#reset-nodes").value) };
+    const seed = $("#reset-seed").value.trim();
+    if (seed !== "") action.seed = Number(seed);
+    this.send(action).then((ack) => { if (ack.ok) toast(`A new cluster of ${ack.nodes} (seed ${ack.seed}).`, "info"); });
+  }
+
+  exportHistory() {
+    this.send({ type: "export" }).then((ack) => {
+      if (!ack.ok) return;
+      const blob = new Blob([JSON.stringify(ack.data)], { type: "application/json" });
+      const a = el("a", { href: URL.createObjectURL(blob), download: `raftviz-${this.model.session}.json` });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    });
+  }
+
+  importHistory(input) {
+    const file = input.files[0];
+    if (!file) return;
+    file.text().then((text) => {
+      let data;
+      try {
+        data = JSON.parse(text);
+      } catch {
+        toast("That file is not a raftviz history (it is not JSON).");
+        return;
+      }
+      this.send({ type: "import", data });
+    }).finally(() => { input.value = ""; });
+  }
+
+  presenter(force) {
+    const on = force ?? !document.body.classList.contains("presenter");
+    document.body.classList.toggle("presenter", on);
+    $("#presenter-button").setAttribute("aria-pressed", String(on));
+    localStorage.setItem("raftviz-presenter", on ? "on" : "off");
+    window.dispatchEvent(new Event("resize"));
+  }
+
+  key(e) {
+    const target = e.target;
+    const typing = target.closest("input, select, textarea") && !(target.type === "checkbox" || target.type === "range" && e.key === " ");
+    if (e.key === "Escape") {
+      document.querySelectorAll("dialog[open]").forEach((d) => d.close());
+      return;
+    }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]")) return;
+    const actions = {
+      " ": () => this.togglePlay(),
+      ArrowRight: () => this.send({ type: "step" }),
+      ArrowLeft: () => this.send({ type: "step_back" }),
+      "?": () => openDialog("#help"),
+      l: () => openDialog("#legend"),
+      L: () => openDialog("#legend"),
+      p: () => this.presenter(),
+      P: () => this.presenter(),
+      s: () => $("#scenarios-button").click(),
+      S: () => $("#scenarios-button").click(),
+      n: () => this.scenario?.next(),
+      N: () => this.scenario?.next(),
+      b: () => this.scenario?.back(),
+      B: () => this.scenario?.back(),
+    };
+    if (actions[e.key]) {
+      e.preventDefault();
+      actions[e.key]();
+    }
+  }
+
+  // ----- reflecting the model ------------------------------------------------------
+  render() {
+    const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
+    clear($("#partition-choices")).append(...ids.map((id) =>
+      el("label", {}, el("input", { type: "checkbox", value: id }), ` S${id}`)));
+    const nodes = $("#reset-nodes");
+    clear(nodes).append(...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => el("option", { value: n, text: n })));
+    nodes.value = String(ids.length);
+    this.renderOptions();
+    this.update();
+  }
+
+  renderOptions() {
+    const opts = this.model.options;
+    const safe = clear($("#options-safe"));
+    const unsafe = clear($("#options-unsafe"));
+    for (const [key, [label, help]] of Object.entries(OPTION_TEXT)) {
+      const box = el("input", { type: "checkbox", checked: opts[key], "aria-describedby": `opt-${key}` });
+      box.addEventListener("change", () => this.send({ type: "options", options: { [key]: box.checked } }));
+      const item = el("label", { class: "option", title: help }, box, ` ${label}`,
+        el("span", { class: "hint", id: `opt-${key}`, text: ` — ${help}` }));
+      (key.startsWith("unsafe_") ? unsafe : safe).append(item);
+    }
+    const batch = el("input", { type: "number", min: 1, max: 100, value: opts.entries_per_append,
+      "aria-label": "Entries per AppendEntries" });
+    batch.addEventListener("change", () => this.send({ type: "options", options: { entries_per_append: Number(batch.value) } }));
+    safe.append(el("label", {}, "Entries per AppendEntries ", batch));
+  }
+
+  update(changed) {
+    const m = this.model;
+    const playing = m.mode === "playing";
+    const play = $("#play");
+    play.textContent = playing ? "❚❚ Pause" : "▶ Play";
+    play.setAttribute("aria-label", playing ? "Pause" : "Play");
+    const mode = $("#mode-readout");
+    mode.textContent = m.mode === "step" ? "stepping" : m.mode;
+    mode.className = `mode ${m.mode}`;
+    $("#seq-readout").textContent = `event ${m.seq} / ${m.length}`;
+    $("#step-back").disabled = m.seq <= (m.oldest || 0);
+    const speed = $("#speed");
+    if (document.activeElement !== speed) {
+      speed.value = sliderFromSpeed(m.speed);
+      $("#speed-value").value = speedText(m.speed);
+    }
+    if (!changed || changed.records.some((r) => r.action?.type === "network")) {
+      const net = m.network;
+      if (document.activeElement?.closest(".drawers") == null) {
+        $("#loss").value = Math.round(net.loss * 100);
+        $("#latency-lo").value = net.latency[0];
+        $("#latency-hi").value = net.latency[1];
+      }
+    }
+    if (changed && changed.records.some((r) => r.action?.type === "options")) this.renderOptions();
+    this.banner();
+  }
+
+  tick(now) {
+    $("#time-readout").textContent = `t = ${now.toFixed(0)} ms`;
+  }
+
+  banner() {
+    const found = this.model.violations;
+    const banner = $("#banner");
+    if (!found.length) { banner.hidden = true; this.bannerSeen = 0; return; }
+    if (found.length === this.bannerSeen) return;
+    this.bannerSeen = found.length;
+    const v = found[found.length - 1];
+    $("#banner-title").textContent = `Safety violated: ${v.property}.`;
+    $("#banner-text").textContent = `${v.text} (event ${v.seq})`;
+    banner.dataset.seq = v.seq;
+    banner.hidden = false;
+  }
+
+  // ----- dialogs ------------------------------------------------------------------
+  buildHelp() {
+    $("#help-keys").append(...SHORTCUTS.map(([key, what]) =>
+      el("tr", {}, el("td", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  }
+
+  buildLegend() {
+    const body = $("#legend-body");
+    const sample = (...children) => svg("svg", { viewBox: "-40 -30 80 60", "aria-hidden": "true" }, ...children);
+    const node = (cls, shape) => sample(svg("g", { class: `node ${cls}` }, shape));
+    const msg = (cls, text) => sample(svg("g", { class: `message ${cls}` },
+      svg("rect", { x: -30, y: -16, width: 60, height: 32 }), svg("text", {}, text)));
+    const rows = [
+      [node("follower", svg("circle", { class: "shape", r: 24 })), "Follower: a circle."],
+      [node("candidate", svg("polygon", { class: "shape", points: "0,-28 28,0 0,28 -28,0" })),
+        "Candidate: a diamond. Yellow dots are the votes it has."],
+      [node("leader", svg("rect", { class: "shape", x: -24, y: -24, width: 48, height: 48, rx: 8 })), "Leader: a square."],
+      [node("down", svg("circle", { class: "shape", r: 24 })), "Down (crashed): grey, dashed."],
+      [sample(svg("path", { class: "timer", d: "M0,-24 A24,24 0 1 1 -24,0", style: "fill:none;stroke:#6b7785;stroke-width:5" })),
+        "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election."],
+      [msg("rv", "Vote?"), "RequestVote: a candidate asks for a vote."],
+      [msg("ok", "Yes"), "Vote granted (RequestVote reply)."],
+      [msg("no", "No"), "Vote refused."],
+      [msg("hb", "♥"), "Heartbeat: an AppendEntries with no entries."],
+      [msg("ae", "+3"), "AppendEntries carrying 3 log entries."],
+      [msg("ok", "OK"), "AppendEntries succeeded."],
+      [msg("no", "✗"), "AppendEntries rejected (logs do not match, or an old term)."],
+      [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#D55E00;stroke-width:4;stroke-dasharray:8 6" })),
+        "A cut link: nothing crosses it. Click a link to cut or restore it."],
+      [sample(svg("circle", { r: 22, fill: "#56B4E9", opacity: 0.35 }), svg("circle", { r: 12, fill: "#0072B2" })),
+        "A partition: each group has a coloured halo; links between groups fade out. A dashed red ring: an isolated server."],
+      [sample(svg("rect", { x: -30, y: -20, width: 60, height: 40, rx: 6, fill: termColour(3) })),
+        "A log entry; its colour and number are its term. Hatched and dashed: not committed yet."],
+    ];
+    for (const [picture, text] of rows) body.append(picture, el("span", { text }));
+  }
+}
+
+export function openDialog(selector) {
+  const d = $(selector);
+  if (!d.open) d.showModal();
+}
+
+export function toast(message, kind = "error") {
+  const box = $("#toasts");
+  const t = el("div", { class: `toast ${kind}`, text: message });
+  box.append(t);
+  setTimeout(() => t.remove(), kind === "error" ? 7000 : 4000);
+}

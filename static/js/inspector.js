@@ -1,0 +1,151 @@
+// The inspector: everything about the selected server, message or log entry,
+// and the actions that apply to it.
+import { el, clear, fields, serverName, ms } from "./dom.js";
+import { messageTitle, nodeCaption } from "./cluster-view.js";
+
+const FIGURE_2_FIELDS = {
+  RequestVote: ["candidate_id", "last_log_index", "last_log_term"],
+  RequestVoteReply: ["vote_granted"],
+  AppendEntries: ["leader_id", "prev_log_index", "prev_log_term", "leader_commit"],
+  AppendEntriesReply: ["success", "prev_log_index", "match_index", "conflict_term", "conflict_index"],
+};
+
+export class Inspector {
+  constructor(root, model, { send, onClose }) {
+    this.root = root;
+    this.model = model;
+    this.send = send;
+    this.onClose = onClose;
+    this.selection = null;
+  }
+
+  show(selection) {
+    this.selection = selection;
+    this.render();
+  }
+
+  /** Re-draw if what changed concerns the selection. */
+  refresh(changed) {
+    const s = this.selection;
+    if (!s) return;
+    if (!changed || s.kind === "message" || (s.kind === "node" && changed.nodes.has(s.id))
+        || (s.kind === "entry" && changed.nodes.has(s.node))) this.render();
+  }
+
+  render() {
+    const s = this.selection;
+    clear(this.root);
+    if (!s) {
+      this.root.append(el("p", { class: "hint", text: "Click a server, a message or a link to see it here." }));
+      return;
+    }
+    if (s.kind === "node") this.node(s.id);
+    else if (s.kind === "message") this.message(s.id);
+    else this.entry(s.node, s.entry);
+  }
+
+  tick(now) {
+    const out = this.root.querySelector("[data-timer]");
+    if (!out || !this.selection || this.selection.kind !== "node") return;
+    const n = this.model.nodes.get(this.selection.id);
+    out.textContent = timerText(n, now);
+  }
+
+  node(id) {
+    const n = this.model.nodes.get(id);
+    if (!n) return;
+    const pairs = [
+      ["Role", n.up ? n.role : "down (crashed)"],
+      ["currentTerm", n.term],
+      ["votedFor", serverName(n.voted_for)],
+      ["commitIndex", n.commit_index],
+      ["lastApplied", n.last_applied],
+      ["Log length", n.log_length],
+      ["Knows leader", serverName(n.leader_id)],
+      ["Election timer", el("span", { "data-timer": "", text: timerText(n, this.model.now()) })],
+    ];
+    if (n.up && n.role === "candidate") pairs.push(["Votes", n.votes.map(serverName).join(", ")]);
+    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n)}` }), fields(pairs));
+    if (n.up && n.role === "leader") this.root.append(this.progress(n));
+    const store = Object.entries(n.store);
+    this.root.append(el("h3", { text: "State machine (key-value store)" }),
+      el("pre", { text: store.length ? store.map(([k, v]) => `${k} = ${v}`).join("\n") : "(empty)" }));
+    this.root.append(this.nodeActions(n));
+  }
+
+  progress(n) {
+    const table = el("table", { class: "progress" },
+      el("thead", {}, el("tr", {}, el("th", { text: "follower" }), el("th", { text: "nextIndex" }),
+        el("th", { text: "matchIndex" }))));
+    const body = el("tbody");
+    for (const [peer, next] of Object.entries(n.next_index)) {
+      body.append(el("tr", {}, el("td", { text: serverName(peer) }), el("td", { text: next }),
+        el("td", { text: n.match_index[peer] })));
+    }
+    table.append(body);
+    return table;
+  }
+
+  nodeActions(n) {
+    const id = n.id;
+    const isolated = this.model.network.isolated.includes(id);
+    const box = el("div", { class: "actions" },
+      n.up ? el("button", { class: "danger", text: `Crash ${serverName(id)}`, onclick: () => this.send({ type: "crash", node: id }) })
+        : el("button", { text: `Restart ${serverName(id)}`, onclick: () => this.send({ type: "restart", node: id }) }),
+      el("button", { text: "Time out now", disabled: !n.up || n.role === "leader",
+        title: n.role === "leader" ? "A leader has no election timer" : "Make its election timer fire now",
+        onclick: () => this.send({ type: "timeout", node: id }) }),
+      el("button", { text: isolated ? "Reconnect" : "Isolate",
+        onclick: () => this.send({ type: isolated ? "connect" : "disconnect", node: id }) }));
+    const input = el("input", { maxlength: 200, placeholder: "SET x 1", "aria-label": `Command to send to ${serverName(id)}` });
+    const form = el("form", { class: "actions" }, input,
+      el("button", { type: "submit", text: `Send to ${serverName(id)}` }));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      this.send({ type: "submit", command: input.value, node: id }).then((ack) => { if (ack.ok) input.value = ""; });
+    });
+    const links = el("div", { class: "actions", role: "group", "aria-label": "Links" }, el("span", { class: "hint", text: "Links:" }));
+    for (const peer of [...this.model.nodes.keys()].sort((a, b) => a - b)) {
+      if (peer === id) continue;
+      const cut = this.model.cut(id, peer);
+      links.append(el("button", { text: `${cut ? "Restore" : "Cut"} ${serverName(id)}–${serverName(peer)}`,
+        onclick: () => this.send({ type: cut ? "link" : "cut", a: id, b: peer }) }));
+    }
+    return el("div", {}, box, form, links);
+  }
+
+  message(mid) {
+    const m = this.model.messages.get(mid);
+    if (!m) {
+      this.root.append(el("h3", { text: `Message #${mid}` }),
+        el("p", { text: "This message is no longer in flight: it has arrived or was lost." }));
+      return;
+    }
+    const pairs = [["Type", m.type], ["From", serverName(m.src)], ["To", serverName(m.dst)], ["term", m.term]];
+    for (const key of FIGURE_2_FIELDS[m.type]) if (key in m && m[key] !== null) pairs.push([key, m[key]]);
+    pairs.push(["Sent at", ms(m.sent)], ["Arrives at", ms(m.arrives)]);
+    this.root.append(el("h3", { text: `#${m.id} ${messageTitle(m)}` }), fields(pairs));
+    if (m.type === "AppendEntries") {
+      this.root.append(el("h3", { text: `entries[] (${m.entries.length})` }),
+        el("pre", { text: m.entries.length ? m.entries.map((e) => `${e.index}: term ${e.term}  ${e.command ?? "(no command)"}`).join("\n")
+          : "(none: a heartbeat)" }));
+    }
+    this.root.append(el("div", { class: "actions" },
+      el("button", { class: "danger", text: "Drop this message", onclick: () => this.send({ type: "drop", message: m.id }) })));
+  }
+
+  entry(nodeId, entry) {
+    const n = this.model.nodes.get(nodeId);
+    const committed = n && entry.index <= n.commit_index;
+    this.root.append(el("h3", { text: `${serverName(nodeId)}, log index ${entry.index}` }),
+      fields([["term", entry.term], ["command", entry.command ?? "(none: a leader's no-op entry)"],
+        ["Committed", committed ? "yes (on this server)" : "not yet (on this server)"]]));
+  }
+}
+
+function timerText(n, now) {
+  if (!n.up) return "none (down)";
+  if (n.timer === null) return "none (a leader has no election timer)";
+  const left = n.timer - now;
+  return left > 0 ? `fires at ${ms(n.timer)} (in ${left.toFixed(0)} ms)` : `fires at ${ms(n.timer)}`;
+}

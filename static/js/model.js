@@ -1,0 +1,106 @@
+// What the server has told this page, kept in one place. The model applies
+// `state` and `events` messages as data (it never decides anything about
+// Raft) and tells the views what changed:
+//   "state"  -> everything changed (draw from scratch)
+//   "update" -> detail: {records, nodes: Set of ids, clockOnly}
+// It also estimates the virtual time between server messages, so messages
+// and timers move smoothly without a server message per frame.
+
+const MAX_RECORDS = 3000;          // kept for the event log; older ones can be fetched
+const MAX_EXTRAPOLATION = 400;     // ms of wall time to run ahead of the last clock
+
+export class Model extends EventTarget {
+  constructor() {
+    super();
+    this.ready = false;
+    this.nodes = new Map();
+    this.messages = new Map();
+    this.records = [];
+    this.markers = [];
+    this.violations = [];
+    this.lastNow = 0;
+  }
+
+  applyState(s) {
+    this.ready = true;
+    this.session = s.session;
+    this.scenario = s.scenario;
+    this.config = s.config;
+    this.options = s.options;
+    this.network = s.network;
+    this.violations = s.violations;
+    this.nodes = new Map(s.nodes.map((n) => [n.id, n]));
+    this.messages = new Map(s.messages.map((m) => [m.id, m]));
+    this.records = s.records.slice();
+    this.markers = s.markers.slice();
+    this.notice = s.notice || null;
+    this.lastNow = 0;
+    this.setClock({ time: s.time, seq: s.seq, length: s.length, mode: s.mode, speed: s.speed, oldest: s.oldest });
+    this.dispatchEvent(new CustomEvent("state"));
+  }
+
+  applyEvents(u) {
+    if (!this.ready) return;
+    this.setClock(u.clock);
+    const changed = { records: u.records || [], nodes: new Set(), clockOnly: !u.records };
+    for (const r of changed.records) {
+      this.records.push(r);
+      for (const m of r.sent || []) this.messages.set(m.id, m);
+      if (r.marks.length) this.markers.push({ seq: r.seq, time: r.time, marks: r.marks });
+    }
+    if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
+    for (const view of u.nodes || []) {
+      const old = this.nodes.get(view.id);
+      const patch = view.log_patch;
+      delete view.log_patch;
+      view.log = patch ? old.log.slice(0, patch.from - 1).concat(patch.entries) : old.log;
+      this.nodes.set(view.id, view);
+      changed.nodes.add(view.id);
+    }
+    if (u.in_flight) {
+      const keep = new Set(u.in_flight);
+      for (const id of this.messages.keys()) if (!keep.has(id)) this.messages.delete(id);
+    }
+    if (u.network) this.network = u.network;
+    if (u.violations) this.violations = u.violations;
+    if (u.options) this.options = u.options;
+    this.dispatchEvent(new CustomEvent("update", { detail: changed }));
+  }
+
+  setClock(c) {
+    this.clock = c;
+    this.clockAt = performance.now();
+    this.mode = c.mode;
+    this.speed = c.speed;
+    this.seq = c.seq;
+    this.length = c.length;
+    this.oldest = c.oldest;
+    if (c.mode !== "playing") this.lastNow = c.time;
+  }
+
+  /** The virtual time to draw now (ms). */
+  now() {
+    if (!this.ready) return 0;
+    if (this.mode !== "playing") return this.clock.time;
+    const wall = Math.min(performance.now() - this.clockAt, MAX_EXTRAPOLATION);
+    // Never run backwards between two server clocks: messages would jitter.
+    this.lastNow = Math.max(this.lastNow, this.clock.time + wall * this.speed);
+    return this.lastNow;
+  }
+
+  leader() {
+    let best = null;
+    for (const n of this.nodes.values()) {
+      if (n.up && n.role === "leader" && (!best || n.term > best.term)) best = n;
+    }
+    return best;
+  }
+
+  blocked(a, b) {
+    return this.network.blocked.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+  }
+
+  cut(a, b) {
+    return this.network.cuts.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+  }
+}

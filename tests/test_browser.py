@@ -1,0 +1,199 @@
+"""The page in a real browser (Debian's Chromium through Playwright), against
+the real server: what a lecturer or a student does, checked on screen."""
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from serverproc import running_server
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with running_server() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def app(page: Page, server_url):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: errors.append(f"unexpected dialog: {d.message}") or d.dismiss())
+    page.goto(server_url)
+    expect(page.locator("[data-node-id]")).to_have_count(5)
+    yield page
+    assert errors == [], errors
+
+
+def set_speed(page: Page, value: float):
+    """Move the speed slider (log scale) as a user would, then let go."""
+    position = round((__import__("math").log10(value) + 3) / 3 * 1000)
+    page.locator("#speed").evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }",
+        position)
+
+
+def leader(page: Page):
+    return page.locator('[data-role="leader"][data-up="true"]')
+
+
+def wait_for_leader(page: Page):
+    expect(leader(page)).to_have_count(1, timeout=20_000)
+    return int(leader(page).get_attribute("data-node-id"))
+
+
+def pause(page: Page):
+    if page.locator("#mode-readout").inner_text() == "playing":
+        page.locator("#play").click()
+    expect(page.locator("#mode-readout")).not_to_have_text("playing")
+
+
+def seq(page: Page) -> int:
+    return int(re.search(r"event (\d+)", page.locator("#seq-readout").inner_text()).group(1))
+
+
+def test_the_page_loads_and_a_leader_appears(app: Page):
+    expect(app.locator("#mode-readout")).to_have_text("playing")
+    set_speed(app, 0.2)
+    wait_for_leader(app)
+    expect(app.locator("#event-log li").first).to_contain_text("S")
+
+
+def test_crashing_the_leader_in_the_ui_leads_to_a_new_leader(app: Page):
+    set_speed(app, 0.3)
+    old = wait_for_leader(app)
+    leader(app).click()
+    app.get_by_role("button", name=f"Crash S{old}").click()
+    expect(app.locator(f'[data-node-id="{old}"]')).to_have_attribute("data-up", "false")
+    expect(app.locator(f'[data-role="leader"][data-up="true"]:not([data-node-id="{old}"])')).to_have_count(1, timeout=20_000)
+
+
+def test_a_partition_made_in_the_ui_and_healed(app: Page):
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    for i in (1, 2):
+        app.locator(f'#partition-choices input[value="{i}"]').check()
+    app.locator("#partition").click()
+    # 2 x 3 links cross the partition: all drawn as down.
+    expect(app.locator(".link.blocked")).to_have_count(6)
+    expect(app.locator("#event-log li", has_text="The network is partitioned: {S1, S2} | {S3, S4, S5}")).to_have_count(1)
+    app.locator("#heal").click()
+    expect(app.locator(".link.blocked")).to_have_count(0)
+
+
+def test_a_submitted_command_appears_in_the_logs_and_becomes_committed(app: Page):
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    app.locator("#client-command").fill("SET x 42")
+    app.locator("#client-command").press("Enter")
+    cells = app.locator(".cell", has_text="SET x 42")
+    expect(cells.first).to_be_visible()
+    expect(app.locator('.cell[data-committed="true"]', has_text="SET x 42")).to_have_count(5, timeout=20_000)
+    app.locator("#client-command").fill("SET y 7")
+    app.locator("#client-command").press("Enter")
+    leader(app).click()
+    app.wait_for_timeout(700)
+    ARTIFACTS.mkdir(exist_ok=True)
+    app.screenshot(path=str(ARTIFACTS / "raftviz.png"))      # the README's screenshot comes from here
+
+
+def test_step_and_step_back_change_what_is_shown(app: Page):
+    pause(app)
+    before = seq(app)
+    app.locator("#step").click()
+    expect(app.locator("#seq-readout")).to_contain_text(f"event {before + 1}")
+    expect(app.locator("#mode-readout")).to_have_text("stepping")
+    expect(app.locator("#event-log li.current")).to_have_attribute("data-seq", str(before + 1))
+    app.locator("#step").click()
+    app.locator("#step-back").click()
+    expect(app.locator("#seq-readout")).to_contain_text(f"event {before + 1} / {before + 2}")
+    expect(app.locator("#event-log li.current")).to_have_attribute("data-seq", str(before + 1))
+
+
+def test_seeking_with_the_timeline(app: Page):
+    set_speed(app, 0.5)
+    wait_for_leader(app)
+    app.wait_for_timeout(1500)
+    pause(app)
+    total = seq(app)
+    box = app.locator("#timeline").bounding_box()
+    app.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    expect(app.locator("#seq-readout")).not_to_contain_text(f"event {total} /")
+    expect(app.locator("#seq-readout")).to_contain_text(f"/ {total}")
+    now = seq(app)
+    assert 0 < now < total * 0.5, (now, total)
+    expect(app.locator("#timeline")).to_have_attribute("aria-valuenow", str(now))
+
+
+def test_dropping_a_message(app: Page):
+    pause(app)
+    for _ in range(40):                     # step until something is in flight
+        if app.locator("[data-message-id][visibility=visible]").count():
+            break
+        app.locator("#step").click()
+        app.wait_for_timeout(50)
+    message = app.locator("[data-message-id][visibility=visible]").last     # drawn on top
+    mid = message.get_attribute("data-message-id")
+    box = message.locator("rect").bounding_box()
+    app.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # a real click on it
+    expect(app.locator("#inspector h3").first).to_contain_text(f"#{mid}")
+    app.get_by_role("button", name="Drop this message").click()
+    expect(app.locator(f'[data-message-id="{mid}"]')).to_have_count(0)
+    expect(app.locator("#event-log li", has_text=f"Message #{mid} is dropped by hand")).to_have_count(1)
+
+
+def test_a_command_is_shown_as_text_and_runs_nothing(app: Page):
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    evil = "<img src=x onerror=alert(1)>"
+    app.locator("#client-command").fill(evil)
+    app.locator("#client-command").press("Enter")
+    expect(app.locator(".cell .c", has_text=evil).first).to_be_visible()
+    expect(app.locator("#event-log li", has_text=evil).first).to_be_visible()
+    assert app.locator("img").count() == 0, "no element was made from the command"
+
+
+def test_keyboard_shortcuts(app: Page):
+    app.locator("body").click(position={"x": 5, "y": 700})
+    mode = app.locator("#mode-readout")
+    app.keyboard.press("Space")
+    expect(mode).to_have_text("paused")
+    app.keyboard.press("Space")
+    expect(mode).to_have_text("playing")
+    app.keyboard.press("Space")
+    before = seq(app)
+    app.keyboard.press("ArrowRight")
+    expect(app.locator("#seq-readout")).to_contain_text(f"event {before + 1}")
+    app.keyboard.press("ArrowLeft")
+    expect(app.locator("#seq-readout")).to_contain_text(f"event {before} /")
+    app.keyboard.press("?")
+    expect(app.locator("#help")).to_be_visible()
+    expect(app.locator("#help")).to_contain_text("Step back one event")
+    app.keyboard.press("Escape")
+    expect(app.locator("#help")).to_be_hidden()
+    app.keyboard.press("l")
+    expect(app.locator("#legend")).to_be_visible()
+    app.keyboard.press("Escape")
+    app.keyboard.press("p")
+    expect(app.locator("body")).to_have_class(re.compile("presenter"))
+    app.keyboard.press("p")
+
+
+def test_server_errors_are_shown_in_plain_words(app: Page):
+    pause(app)
+    app.locator('[data-node-id="2"]').click()
+    app.get_by_role("button", name="Crash S2").click()
+    expect(app.locator('[data-node-id="2"]')).to_have_attribute("data-up", "false")
+    app.evaluate("window.raftviz.send({type: 'crash', node: 2})")
+    expect(app.locator(".toast.error")).to_contain_text("S2 is already down.")
+
+
+def test_every_control_has_an_accessible_name(app: Page):
+    unnamed = app.evaluate("""() => [...document.querySelectorAll('button, input, select, [role=button], [role=slider]')]
+        .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.title))
+        .map(e => e.outerHTML.slice(0, 80))""")
+    assert unnamed == []
