@@ -16,6 +16,7 @@ if MODE == "eventlet":
 
 import argparse  # noqa: E402
 
+from raftviz import scenarios  # noqa: E402
 from raftviz.web import create_app  # noqa: E402
 
 
@@ -23,9 +24,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the raftviz server.")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
+    parser.add_argument("--scenarios", default=os.environ.get("RAFTVIZ_SCENARIOS"),
+                        help="a folder of your own scenario files, loaded beside the bundled ones")
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
     args = parser.parse_args()
-    app = create_app({"ASYNC_MODE": MODE, "DEBUG": args.debug})
+    app = create_app({"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios})
+    for problem in scenarios.problems():
+        print(f"Scenario not loaded: {problem}", flush=True)
     socketio = app.extensions["raftviz"].socketio
     extra = {"allow_unsafe_werkzeug": True} if MODE == "threading" else {}   # Werkzeug's server, for development
     print(f"raftviz is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)

@@ -197,3 +197,30 @@ def test_every_control_has_an_accessible_name(app: Page):
         .filter(e => !(e.getAttribute('aria-label') || e.labels?.length || e.textContent.trim() || e.title))
         .map(e => e.outerHTML.slice(0, 80))""")
     assert unnamed == []
+
+
+def test_a_scenario_link_steps_to_the_end_and_answers_a_question(page: Page, server_url):
+    page.goto(server_url + "/?scenario=figure-7")
+    narration = page.locator("#narration")
+    expect(narration).to_contain_text("Figure 7: a new leader and six followers' logs")
+    expect(page.locator("[data-node-id]")).to_have_count(7)
+    next_button = page.locator("#scenario-next")
+    set_speed(page, 1)
+    for step in (1, 2, 3):
+        question = narration.locator(".question")
+        if question.count():
+            question.locator("label", has_text="7").locator("input").check()
+            question.get_by_role("button", name="Reveal the answer").click()
+            expect(narration.locator(".reveal")).to_contain_text("Answer: 7.")
+        next_button.click()
+        expect(narration.locator(".stepno")).to_have_text(f"Step {step} of 3")
+        expect(next_button).not_to_have_text("Finish step ▸▸", timeout=20_000)   # the step has played out
+        expect(narration.locator(".warning")).to_have_count(0)
+    expect(next_button).to_have_text("Done")
+    # The final logs of the figure: every server holds the leader's ten entries and its index 11 of term 8.
+    for node in range(1, 8):
+        row = page.locator(f'[data-log-node="{node}"]')
+        expect(row.locator('.cell[data-index="11"]')).to_have_attribute("data-term", "8")
+    expect(page.locator("#event-log li", has_text=re.compile(r"S1 commits index(es 1–)?11"))).to_have_count(1)
+    page.keyboard.press("b")                                  # Back, from the keyboard
+    expect(narration.locator(".stepno")).to_have_text("Step 2 of 3")

@@ -12,7 +12,7 @@ from raftviz.web import create_app
 
 @pytest.fixture
 def app():
-    return create_app({"START_SCHEDULER": False, "TESTING": True})
+    return create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11})
 
 
 @pytest.fixture
@@ -44,6 +44,15 @@ def act(client, **action):
 @pytest.fixture
 def client(app):
     return connect(app)
+
+
+def until_in_flight(cluster):
+    """Run until some message is in flight; return its id."""
+    for _ in range(1000):
+        if cluster.message_ids():
+            return cluster.message_ids()[0]
+        cluster.run_for(1)
+    raise AssertionError("no message was ever in flight")
 
 
 def fingerprint(session):
@@ -246,7 +255,7 @@ def test_restart_drop_and_records(app, server, client):
     act(client, type="crash", node=2)
     assert act(client, type="restart", node=2)["ok"]
     session.cluster.run_for(300)
-    msg = session.cluster.message_ids()[0]
+    msg = until_in_flight(session.cluster)
     assert act(client, type="drop", message=msg)["ok"] and msg not in session.cluster.message_ids()
     page = act(client, type="records", before=len(session.cluster.trace) + 1, count=5)
     assert page["ok"] and [r["seq"] for r in page["records"]] == list(
@@ -384,3 +393,111 @@ def test_an_engine_failure_in_a_session_does_not_stop_the_scheduler(app, server)
     server.scheduler.run_once(1.0)
     server.scheduler.run_once(1.1)
     assert bad.mode == "paused" and good.cluster.now == pytest.approx(100.0)
+
+
+# ----- scenarios -----------------------------------------------------------------------------
+
+def play_out(server, session, t0=None):
+    """Let the scheduler play a scenario step to its end."""
+    t = t0 or time.monotonic()
+    session.speed = 1
+    while session.stop_at is not None:
+        t += 0.25
+        server.scheduler.run_once(t)
+
+
+def test_loading_a_scenario_sends_its_state_and_narration(app, server, client):
+    ack = act(client, type="scenario", id="first-election")
+    assert ack == {"ok": True, "id": "first-election", "steps": 3}
+    state = last_state(client)
+    sc = state["scenario"]
+    assert sc["title"] == "A first election" and sc["step"] == 0 and sc["steps"] == 3
+    assert sc["question"]["choices"][sc["question"]["answer"] - 1] == "S2"
+    assert state["mode"] == "paused" and state["nodes"][1]["timer"] == 128.0
+
+
+def test_next_plays_the_step_and_pauses_where_it_ends(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="scenario", id="first-election")
+    ack = act(client, type="scenario_next")
+    assert ack == {"ok": True, "step": 1, "failures": []}
+    state = last_state(client)
+    assert state["scenario"]["playing"] and state["mode"] == "playing" and state["seq"] == 0
+    end = session.stop_at
+    play_out(server, session)
+    assert session.cluster.seq == end and session.mode == "paused"
+    assert session.cluster.nodes[2].role == "candidate"
+    update = received(client, "events")[-1]
+    assert update["scenario"]["playing"] is False and update["scenario"]["caption"].startswith("Every server")
+
+
+def test_next_while_a_step_plays_jumps_to_its_end(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="scenario", id="leader-crash")
+    act(client, type="scenario_next")
+    play_out(server, session)
+    act(client, type="scenario_next")
+    end = session.stop_at
+    assert act(client, type="scenario_next") == {"ok": True, "step": 2, "finished": True}
+    assert session.cluster.seq == end and session.stop_at is None and session.cluster.leader() == 3
+
+
+def test_back_restart_and_close(app, server, client):
+    session = server.sessions.all()[0]
+    act(client, type="scenario", id="split-vote")
+    for _ in range(2):
+        act(client, type="scenario_next")
+        play_out(server, session)
+    assert act(client, type="scenario_back") == {"ok": True, "step": 1}
+    assert last_state(client)["scenario"]["step"] == 1
+    assert act(client, type="scenario_restart") == {"ok": True, "step": 0}
+    assert session.cluster.seq == 0
+    assert act(client, type="scenario_close") == {"ok": True}
+    assert session.scenario is None and received(client, "events")[-1]["scenario"] is None
+
+
+def test_scenario_actions_refuse_clearly(app, server, client):
+    assert act(client, type="scenario", id="no-such")["error"].startswith("There is no scenario 'no-such'")
+    assert act(client, type="scenario", id=5)["ok"] is False
+    assert act(client, type="scenario_next")["error"].startswith("No scenario is open")
+    act(client, type="scenario", id="consistency-check")
+    session = server.sessions.all()[0]
+    for _ in range(4):
+        act(client, type="scenario_next")
+        play_out(server, session)
+    assert "no more steps" in act(client, type="scenario_next")["error"]
+
+
+def test_the_scenario_list_and_a_lecturers_broken_file(tmp_path):
+    (tmp_path / "bad.yaml").write_text("id: bad\ntitle: Bad\nsteps: [{caption: c, actions: [fly: 1]}]\n")
+    app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(tmp_path)})
+    try:
+        data = app.test_client().get("/api/scenarios").get_json()
+    finally:
+        import raftviz.scenarios
+        raftviz.scenarios.configure(None)
+    ids = {s["id"] for s in data["scenarios"]}
+    assert {"figure-7", "figure-8", "split-vote"} <= ids
+    assert all(s["lecture"] and s["source"] and s["summary"] for s in data["scenarios"])
+    assert data["problems"] == ["bad.yaml: steps[0].actions[0]: unknown action 'fly' (known: crash, restart, "
+                                "timeout, disconnect, connect, partition, heal, cut, link, submit, drop, network, options)"]
+
+
+def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, server, client):
+    from raftviz.scenarios import Scenario, parse
+    session = server.sessions.all()[0]
+    session.cluster.run_for(600)
+    act(client, type="crash", node=session.cluster.leader())
+    session.cluster.run_for(800)
+    act(client, type="submit", command="SET a 1")
+    act(client, type="cut", a=1, b=2)
+    session.cluster.run_for(300)
+    act(client, type="drop", message=until_in_flight(session.cluster))
+    session.cluster.run_for(200)
+    ack = act(client, type="save_scenario")
+    assert ack["ok"] and ack["filename"].endswith(".yaml")
+    spec = parse(ack["yaml"], "saved.yaml")
+    sc = Scenario(spec)
+    assert sc.check() == []
+    original = session.cluster
+    assert [r["text"] for r in sc.cluster.trace] == [r["text"] for r in original.trace]

@@ -214,6 +214,12 @@ class Node:
         return m.last_log_index >= self.last_log_index
 
     def _on_request_vote_reply(self, m: RequestVoteReply, notes):
+        if self.role == LEADER and m.term == self.term and m.vote_granted:
+            # A late vote for an election already won: count it, so the
+            # picture shows everyone who voted for this leader.
+            self.votes.add(m.src)
+            notes.append(("votes", m.src, True, len(self.votes), self.majority))
+            return [], False
         if self.role != CANDIDATE or m.term != self.term:
             notes.append(("stale_reply", m.type, m.src, m.term))
             return [], False

@@ -63,9 +63,12 @@ def _refuse_log(me, cand, my_term, my_index, their_term, their_index):
 
 
 def _votes(me, voter, granted, count, needed):
-    got = "gets a vote from" if granted else "is refused by"
-    won = " — a majority" if granted and count >= needed else ""
-    return f"{me} {got} {name(voter)}: {count} of {needed} votes needed{won}."
+    if not granted:
+        return f"{me} is refused by {name(voter)}: it still has {count} of the {needed} votes it needs."
+    if count > needed:
+        return f"{me} gets a vote from {name(voter)} as well: {count} votes ({needed} were needed)."
+    won = " — a majority" if count == needed else ""
+    return f"{me} gets a vote from {name(voter)}: {count} of the {needed} votes it needs{won}."
 
 
 def _leader(me, term, voters):

@@ -156,6 +156,10 @@ class Cluster:
     def leader(self) -> int | None:
         return self._world.leader()
 
+    def leaders(self) -> dict[int, int]:
+        """Who has led each term so far in this history: {term: node}."""
+        return dict(sorted(self._world.monitor.leaders.items()))
+
     def message(self, message_id: int):
         return self._world.message(message_id)
 
@@ -228,24 +232,34 @@ class Cluster:
         rec = self._advance()
         return None if rec is None else self._record(self._seq, rec)
 
-    def run_for(self, duration) -> None:
-        """Process every event due within the next `duration` ms, then advance now by it."""
+    def run_for(self, duration, *, stop_at: int | None = None) -> None:
+        """Process every event due within the next `duration` ms, then advance
+        now by it. With stop_at, stop instead right after record stop_at (the
+        page plays a scenario step this way and pauses where it ends)."""
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < math.inf:
             raise ValueError("run_for takes a number of milliseconds, 0 or more.")
         until = self._world.now + us(duration)
-        while self._seq < self._length:          # follow the recorded future first
-            if self._advance(until) is None:
+        while self._seq < self._length and (stop_at is None or self._seq < stop_at):
+            if self._advance(until) is None:     # follow the recorded future first
                 break
+        if stop_at is not None and self._seq >= stop_at:
+            return
         if self._seq >= self._length:
-            self._run_live(until)
+            self._run_live(until, stop_at)
+            if stop_at is not None and self._seq >= stop_at:
+                return
         self._world.now = max(self._world.now, until)
 
-    def _run_live(self, until: int) -> None:
+    def _run_live(self, until: int, stop_at: int | None = None) -> None:
         """At the end of the history: let the world run in batches that end
         at checkpoint boundaries, and file the batch's records at once."""
         world, interval = self._world, self._interval
         while True:
             limit = interval - self._seq % interval
+            if stop_at is not None:
+                limit = min(limit, stop_at - self._seq)
+                if limit <= 0:
+                    return
             records: list = []
             found: dict = {}
             done = world.run(until, limit, records, found)
@@ -307,6 +321,11 @@ class Cluster:
         self._seq = seq
         self._keep(seq, rec, violations)
         return result
+
+    def forget_future(self) -> None:
+        """Drop the recorded future after the current position, as a new
+        action here would (the scenario runner does this before a step)."""
+        self._fork()
 
     def _fork(self) -> None:
         s = self._seq

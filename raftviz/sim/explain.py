@@ -123,12 +123,15 @@ def record_dict(seq: int, rec, violations=None) -> dict:
         involved.add(subject.src)
     elif kind == "action":
         d["action"] = dict(subject)
+        if notes and notes[0][0] == "dropped":
+            d["message"] = message_dict(notes[0][1])      # the message dropped by hand
         for key in ("a", "b"):
             if key in subject:
                 involved.add(subject[key])
     if sent:
         d["sent"] = [message_dict(m) for m in sent]
     d["nodes"] = sorted(involved)
+    d["notes"] = [n[0] for n in notes]          # what was decided, as codes (raft/notes.py)
     d["marks"] = marks(rec, violations)
     if violations:
         d["violations"] = violations

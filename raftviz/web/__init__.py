@@ -18,6 +18,7 @@ from pathlib import Path
 from flask import Flask, abort, render_template, request, send_from_directory
 from flask_socketio import SocketIO, join_room, leave_room
 
+from .. import scenarios
 from ..sim import Cluster
 from . import protocol
 from .scheduler import Scheduler
@@ -36,6 +37,8 @@ DEFAULTS = {
     "ACTION_RATE": 50,                # actions a session may send per second
     "CORS_ALLOWED_ORIGINS": None,     # None: same origin only
     "START_SCHEDULER": True,
+    "SCENARIOS": None,                # a lecturer's folder of scenario files (or RAFTVIZ_SCENARIOS)
+    "SESSION_SEED": None,             # None: each new session gets a random seed (shown in the page)
 }
 
 
@@ -46,7 +49,11 @@ class Server:
         cfg = app.config
         self.app = app
         self.socketio = socketio
-        self.sessions = SessionStore(lambda: Cluster(cfg["DEFAULT_NODES"], seed=secrets.randbelow(2**32)),
+        def new_cluster():
+            seed = cfg["SESSION_SEED"] if cfg["SESSION_SEED"] is not None else secrets.randbelow(2**32)
+            return Cluster(cfg["DEFAULT_NODES"], seed=seed)
+
+        self.sessions = SessionStore(new_cluster,
                                      max_sessions=cfg["MAX_SESSIONS"], ttl=cfg["SESSION_TTL"],
                                      speed=cfg["DEFAULT_SPEED"])
         self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"])
@@ -71,6 +78,8 @@ def create_app(config: dict | None = None) -> Flask:
     socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"],
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
                         max_http_buffer_size=protocol.MAX_IMPORT_BYTES + 64 * 1024)
+    if app.config["SCENARIOS"]:
+        scenarios.configure(app.config["SCENARIOS"])
     server = Server(app, socketio)
     app.extensions["raftviz"] = server
     _routes(app)
@@ -84,6 +93,11 @@ def _routes(app: Flask) -> None:
     @app.get("/")
     def index():
         return render_template("index.html")
+
+    @app.get("/api/scenarios")
+    def scenario_list():
+        """The scenarios for the picker, and why any of a lecturer's files did not load."""
+        return {"scenarios": scenarios.catalogue(), "problems": scenarios.problems()}
 
     @app.get("/vendor/<path:name>")
     def vendor(name):

@@ -11,8 +11,10 @@ import json
 import math
 import random
 
+from .. import scenarios
 from ..sim import Cluster
 from ..sim import actions as engine
+from . import lecture
 from .sessions import PAUSED, PLAYING, STEP, Session
 
 MIN_SPEED, MAX_SPEED = 0.001, 1.0
@@ -83,6 +85,7 @@ def _engine_action(session: Session, data: dict):
         # Accept {"type": "options", "fast_backup": true} as well as {"options": {...}}.
         action = {"type": "options", "options": {k: v for k, v in data.items() if k != "type"}}
     result = session.cluster.act(action)
+    session.stop_at = None                      # acting ends the playing of a scenario step
     ack = {"ok": True, "seq": session.cluster.seq}
     if action["type"] == "submit":
         ack["index"] = result
@@ -126,6 +129,7 @@ def _step_back(session, data):
         raise Refused("This is the earliest moment kept: there is nothing before it."
                       if c.seq else "This is the beginning: there is nothing before it.")
     session.set_mode(STEP)
+    session.stop_at = None
     c.seek(c.seq - 1)
     return {"ok": True, "mode": STEP, "seq": c.seq}, STATE
 
@@ -135,6 +139,7 @@ def _seek(session, data):
     c = session.cluster
     seq = _int(data, "seq", 0, len(c.trace), "seq")
     c.seek(seq)
+    session.stop_at = None
     if session.mode == PLAYING:
         session.set_mode(PAUSED)
     return {"ok": True, "seq": c.seq, "mode": session.mode}, STATE
@@ -161,7 +166,7 @@ def _reset(session, data):
     session.cluster = Cluster(nodes, seed=seed, election_timeout=config["election_timeout"],
                               heartbeat_interval=config["heartbeat_interval"], latency=config["latency"],
                               **options)
-    session.scenario = None
+    lecture.close(session)
     session.last_tick = None
     return {"ok": True, "seed": seed, "nodes": nodes}, STATE
 
@@ -184,7 +189,7 @@ def _import(session, data):
     except (ValueError, TypeError) as e:
         raise Refused(f"That history cannot be imported: {e}") from None
     session.cluster = cluster
-    session.scenario = None
+    lecture.close(session)
     session.set_mode(PAUSED)
     return {"ok": True, "seq": cluster.seq, "length": len(cluster.trace)}, STATE
 
@@ -199,7 +204,36 @@ def _records(session, data):
     return {"ok": True, "records": c.records(first, before - 1)}, None
 
 
+def _scenario(session, data):
+    _only(data, "id")
+    name = data.get("id")
+    if not isinstance(name, str) or name not in scenarios.names():
+        raise Refused(f"There is no scenario {name!r}. Open the Scenarios list to pick one.")
+    lecture.load(session, name)
+    return {"ok": True, "id": name, "steps": len(session.scenario.steps)}, STATE
+
+
+def _in_scenario(handler, effect):
+    def run(session, data):
+        _only(data)
+        if session.scenario is None:
+            raise Refused("No scenario is open: pick one from the Scenarios list first.")
+        return handler(session), effect
+    return run
+
+
+def _save_scenario(session, data):
+    _only(data)
+    return lecture.save(session), None
+
+
 _WEB = {
+    "scenario": _scenario,
+    "scenario_next": _in_scenario(lecture.next_step, STATE),
+    "scenario_back": _in_scenario(lecture.back, STATE),
+    "scenario_restart": _in_scenario(lecture.restart, STATE),
+    "scenario_close": _in_scenario(lecture.close, UPDATES),
+    "save_scenario": _save_scenario,
     "sync": _sync, "play": _play, "pause": _pause, "step": _step, "step_back": _step_back,
     "seek": _seek, "speed": _speed, "reset": _reset, "export": _export, "import": _import,
     "records": _records,

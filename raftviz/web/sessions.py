@@ -34,7 +34,8 @@ class Session:
         self.cluster = cluster
         self.mode = PLAYING
         self.speed = speed
-        self.scenario: dict | None = None
+        self.scenario = None                        # a scenarios.Scenario being stepped through
+        self.stop_at: int | None = None             # playing a scenario step: pause after this record
         self.lock = threading.RLock()
         self.connections: dict[str, bool] = {}     # sid -> page visible
         self.last_seen = time.monotonic()
@@ -44,6 +45,7 @@ class Session:
         self._sent_seq = cluster.seq
         self._sent_views: dict[int, dict] = {}
         self._sent_logs: dict[int, list] = {}
+        self._sent_scenario: dict | None = None
 
     # ----- watchers --------------------------------------------------------------
     @property
@@ -92,8 +94,31 @@ class Session:
         elapsed = min(now - self.last_tick, MAX_CATCH_UP)
         self.last_tick = now
         if elapsed > 0:
-            self.cluster.run_for(elapsed * 1000 * self.speed)
+            self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at)
+            if self.stop_at is not None and self.cluster.seq >= self.stop_at:
+                self.stop_at = None                 # the scenario step has been played
+                self.set_mode(PAUSED)
         return True
+
+    def scenario_view(self) -> dict | None:
+        """What the page shows of the scenario: narration, step k of n, the
+        question about the next step, and whether the last step's claims held."""
+        sc = self.scenario
+        if sc is None:
+            return None
+        spec = sc.spec
+        done = sc.steps[sc.index - 1] if sc.index else None
+        upcoming = sc.steps[sc.index] if not sc.done else None
+        return {
+            "id": spec.id, "title": spec.title, "source": spec.source, "lecture": spec.lecture,
+            "summary": spec.summary, "step": sc.index, "steps": len(sc.steps), "done": sc.done,
+            "caption": done.caption if done else None,
+            "question": upcoming.question.to_dict() if upcoming and upcoming.question else None,
+            "answered": done.question.to_dict() if done and done.question else None,
+            "failures": sc.last_failures,
+            "playing": self.stop_at is not None,
+            "on_script": self.stop_at is not None or self.cluster.seq == sc.position,
+        }
 
     def clock(self) -> dict:
         c = self.cluster
@@ -105,7 +130,8 @@ class Session:
         """The full picture, and the baseline for the next updates."""
         c = self.cluster
         snap = c.snapshot()
-        snap.update(session=self.id, mode=self.mode, speed=self.speed, scenario=self.scenario,
+        self._sent_scenario = self.scenario_view()
+        snap.update(session=self.id, mode=self.mode, speed=self.speed, scenario=self._sent_scenario,
                     markers=c.markers(), records=c.records(c.seq - RECENT_RECORDS + 1, c.seq))
         self._sent_seq = c.seq
         self._sent_views = {n["id"]: c.node_view(n["id"]) for n in snap["nodes"]}
@@ -126,6 +152,9 @@ class Session:
             return None
         out = {"clock": self.clock(), "produced": time.time() * 1000}
         self.last_clock = now
+        scenario = self.scenario_view()
+        if scenario != self._sent_scenario:
+            out["scenario"] = self._sent_scenario = scenario
         if seq > self._sent_seq:
             out["records"] = c.records(self._sent_seq + 1, seq)
             out["nodes"] = self._node_changes()

@@ -66,6 +66,7 @@ export class Controls {
     $("#network-apply").addEventListener("click", () => this.network());
     $("#reset-form").addEventListener("submit", (e) => { e.preventDefault(); this.reset(); });
     $("#export").addEventListener("click", () => this.exportHistory());
+    $("#save-scenario").addEventListener("click", () => this.saveScenario());
     $("#import").addEventListener("change", (e) => this.importHistory(e.target));
     $("#legend-button").addEventListener("click", () => openDialog("#legend"));
     $("#help-button").addEventListener("click", () => openDialog("#help"));
@@ -106,12 +107,13 @@ export class Controls {
 
   exportHistory() {
     this.send({ type: "export" }).then((ack) => {
-      if (!ack.ok) return;
-      const blob = new Blob([JSON.stringify(ack.data)], { type: "application/json" });
-      const a = el("a", { href: URL.createObjectURL(blob), download: `raftviz-${this.model.session}.json` });
-      document.body.append(a);
-      a.click();
-      a.remove();
+      if (ack.ok) download(JSON.stringify(ack.data), `raftviz-${this.model.session}.json`, "application/json");
+    });
+  }
+
+  saveScenario() {
+    this.send({ type: "save_scenario" }).then((ack) => {
+      if (ack.ok) download(ack.yaml, ack.filename, "application/x-yaml");
     });
   }
 
@@ -278,6 +280,13 @@ export class Controls {
     ];
     for (const [picture, text] of rows) body.append(picture, el("span", { text }));
   }
+}
+
+function download(text, filename, type) {
+  const a = el("a", { href: URL.createObjectURL(new Blob([text], { type })), download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 export function openDialog(selector) {

@@ -116,7 +116,8 @@ export class LogsView {
     const command = entry.command === null ? "" : entry.command;
     const c = el("div", {
       class: `cell${committed ? "" : " uncommitted"}`,
-      style: `left:${(entry.index - 1) * step}px;width:${width}px;background-color:${colour};color:${DARK_TEXT.has(colour) ? "#111" : "#fff"}`,
+      style: `left:${(entry.index - 1) * step}px;width:${width}px;background-color:${colour};` +
+        (DARK_TEXT.has(colour) ? "color:#111;text-shadow:0 0 3px #fff,0 0 2px #fff" : "color:#fff;text-shadow:0 0 3px #000,0 0 2px #000"),
       title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${command || "(no command)"} — ${committed ? "committed" : "not committed yet"}`,
       "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed),
     }, el("span", { class: "t", text: entry.term }), el("span", { class: "c", text: command }));

@@ -8,6 +8,7 @@ import { Timeline } from "./timeline.js";
 import { EventLog } from "./event-log.js";
 import { Inspector } from "./inspector.js";
 import { Controls, toast } from "./controls.js";
+import { ScenarioPanel } from "./scenario.js";
 
 const model = new Model();
 let renderedSize = 0;
@@ -41,7 +42,8 @@ const events = new EventLog($("#event-log"), $("#event-filter"), model, {
   onOlder: (before) => send({ type: "records", before, count: 200 }).then((ack) => ack.ok && events.appendOlder(ack.records)),
 });
 const inspector = new Inspector($("#inspector"), model, { send });
-const controls = new Controls(model, send, { onSeek: seek });
+const scenario = new ScenarioPanel($("#narration"), model, send);
+const controls = new Controls(model, send, { onSeek: seek, scenario });
 
 model.addEventListener("state", () => {
   if (model.nodes.size !== renderedSize || !view.nodeEls.size) {
@@ -54,6 +56,7 @@ model.addEventListener("state", () => {
   events.render();
   controls.render();
   inspector.refresh(null);
+  scenario.onState();
   const notice = $("#notice");
   notice.hidden = !model.notice;
   notice.textContent = model.notice || "";
@@ -67,6 +70,7 @@ model.addEventListener("update", (e) => {
   events.update(changed);
   controls.update(changed);
   inspector.refresh(changed);
+  if (changed.scenario) scenario.render();
 });
 
 const connection = new Connection({

@@ -64,6 +64,7 @@ export class Model extends EventTarget {
     if (u.network) this.network = u.network;
     if (u.violations) this.violations = u.violations;
     if (u.options) this.options = u.options;
+    if ("scenario" in u) { this.scenario = u.scenario; changed.scenario = true; }
     this.dispatchEvent(new CustomEvent("update", { detail: changed }));
   }
 

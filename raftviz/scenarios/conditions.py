@@ -1,0 +1,159 @@
+"""What a scenario step waits for (`until`) and what it claims (`expect`).
+
+State checks (leader, roles, terms, logs, commit) serve both. `expect` can
+also look at the history: who led each term, the safety violations so far,
+how many AppendEntries each server rejected, and why voters refused a
+candidate during the step. Each failed check is a sentence.
+"""
+from __future__ import annotations
+
+STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index")
+
+
+def role_of(node) -> str:
+    return node.role if node.up else "down"
+
+
+def log_matches(log, expected: list) -> bool:
+    if len(log) != len(expected):
+        return False
+    for entry, want in zip(log, expected):
+        if isinstance(want, dict):
+            if entry.term != want["term"] or ("command" in want and want["command"] is not None
+                                              and entry.command != want["command"]):
+                return False
+        elif entry.term != want:
+            return False
+    return True
+
+
+def terms_of(log) -> list[int]:
+    return [e.term for e in log]
+
+
+def state_failures(c, checks: dict) -> list[str]:
+    out = []
+    if "leader" in checks:
+        want, got = checks["leader"], c.leader()
+        if want == "none" and got is not None:
+            out.append(f"there should be no leader, but S{got} leads term {c.nodes[got].term}")
+        elif want == "any" and got is None:
+            out.append("there should be a leader, but there is none")
+        elif isinstance(want, int) and got != want:
+            out.append(f"S{want} should be the leader, but {'S%d is' % got if got else 'there is no leader'}")
+    for i, want in checks.get("roles", {}).items():
+        got = role_of(c.nodes[i])
+        if got != want:
+            out.append(f"S{i} should be {want}, but it is {got}")
+    for i, want in checks.get("terms", {}).items():
+        if c.nodes[i].term != want:
+            out.append(f"S{i} should be in term {want}, but it is in term {c.nodes[i].term}")
+    for i, want in checks.get("logs", {}).items():
+        if not log_matches(c.nodes[i].log, want):
+            shown = [w["term"] if isinstance(w, dict) else w for w in want]
+            out.append(f"S{i}'s log should be {shown}, but it is {terms_of(c.nodes[i].log)}")
+    for i, want in checks.get("commit", {}).items():
+        if c.nodes[i].commit_index != want:
+            out.append(f"S{i}'s commitIndex should be {want}, but it is {c.nodes[i].commit_index}")
+    for key, label in (("match_index", "matchIndex"), ("next_index", "nextIndex")):
+        for i, peers in checks.get(key, {}).items():
+            node = c.nodes[i]
+            seen = getattr(node, key) if node.up and node.role == "leader" else {}
+            for peer, want in peers.items():
+                if seen.get(peer) != want:
+                    got = seen.get(peer, "unknown (not a leader)")
+                    out.append(f"S{i}'s {label} for S{peer} should be {want}, but it is {got}")
+    return out
+
+
+def holds(c, conditions: dict) -> bool:
+    """The state part of an `until` holds now (delivered is tracked by the runner)."""
+    if "quiet" in conditions and c.message_ids():
+        return False
+    return not state_failures(c, {k: v for k, v in conditions.items() if k in STATE_KEYS})
+
+
+def matches(message: dict, pattern: dict) -> bool:
+    """A message (as a dict) fits a pattern: type, from, to, index carried, success/granted."""
+    if message["type"] != pattern["type"]:
+        return False
+    if "from" in pattern and message["src"] != pattern["from"]:
+        return False
+    if "to" in pattern and message["dst"] != pattern["to"]:
+        return False
+    if "index" in pattern and not any(e["index"] == pattern["index"] for e in message.get("entries", [])):
+        return False
+    if "success" in pattern and message.get("success") != pattern["success"]:
+        return False
+    if "granted" in pattern and message.get("vote_granted") != pattern["granted"]:
+        return False
+    return True
+
+
+def delivered(record: dict, pattern: dict) -> bool:
+    return record["kind"] == "deliver" and matches(record["message"], pattern)
+
+
+def sent(record: dict, pattern: dict) -> bool:
+    return any(matches(m, pattern) for m in record.get("sent", []))
+
+
+def failures(c, expect: dict) -> list[str]:
+    """Every claim of `expect` that does not hold now."""
+    out = state_failures(c, expect)
+    for i, want in expect.get("voted_for", {}).items():
+        got = c.nodes[i].voted_for
+        if got != want:
+            out.append(f"S{i} should have voted for {'S%d' % want if want else 'nobody'}, "
+                       f"but votedFor is {'S%d' % got if got else 'null'}")
+    for i, want in expect.get("votes", {}).items():
+        got = sorted(c.nodes[i].votes)
+        if got != want:
+            out.append(f"S{i} should hold votes from {_names(want)}, but holds {_names(got) or 'none'}")
+    if "leaders" in expect:
+        led = c.leaders()
+        for term, want in expect["leaders"].items():
+            got = led.get(term)
+            if got != want:
+                out.append(f"term {term} should have been led by {'S%d' % want if want else 'nobody'}, "
+                           f"but {'S%d led it' % got if got else 'nobody led it'}")
+    if "violations" in expect:
+        want = set(expect["violations"])
+        got = {v["property"] for v in c.violations}
+        if got != want:
+            out.append(f"the safety monitor should report {_props(want)}, but reports {_props(got)}")
+    if "rejections" in expect or "vote_refusals" in expect:
+        records = c.records(1, c.seq)
+        for i, want in expect.get("rejections", {}).items():
+            got = sum(1 for r in records if r["kind"] == "deliver" and r["node"] == i
+                      and r["message"]["type"] == "AppendEntries"
+                      and any(n.startswith("reject") for n in r["notes"]))
+            if got != want:
+                out.append(f"S{i} should have rejected {want} AppendEntries, but rejected {got}")
+        for cand, reasons in expect.get("vote_refusals", {}).items():
+            # Who refused the candidate in its latest election (its highest-term RequestVotes).
+            asked = [r for r in records if r["kind"] == "deliver" and r["message"]["type"] == "RequestVote"
+                     and r["message"]["src"] == cand]
+            latest = max((r["message"]["term"] for r in asked), default=None)
+            for why, want in reasons.items():
+                got = sorted({r["node"] for r in asked if r["message"]["term"] == latest
+                              and f"refuse_{why}" in r["notes"]})
+                if got != want:
+                    out.append(f"{_names(want) or 'nobody'} should refuse S{cand} {_WHY[why]}, "
+                               f"but {_names(got) or 'nobody'} did")
+    for i, want in expect.get("stores", {}).items():
+        if c.nodes[i].store != want:
+            out.append(f"S{i}'s state machine should hold {want}, but holds {c.nodes[i].store}")
+    return out
+
+
+_WHY = {"log": "because of its log", "term": "because of its stale term",
+        "voted": "having voted for another candidate"}
+
+
+def _names(ids) -> str:
+    return ", ".join(f"S{i}" for i in ids)
+
+
+def _props(names) -> str:
+    return ", ".join(sorted(names)) if names else "no violation"

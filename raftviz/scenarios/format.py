@@ -1,0 +1,382 @@
+"""The scenario file format (docs/scenarios.md): YAML a lecturer can read
+and write by hand, checked here completely before anything runs.
+
+A malformed file raises ScenarioError naming the file, the field (as a path
+like steps[2].until.leader) and what is wrong.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..sim import state as state_rules
+from ..sim.actions import MAX_COMMAND
+
+ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+TOP = {"id", "title", "source", "lecture", "summary", "cluster", "initial", "steps"}
+CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options"}
+STEP = {"caption", "actions", "until", "expect", "question"}
+ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect", "partition", "heal", "cut", "link",
+           "submit", "drop", "network", "options")
+STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index"}
+UNTIL = STATE | {"for", "delivered", "sent", "quiet", "within"}
+EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores"}
+MESSAGE_TYPES = ("RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply")
+PATTERN = {"type", "from", "to", "index", "success", "granted", "all"}
+QUESTION = {"prompt", "choices", "answer", "explanation"}
+ROLES = ("follower", "candidate", "leader", "down")
+REFUSALS = ("log", "term", "voted")
+DEFAULT_WITHIN = 20_000          # ms of virtual time a step may take to reach its `until`
+
+
+class ScenarioError(ValueError):
+    def __init__(self, where: str, path: str, problem: str):
+        self.where, self.path, self.problem = where, path, problem
+        super().__init__(f"{where}: {path}: {problem}" if path else f"{where}: {problem}")
+
+
+@dataclass
+class Question:
+    prompt: str
+    choices: list[str]
+    answer: int                      # 1-based: the number of the right choice
+    explanation: str
+
+    def to_dict(self) -> dict:
+        return {"prompt": self.prompt, "choices": self.choices, "answer": self.answer,
+                "explanation": self.explanation}
+
+
+@dataclass
+class Step:
+    caption: str
+    actions: list[dict] = field(default_factory=list)   # [{"type": ..., ...}] in the engine's form or a drop pattern
+    until: dict = field(default_factory=dict)
+    expect: dict = field(default_factory=dict)
+    question: Question | None = None
+
+
+@dataclass
+class Spec:
+    id: str
+    title: str
+    source: str
+    lecture: str
+    summary: str
+    cluster: dict
+    initial: dict | None
+    steps: list[Step]
+    path: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.initial["nodes"]) if self.initial else self.cluster.get("size", 5)
+
+    def catalogue_entry(self) -> dict:
+        return {"id": self.id, "title": self.title, "source": self.source, "lecture": self.lecture,
+                "summary": self.summary, "steps": len(self.steps)}
+
+
+class _Checker:
+    """Walks a parsed YAML document, raising ScenarioError with a path."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, path: str, problem: str):
+        raise ScenarioError(self.where, path, problem)
+
+    def mapping(self, value, path: str, allowed: set, required: tuple = ()) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, f"should be a mapping (key: value lines), not {type(value).__name__}")
+        unknown = sorted(str(k) for k in value if k not in allowed)
+        if unknown:
+            self.fail(path, f"unknown field {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
+        for key in required:
+            if key not in value:
+                self.fail(path, f"the field {key} is missing")
+        return value
+
+    def text(self, value, path: str, limit: int = 2000) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, "should be some text")
+        if len(value) > limit:
+            self.fail(path, f"is too long ({len(value)} characters; at most {limit})")
+        return value.strip()
+
+    def node(self, value, path: str, size: int) -> int:
+        if isinstance(value, str) and re.fullmatch(r"[Ss]\d+", value):
+            value = int(value[1:])
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, f"should be a server number such as 3, not {value!r}")
+        if not 1 <= value <= size:
+            self.fail(path, f"there is no S{value}: this scenario has S1–S{size}")
+        return value
+
+    def node_map(self, value, path: str, size: int, check_value) -> dict[int, object]:
+        if not isinstance(value, dict):
+            self.fail(path, "should map servers to values, e.g. {1: leader, 2: follower}")
+        return {self.node(k, f"{path}.{k}", size): check_value(v, f"{path}.{k}") for k, v in value.items()}
+
+    def number(self, value, path: str, lo: float = 0, hi: float = 10_000_000) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            self.fail(path, f"should be a number from {lo:g} to {hi:g}")
+        return value
+
+    def whole(self, value, path: str, lo: int = 0, hi: int = 10_000_000) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            self.fail(path, f"should be a whole number from {lo} to {hi}")
+        return value
+
+    def terms(self, value, path: str) -> list:
+        if not isinstance(value, list):
+            self.fail(path, "should be a log: a list of terms such as [1, 1, 2]")
+        out = []
+        for k, item in enumerate(value):
+            if isinstance(item, dict):
+                self.mapping(item, f"{path}[{k}]", {"term", "command"}, ("term",))
+                out.append({"term": self.whole(item["term"], f"{path}[{k}].term", 1), "command": item.get("command")})
+            else:
+                out.append(self.whole(item, f"{path}[{k}]", 1))
+        return out
+
+
+def parse(text: str, where: str = "<scenario>") -> Spec:
+    """Parse and check one scenario file's text."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(where, "", f"is not valid YAML{line}: {getattr(e, 'problem', e)}") from None
+    c = _Checker(where)
+    doc = c.mapping(doc, "the file", TOP, ("id", "title", "steps"))
+    sid = doc["id"]
+    if not isinstance(sid, str) or not ID.match(sid):
+        c.fail("id", "should be a short name of lower-case letters, digits and dashes, e.g. figure-7")
+    cluster = dict(c.mapping(doc.get("cluster", {}) or {}, "cluster", CLUSTER))
+    initial = doc.get("initial")
+    if initial is not None:
+        try:
+            state_rules.parse(initial)
+        except ValueError as e:
+            c.fail("initial", str(e))
+        size = len(initial["nodes"])
+        if "size" in cluster and cluster["size"] != size:
+            c.fail("cluster.size", f"is {cluster['size']}, but the initial state has {size} servers")
+    else:
+        size = c.whole(cluster.get("size", 5), "cluster.size", 1, state_rules.MAX_NODES)
+    options = cluster.get("options", {}) or {}
+    c.mapping(options, "cluster.options", set(_option_names()))
+    steps_raw = doc["steps"]
+    if not isinstance(steps_raw, list) or not steps_raw:
+        c.fail("steps", "should be a list with at least one step")
+    steps = [_step(c, s, f"steps[{k}]", size) for k, s in enumerate(steps_raw)]
+    return Spec(id=sid, title=c.text(doc["title"], "title", 200),
+                source=c.text(doc.get("source", "raftviz"), "source", 300),
+                lecture=c.text(doc.get("lecture", "Your scenarios"), "lecture", 200),
+                summary=c.text(doc.get("summary", doc["title"]), "summary", 3000),
+                cluster=cluster, initial=initial, steps=steps, path=where)
+
+
+def _option_names():
+    from ..raft import Options
+    return Options.names()
+
+
+def _step(c: _Checker, raw, path: str, size: int) -> Step:
+    raw = c.mapping(raw, path, STEP, ("caption",))
+    actions = raw.get("actions", []) or []
+    if not isinstance(actions, list):
+        c.fail(f"{path}.actions", "should be a list of actions, e.g. [crash: 2, timeout: 5]")
+    return Step(
+        caption=c.text(raw["caption"], f"{path}.caption"),
+        actions=[_action(c, a, f"{path}.actions[{k}]", size) for k, a in enumerate(actions)],
+        until=_until(c, raw.get("until", {}) or {}, f"{path}.until", size),
+        expect=_expect(c, raw.get("expect", {}) or {}, f"{path}.expect", size),
+        question=_question(c, raw["question"], f"{path}.question") if raw.get("question") else None,
+    )
+
+
+def _action(c: _Checker, raw, path: str, size: int) -> dict:
+    """One action: a one-key mapping such as {crash: 2} or {cut: [1, 3]}, or a bare word such as heal."""
+    if isinstance(raw, str):
+        raw = {raw: True}
+    if not isinstance(raw, dict) or len(raw) != 1:
+        c.fail(path, "should be one action such as `crash: 2` or `heal`")
+    (name, arg), = raw.items()
+    if name not in ACTIONS:
+        c.fail(path, f"unknown action {name!r} (known: {', '.join(ACTIONS)})")
+    p = f"{path}.{name}"
+    if name in ("crash", "restart", "timeout", "disconnect", "connect"):
+        return {"type": name, "node": c.node(arg, p, size)}
+    if name == "heal":
+        return {"type": "heal"}
+    if name in ("cut", "link"):
+        if not isinstance(arg, list) or len(arg) != 2:
+            c.fail(p, "should be two servers, e.g. [1, 3]")
+        a, b = (c.node(x, p, size) for x in arg)
+        if a == b:
+            c.fail(p, "a link joins two different servers")
+        return {"type": name, "a": a, "b": b}
+    if name == "partition":
+        if not isinstance(arg, list) or not arg or not all(isinstance(g, list) and g for g in arg):
+            c.fail(p, "should be a list of groups, e.g. [[1, 2], [3, 4, 5]]")
+        groups = [[c.node(x, p, size) for x in g] for g in arg]
+        flat = [x for g in groups for x in g]
+        if len(flat) != len(set(flat)):
+            c.fail(p, "a server can be in only one group")
+        return {"type": name, "groups": groups}
+    if name == "submit":
+        if isinstance(arg, str):
+            arg = {"command": arg}
+        arg = c.mapping(arg, p, {"command", "node"}, ("command",))
+        out = {"type": "submit", "command": c.text(arg["command"], f"{p}.command", MAX_COMMAND)}
+        if arg.get("node") is not None:
+            out["node"] = c.node(arg["node"], f"{p}.node", size)
+        return out
+    if name == "drop":
+        return {"type": "drop_matching", "pattern": _pattern(c, arg, p, size)}
+    if name == "network":
+        arg = c.mapping(arg, p, {"loss", "latency"})
+        out = {"type": "network"}
+        if "loss" in arg:
+            out["loss"] = c.number(arg["loss"], f"{p}.loss", 0, 1)
+        if "latency" in arg:
+            lat = arg["latency"]
+            if not isinstance(lat, list) or len(lat) != 2:
+                c.fail(f"{p}.latency", "should be [lowest, highest] in ms")
+            out["latency"] = [c.number(x, f"{p}.latency", 0.001, 10_000) for x in lat]
+        return out
+    arg = c.mapping(arg, p, set(_option_names()))
+    return {"type": "options", "options": dict(arg)}
+
+
+def _pattern(c: _Checker, raw, path: str, size: int) -> dict:
+    raw = c.mapping(raw, path, PATTERN, ("type",))
+    if raw["type"] not in MESSAGE_TYPES:
+        c.fail(f"{path}.type", f"should be one of {', '.join(MESSAGE_TYPES)}")
+    out = {"type": raw["type"]}
+    for key in ("from", "to"):
+        if key in raw:
+            out[key] = c.node(raw[key], f"{path}.{key}", size)
+    if "index" in raw:
+        out["index"] = c.whole(raw["index"], f"{path}.index", 1)
+    for key in ("success", "granted", "all"):
+        if key in raw:
+            if not isinstance(raw[key], bool):
+                c.fail(f"{path}.{key}", "should be true or false")
+            out[key] = raw[key]
+    return out
+
+
+def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:
+    """The state conditions shared by `until` and `expect`."""
+    out = {}
+    if "leader" in raw:
+        v = raw["leader"]
+        out["leader"] = v if v in ("none", "any", None) else c.node(v, f"{path}.leader", size)
+        if out["leader"] is None:
+            out["leader"] = "none"
+    if "roles" in raw:
+        def role(v, p):
+            if v not in ROLES:
+                c.fail(p, f"should be one of {', '.join(ROLES)}")
+            return v
+        out["roles"] = c.node_map(raw["roles"], f"{path}.roles", size, role)
+    if "terms" in raw:
+        out["terms"] = c.node_map(raw["terms"], f"{path}.terms", size, lambda v, p: c.whole(v, p))
+    if "logs" in raw:
+        out["logs"] = c.node_map(raw["logs"], f"{path}.logs", size, c.terms)
+    if "commit" in raw:
+        out["commit"] = c.node_map(raw["commit"], f"{path}.commit", size, lambda v, p: c.whole(v, p))
+    for key in ("match_index", "next_index"):
+        if key in raw:
+            out[key] = c.node_map(raw[key], f"{path}.{key}", size,
+                                  lambda v, p: c.node_map(v, p, size, lambda x, q: c.whole(x, q)))
+    return out
+
+
+def _until(c: _Checker, raw, path: str, size: int) -> dict:
+    raw = c.mapping(raw, path, UNTIL)
+    out = _state_checks(c, raw, path, size)
+    if "for" in raw:
+        out["for"] = c.number(raw["for"], f"{path}.for", 0, 600_000)
+    for key in ("delivered", "sent"):
+        if key in raw:
+            out[key] = _pattern(c, raw[key], f"{path}.{key}", size)
+    if "quiet" in raw:
+        if raw["quiet"] is not True:
+            c.fail(f"{path}.quiet", "should be true: wait until no message is in flight")
+        out["quiet"] = True
+    out["within"] = c.number(raw.get("within", DEFAULT_WITHIN), f"{path}.within", 1, 600_000)
+    if "for" in out and len(out) > 2:
+        c.fail(path, "`for` is a duration: it cannot be combined with other conditions")
+    return out
+
+
+def _expect(c: _Checker, raw, path: str, size: int) -> dict:
+    raw = c.mapping(raw, path, EXPECT)
+    out = _state_checks(c, raw, path, size)
+    if "voted_for" in raw:
+        out["voted_for"] = c.node_map(raw["voted_for"], f"{path}.voted_for", size,
+                                      lambda v, p: None if v in (None, "none") else c.node(v, p, size))
+    if "votes" in raw:
+        out["votes"] = c.node_map(raw["votes"], f"{path}.votes", size,
+                                  lambda v, p: sorted(c.node(x, p, size) for x in _list(c, v, p)))
+    if "leaders" in raw:
+        if not isinstance(raw["leaders"], dict):
+            c.fail(f"{path}.leaders", "should map terms to the server that led them (or none)")
+        out["leaders"] = {c.whole(t, f"{path}.leaders", 0): None if v in (None, "none") else c.node(v, f"{path}.leaders.{t}", size)
+                          for t, v in raw["leaders"].items()}
+    if "violations" in raw:
+        from ..sim.monitor import PROPERTIES
+        names = _list(c, raw["violations"], f"{path}.violations")
+        for n in names:
+            if n not in PROPERTIES:
+                c.fail(f"{path}.violations", f"{n!r} is not a safety property (known: {', '.join(PROPERTIES)})")
+        out["violations"] = names
+    if "rejections" in raw:
+        out["rejections"] = c.node_map(raw["rejections"], f"{path}.rejections", size, lambda v, p: c.whole(v, p))
+    if "vote_refusals" in raw:
+        def refusals(v, p):
+            v = c.mapping(v, p, set(REFUSALS))
+            return {why: sorted(c.node(x, f"{p}.{why}", size) for x in _list(c, voters, f"{p}.{why}"))
+                    for why, voters in v.items()}
+        out["vote_refusals"] = c.node_map(raw["vote_refusals"], f"{path}.vote_refusals", size, refusals)
+    if "stores" in raw:
+        def store(v, p):
+            if not isinstance(v, dict):
+                c.fail(p, "should map keys to values, e.g. {x: 3}")
+            return {str(k): str(x) for k, x in v.items()}
+        out["stores"] = c.node_map(raw["stores"], f"{path}.stores", size, store)
+    return out
+
+
+def _list(c: _Checker, value, path: str) -> list:
+    if not isinstance(value, list):
+        c.fail(path, "should be a list, e.g. [1, 3]")
+    return value
+
+
+def _question(c: _Checker, raw, path: str) -> Question:
+    raw = c.mapping(raw, path, QUESTION, ("prompt", "choices", "answer"))
+    choices = _list(c, raw["choices"], f"{path}.choices")
+    if len(choices) < 2:
+        c.fail(f"{path}.choices", "a question needs at least two choices")
+    choices = [c.text(x, f"{path}.choices[{k}]", 500) for k, x in enumerate(choices)]
+    answer = c.whole(raw["answer"], f"{path}.answer", 1, len(choices))
+    return Question(prompt=c.text(raw["prompt"], f"{path}.prompt", 1000), choices=choices, answer=answer,
+                    explanation=c.text(raw.get("explanation", "See what happens when you press Next."),
+                                       f"{path}.explanation", 2000))
+
+
+def load_file(path: Path) -> Spec:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(path.name, "", f"cannot be read: {e}") from None
+    return parse(text, path.name)

@@ -1,0 +1,222 @@
+"""Running a scenario step by step over a Cluster and its history.
+
+    sc = Scenario(spec)
+    sc.cluster      the Cluster, in the scenario's initial state
+    sc.next()       run the next step, then check its `expect`; returns the failed checks
+    sc.prev()       back to where the previous step began (through the history)
+    sc.done         every step has run
+    sc.check()      run every step from the start; return the failed checks
+
+A step's actions are user actions on the cluster (so they are recorded and
+replay like any other); a `drop` pattern drops matching messages as they are
+sent. Then the cluster advances one event at a time until the step's `until`
+holds, so the step ends exactly at the event the caption talks about. A
+condition not met within its `within` bound fails the step with a message;
+nothing hangs.
+
+Between steps the lecturer may depart from the script (crash a server, say).
+Next and Back first return to where the script was: by seeking, if the
+history still holds that moment, else by replaying the scenario from its
+start.
+"""
+from __future__ import annotations
+
+from ..sim import Cluster
+from .conditions import delivered, failures, holds, matches, sent
+from .format import Spec, Step
+
+
+class StepFailed(Exception):
+    pass
+
+
+class Scenario:
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.steps = spec.steps
+        self.cluster = self._fresh()
+        self.index = 0                   # how many steps have run
+        self._marks: list[tuple] = [self._mark()]   # where each step began, then where the last ended
+        self.results: list[list[str]] = []          # failed checks of each step run
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.steps)
+
+    @property
+    def position(self) -> int:
+        """The seq where the script stands: the end of the last step run."""
+        return self._marks[self.index][0]
+
+    @property
+    def last_start(self) -> int:
+        """The seq where the last step run began."""
+        return self._marks[self.index - 1][0] if self.index else 0
+
+    @property
+    def last_failures(self) -> list[str]:
+        return self.results[self.index - 1] if self.index else []
+
+    def _fresh(self) -> Cluster:
+        cfg = dict(self.spec.cluster)
+        options = cfg.pop("options", {}) or {}
+        size = cfg.pop("size", 5)
+        if self.spec.initial is not None:
+            return Cluster.from_state(self.spec.initial, **cfg, **options)
+        return Cluster(size, **cfg, **options)
+
+    # ----- where the script is -------------------------------------------------------
+    def _mark(self) -> tuple:
+        """The cluster's position, with what identifies its last record."""
+        c = self.cluster
+        if c.seq == 0:
+            return (0, None)
+        r = c.trace[c.seq - 1]
+        return (c.seq, (r["time"], r["text"]))
+
+    def _intact(self, mark: tuple) -> bool:
+        seq, print_ = mark
+        c = self.cluster
+        if seq == 0:
+            return True
+        if seq > len(c.trace) or seq < c.oldest:
+            return False
+        r = c.trace[seq - 1]
+        return (r["time"], r["text"]) == print_
+
+    def _return_to(self, k: int) -> None:
+        """Put the cluster where the script is after k steps."""
+        mark = self._marks[k]
+        if self._intact(mark):
+            if self.cluster.seq != mark[0]:
+                self.cluster.seek(mark[0])
+            return
+        # The history no longer holds that moment: play the script again.
+        self.cluster = self._fresh()
+        self._marks = [self._mark()]
+        self.results = []
+        for number in range(1, k + 1):
+            self.results.append(self._run(self.steps[number - 1], number))
+            self._marks.append(self._mark())
+
+    # ----- moving through the script ------------------------------------------------------
+    def next(self) -> list[str]:
+        """Run the next step; return its failed checks ([] if all hold)."""
+        if self.done:
+            raise StepFailed(f"{self.spec.title}: every step has already run.")
+        self._return_to(self.index)
+        self.cluster.forget_future()             # whatever happened after this point is not the script
+        del self._marks[self.index + 1:]
+        del self.results[self.index:]
+        number = self.index + 1
+        found = self._run(self.steps[self.index], number)
+        self.index = number
+        self._marks.append(self._mark())
+        self.results.append(found)
+        return found
+
+    def prev(self) -> None:
+        """Back to where the previous step began."""
+        if self.index == 0:
+            self._return_to(0)
+            return
+        self.index -= 1
+        self._return_to(self.index)
+
+    def restart(self) -> None:
+        self.index = 0
+        self._return_to(0)
+
+    def check(self) -> list[str]:
+        """Run every step from the start; return every failed check."""
+        self.cluster = self._fresh()
+        self.index = 0
+        self._marks = [self._mark()]
+        self.results = []
+        found = []
+        while not self.done:
+            found.extend(self.next())
+        return found
+
+    # ----- one step --------------------------------------------------------------------
+    def _run(self, step: Step, number: int) -> list[str]:
+        c = self.cluster
+        label = f"step {number}"
+        drops: list[dict] = []
+        try:
+            for action in step.actions:
+                if action["type"] == "drop_matching":
+                    drops.append(dict(action["pattern"]))
+                    self._drop_in_flight(drops)
+                else:
+                    c.act(action)
+            self._advance(step.until, drops, label)
+        except (ValueError, StepFailed) as e:
+            return [f"{label}: {e}"]
+        return [f"{label}: {problem}" for problem in failures(c, step.expect)]
+
+    def _advance(self, until: dict, drops: list[dict], label: str) -> None:
+        c = self.cluster
+        if "for" in until:
+            if not drops:
+                c.run_for(until["for"])
+                return
+            deadline = c.now + until["for"]
+            while c.now < deadline:                 # small slices so drops catch every match
+                first = c.seq + 1
+                c.run_for(min(0.5, deadline - c.now))
+                self._drop_sent(c.records(first, c.seq), drops)
+            return
+        conditions = {k: v for k, v in until.items() if k != "within"}
+        if not conditions:
+            return
+        deadline = c.now + until["within"]
+        waits = [(test, conditions[key]) for key, test in (("delivered", delivered), ("sent", sent))
+                 if key in conditions]
+        while not (not waits and holds(c, conditions)):
+            record = c.step()
+            if record is None:
+                raise StepFailed(f"nothing is left to happen, and {describe(conditions)} never came")
+            self._drop_sent([record], drops)
+            waits = [(test, pattern) for test, pattern in waits if not test(record, pattern)]
+            if c.now > deadline:
+                raise StepFailed(f"{describe(conditions)} did not come within {until['within']:g} ms")
+
+    def _drop_in_flight(self, drops: list[dict]) -> None:
+        for m in self.cluster.snapshot()["messages"]:
+            self._maybe_drop(m, drops)
+
+    def _drop_sent(self, records: list[dict], drops: list[dict]) -> None:
+        if drops:
+            for r in records:
+                for m in r.get("sent", []):
+                    self._maybe_drop(m, drops)
+
+    def _maybe_drop(self, message: dict, drops: list[dict]) -> None:
+        for pattern in drops:
+            if pattern.get("used") or not matches(message, pattern):
+                continue
+            if self.cluster.message(message["id"]) is not None:
+                self.cluster.drop(message["id"])
+            if not pattern.get("all"):
+                pattern["used"] = True
+            return
+
+
+def describe(conditions: dict) -> str:
+    parts = []
+    for key, value in conditions.items():
+        if key == "leader":
+            parts.append("a leader" if value == "any" else "no leader" if value == "none" else f"S{value} as leader")
+        elif key in ("delivered", "sent"):
+            who = "".join(f" {w} S{value[k]}" for w, k in (("from", "from"), ("to", "to")) if k in value)
+            parts.append(f"a {value['type']}{who} {'arriving' if key == 'delivered' else 'sent'}")
+        elif key == "quiet":
+            parts.append("a moment with no message in flight")
+        else:
+            parts.append(f"{key} {value}")
+    return " and ".join(parts)

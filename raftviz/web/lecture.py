@@ -1,0 +1,143 @@
+"""Scenarios in a session: load one, step through it with narration, and
+save a session as a scenario file to edit.
+
+Next runs the step in the engine (so its checks are known at once), then
+rewinds to where the step began and lets the scheduler play the recorded
+events at the session's speed, pausing where the step ends: the class sees
+the messages of the step move. Pressing Next while a step still plays
+jumps to its end first.
+"""
+from __future__ import annotations
+
+import datetime
+
+import yaml
+
+from .. import scenarios
+from .sessions import PAUSED, PLAYING, Session
+
+
+def load(session: Session, name: str) -> None:
+    sc = scenarios.load(name)
+    session.scenario = sc
+    session.cluster = sc.cluster
+    session.stop_at = None
+    session.set_mode(PAUSED)
+
+
+def finish_playing(session: Session) -> None:
+    """Jump to the end of a step that is still being played."""
+    if session.stop_at is not None:
+        session.cluster.seek(session.stop_at)
+        session.stop_at = None
+        session.set_mode(PAUSED)
+
+
+def next_step(session: Session) -> dict:
+    sc = session.scenario
+    if session.stop_at is not None:
+        finish_playing(session)
+        return {"ok": True, "step": sc.index, "finished": True}
+    if sc.done:
+        raise ValueError("This scenario has no more steps. Press Restart to play it again.")
+    found = sc.next()
+    session.cluster = sc.cluster
+    start, end = sc.last_start, sc.cluster.seq
+    if end > start:
+        session.cluster.seek(start)              # play the step's events on screen
+        session.stop_at = end
+        session.set_mode(PLAYING)
+    else:
+        session.set_mode(PAUSED)
+    return {"ok": True, "step": sc.index, "failures": found}
+
+
+def back(session: Session) -> dict:
+    session.stop_at = None
+    session.scenario.prev()
+    session.cluster = session.scenario.cluster
+    session.set_mode(PAUSED)
+    return {"ok": True, "step": session.scenario.index}
+
+
+def restart(session: Session) -> dict:
+    session.stop_at = None
+    session.scenario.restart()
+    session.cluster = session.scenario.cluster
+    session.set_mode(PAUSED)
+    return {"ok": True, "step": 0}
+
+
+def close(session: Session) -> dict:
+    session.scenario = None
+    session.stop_at = None
+    return {"ok": True}
+
+
+# ----- saving a session as a scenario ----------------------------------------------------
+
+def _action(record: dict) -> dict:
+    """A recorded user action in the scenario file's form."""
+    a = record["action"]
+    kind = a["type"]
+    if kind in ("crash", "restart", "timeout", "disconnect", "connect"):
+        return {kind: a["node"]}
+    if kind in ("cut", "link"):
+        return {kind: [a["a"], a["b"]]}
+    if kind == "partition":
+        return {kind: a["groups"]}
+    if kind == "heal":
+        return "heal"
+    if kind == "submit":
+        return {"submit": {"command": a["command"], **({"node": a["node"]} if a.get("node") else {})}}
+    if kind == "drop":
+        m = record["message"]
+        return {"drop": {"type": m["type"], "from": m["src"], "to": m["dst"]}}
+    if kind == "network":
+        return {"network": {k: v for k, v in a.items() if k != "type"}}
+    return {"options": a["options"]}
+
+
+def save(session: Session) -> dict:
+    """The session so far as a scenario file skeleton: its cluster and
+    initial state, then one step per moment the user acted."""
+    c = session.cluster
+    data = c.export()
+    config = data["config"]
+    doc = {
+        "id": "my-scenario",
+        "title": "My scenario",
+        "lecture": "My scenarios",
+        "source": f"Saved from raftviz on {datetime.date.today().isoformat()}",
+        "summary": "Say here what this scenario shows.",
+        "cluster": {"seed": config["seed"], "election_timeout": config["election_timeout"],
+                    "heartbeat_interval": config["heartbeat_interval"], "latency": config["latency"],
+                    "options": {k: v for k, v in config["options"].items()}},
+    }
+    if data["initial"]:
+        doc["initial"] = data["initial"]
+    else:
+        doc["cluster"]["size"] = config["size"]
+    by_time: list[tuple[float, list]] = []
+    for step in data["actions"]:
+        if step["seq"] > c.seq:
+            break
+        record = c.trace[step["seq"] - 1]
+        if by_time and by_time[-1][0] == step["time"]:
+            by_time[-1][1].append(_action(record))
+        else:
+            by_time.append((step["time"], [_action(record)]))
+    end = c.now
+    steps = []
+    if not by_time or by_time[0][0] > 0:
+        first = by_time[0][0] if by_time else end
+        steps.append({"caption": "The cluster runs by itself.", "until": {"for": round(first, 3)}})
+    for k, (time, acts) in enumerate(by_time):
+        step = {"caption": f"Describe what happens here (step {len(steps) + 1}).", "actions": acts}
+        following = by_time[k + 1][0] if k + 1 < len(by_time) else end
+        if following > time:
+            step["until"] = {"for": round(following - time, 3)}
+        steps.append(step)
+    doc["steps"] = steps
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return {"ok": True, "filename": "my-scenario.yaml", "yaml": text}

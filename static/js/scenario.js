@@ -1,0 +1,135 @@
+// Lecture scenarios: the picker, the narration panel, and ?scenario=<id> links.
+import { el, clear, $ } from "./dom.js";
+
+export class ScenarioPanel {
+  constructor(panel, model, send) {
+    this.panel = panel;
+    this.model = model;
+    this.send = send;
+    this.revealed = false;
+    this.shownStep = null;
+    this.requested = new URLSearchParams(location.search).get("scenario");
+    $("#scenarios-button").addEventListener("click", () => this.openPicker());
+  }
+
+  next() {
+    if (this.model.scenario) this.send({ type: "scenario_next" });
+  }
+
+  back() {
+    if (this.model.scenario) this.send({ type: "scenario_back" });
+  }
+
+  /** After the first state: open the scenario named in the address, once. */
+  onState() {
+    if (this.requested && this.model.scenario?.id !== this.requested) {
+      const name = this.requested;
+      this.requested = null;
+      this.send({ type: "scenario", id: name });
+    } else {
+      this.requested = null;
+    }
+    this.render();
+  }
+
+  render() {
+    const sc = this.model.scenario;
+    const url = new URL(location.href);
+    if (sc) url.searchParams.set("scenario", sc.id); else url.searchParams.delete("scenario");
+    history.replaceState(null, "", url);           // the address is a link to this scenario
+    this.panel.hidden = !sc;
+    if (!sc) return;
+    const key = `${sc.id}:${sc.step}`;
+    if (key !== this.shownStep) { this.revealed = false; this.shownStep = key; }
+    clear(this.panel);
+    const head = el("div", { class: "narration-head" },
+      el("div", { class: "where" },
+        el("strong", { class: "title", text: sc.title }),
+        el("span", { class: "stepno", text: sc.step ? `Step ${sc.step} of ${sc.steps}` : `${sc.steps} steps` })),
+      el("div", { class: "buttons", role: "group", "aria-label": "Scenario steps" },
+        el("button", { text: "◂ Back", title: "Back to where the previous step began (B)", disabled: sc.step === 0 && !sc.playing,
+          onclick: () => this.back() }),
+        el("button", { class: "primary", id: "scenario-next", title: "Run the next step (N)",
+          text: sc.playing ? "Finish step ▸▸" : sc.done ? "Done" : sc.step === 0 ? "Start ▸" : "Next ▸",
+          disabled: sc.done && !sc.playing, onclick: () => this.next() }),
+        el("button", { text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
+        el("button", { text: "✕", "aria-label": "Close the scenario", title: "Close the scenario (the cluster stays)",
+          onclick: () => this.send({ type: "scenario_close" }) })));
+    this.panel.append(head);
+    this.panel.append(el("p", { class: "caption", text: sc.caption || sc.summary }));
+    if (sc.answered && sc.playing) {
+      this.panel.append(el("p", { class: "hint", text: `${sc.answered.prompt} Watch: the answer comes when the step ends.` }));
+    } else if (sc.answered) {
+      this.panel.append(this.answer(sc.answered));
+    }
+    if (sc.question && !sc.playing) this.panel.append(this.question(sc.question));
+    if (sc.failures.length) {
+      this.panel.append(el("p", { class: "warning", text: `This step did not go as the slide says: ${sc.failures.join("; ")}` }));
+    }
+    if (!sc.on_script) {
+      this.panel.append(el("p", { class: "hint", text: "You have left the script: Next and Back return to it." }));
+    }
+    if (sc.done && !sc.playing) this.panel.append(el("p", { class: "hint", text: "The end of this scenario. Restart, or pick another." }));
+    this.panel.append(el("p", { class: "source", text: `${sc.lecture}: ${sc.source}` }));
+  }
+
+  question(q) {
+    const name = `q-${this.shownStep}`;
+    const box = el("fieldset", { class: "question" },
+      el("legend", { text: "Predict, then press Next or Reveal" }),
+      el("p", { class: "prompt", text: q.prompt }));
+    const list = el("div", { class: "choices" });
+    q.choices.forEach((choice, k) => {
+      const input = el("input", { type: "radio", name, value: k + 1 });
+      const label = el("label", { class: this.revealed && k + 1 === q.answer ? "right" : "" }, input, ` ${choice}`);
+      list.append(label);
+    });
+    box.append(list);
+    if (this.revealed) {
+      box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
+    } else {
+      box.append(el("button", { type: "button", text: "Reveal the answer", onclick: () => { this.revealed = true; this.render(); } }));
+    }
+    return box;
+  }
+
+  answer(q) {
+    return el("p", { class: "reveal", text: `${q.prompt} — Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` });
+  }
+
+  async openPicker() {
+    const dialog = $("#scenarios");
+    const list = clear($("#scenario-list"));
+    list.append(el("p", { class: "hint", text: "Loading…" }));
+    if (!dialog.open) dialog.showModal();
+    let data;
+    try {
+      data = await (await fetch("/api/scenarios")).json();
+    } catch {
+      clear(list).append(el("p", { text: "The scenario list could not be loaded." }));
+      return;
+    }
+    clear(list);
+    const groups = new Map();
+    for (const s of data.scenarios) {
+      if (!groups.has(s.lecture)) groups.set(s.lecture, []);
+      groups.get(s.lecture).push(s);
+    }
+    for (const [lecture, items] of groups) {
+      const ul = el("ul");
+      for (const s of items) {
+        ul.append(el("li", { "data-scenario": s.id },
+          el("button", { class: "pick", text: s.title, onclick: () => {
+            dialog.close();
+            this.send({ type: "scenario", id: s.id });
+          } }),
+          el("span", { class: "hint", text: ` ${s.steps} steps · ${s.source}` }),
+          el("p", { class: "summary", text: s.summary })));
+      }
+      list.append(el("section", {}, el("h3", { text: lecture }), ul));
+    }
+    for (const problem of data.problems) {
+      list.append(el("p", { class: "warning", text: `Not loaded: ${problem}` }));
+    }
+  }
+}
