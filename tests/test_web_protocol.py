@@ -340,7 +340,7 @@ BAD = [
     ({"type": "submit", "command": ["SET"]}, "must be text"),
     ({"type": "submit", "command": "SET a 1", "node": 12}, "There is no S12"),
     ({"type": "network", "loss": 2}, "probability between 0 and 1"),
-    ({"type": "network", "latency": [30, 10]}, "Latency"),
+    ({"type": "network", "latency": [30, 10]}, "lowest latency must be above 0 ms and no more than the highest"),
     ({"type": "network", "latency": "slow"}, "Latency"),
     ({"type": "network"}, "Give a loss"),
     ({"type": "options", "options": {"warp_drive": True}}, "no option 'warp_drive'"),
@@ -501,3 +501,14 @@ def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, s
     assert sc.check() == []
     original = session.cluster
     assert [r["text"] for r in sc.cluster.trace] == [r["text"] for r in original.trace]
+
+
+def test_an_unexpected_failure_is_answered_and_the_server_goes_on(app, server, client, monkeypatch):
+    def broken(*_):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr("raftviz.web.protocol.handle", broken)
+    ack = act(client, type="play")
+    assert ack["ok"] is False and "Something went wrong on the server" in ack["error"]
+    assert received(client, "state")
+    monkeypatch.undo()
+    assert act(client, type="pause")["ok"]

@@ -30,6 +30,8 @@ QUESTION = {"prompt", "choices", "answer", "explanation"}
 ROLES = ("follower", "candidate", "leader", "down")
 REFUSALS = ("log", "term", "voted")
 DEFAULT_WITHIN = 20_000          # ms of virtual time a step may take to reach its `until`
+MAX_FOR = 60_000                 # a step runs at most this long: the server does it in one go
+MAX_WITHIN = 120_000
 
 
 class ScenarioError(ValueError):
@@ -304,7 +306,7 @@ def _until(c: _Checker, raw, path: str, size: int) -> dict:
     raw = c.mapping(raw, path, UNTIL)
     out = _state_checks(c, raw, path, size)
     if "for" in raw:
-        out["for"] = c.number(raw["for"], f"{path}.for", 0, 600_000)
+        out["for"] = c.number(raw["for"], f"{path}.for", 0, MAX_FOR)
     for key in ("delivered", "sent"):
         if key in raw:
             out[key] = _pattern(c, raw[key], f"{path}.{key}", size)
@@ -312,7 +314,7 @@ def _until(c: _Checker, raw, path: str, size: int) -> dict:
         if raw["quiet"] is not True:
             c.fail(f"{path}.quiet", "should be true: wait until no message is in flight")
         out["quiet"] = True
-    out["within"] = c.number(raw.get("within", DEFAULT_WITHIN), f"{path}.within", 1, 600_000)
+    out["within"] = c.number(raw.get("within", DEFAULT_WITHIN), f"{path}.within", 1, MAX_WITHIN)
     if "for" in out and len(out) > 2:
         c.fail(path, "`for` is a duration: it cannot be combined with other conditions")
     return out

@@ -127,6 +127,10 @@ class Scenario:
         self.index -= 1
         self._return_to(self.index)
 
+    def return_to_script(self) -> None:
+        """Back to where the script stands, after the lecturer looked elsewhere."""
+        self._return_to(self.index)
+
     def restart(self) -> None:
         self.index = 0
         self._return_to(0)

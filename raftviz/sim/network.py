@@ -117,7 +117,8 @@ def check_latency(value) -> tuple[float, float]:
     except (TypeError, ValueError):
         raise ValueError("Latency must be a pair of numbers (lowest, highest) in milliseconds.") from None
     if not (0 < lo <= hi <= 10_000):
-        raise ValueError("Latency must satisfy 0 < lowest <= highest <= 10000 ms.")
+        raise ValueError("The lowest latency must be above 0 ms and no more than the highest, "
+                         "and the highest at most 10000 ms.")
     return (lo, hi)
 
 

@@ -10,6 +10,7 @@ code runs under eventlet (app.py) and in threading mode (the tests).
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import time
@@ -24,6 +25,7 @@ from . import protocol
 from .scheduler import Scheduler
 from .sessions import SessionsFull, SessionStore
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
 
@@ -151,7 +153,13 @@ def _handlers(server: Server) -> None:
             session.last_seen = now
             if isinstance(data, dict) and data.get("type") == "visibility":
                 return _visibility(session, sid, data)
-            ack, effect = protocol.handle(session, data)
+            try:
+                ack, effect = protocol.handle(session, data)
+            except Exception:                       # a bug: say so, keep the server and the session running
+                log.exception("action %r failed in session %s", data, session.id)
+                socketio.emit("state", session.state(), to=session.id)
+                return {"ok": False, "error": "Something went wrong on the server while doing that. "
+                                              "The page has been refreshed with the cluster as it is now."}
             if effect == protocol.SELF_STATE:
                 socketio.emit("state", session.state(), to=sid)
             elif effect == protocol.STATE:

@@ -14,6 +14,7 @@ import datetime
 import yaml
 
 from .. import scenarios
+from ..scenarios.format import MAX_FOR
 from .sessions import PAUSED, PLAYING, Session
 
 
@@ -39,6 +40,11 @@ def next_step(session: Session) -> dict:
         finish_playing(session)
         return {"ok": True, "step": sc.index, "finished": True}
     if sc.done:
+        if session.cluster.seq != sc.position:
+            sc.return_to_script()
+            session.cluster = sc.cluster
+            session.set_mode(PAUSED)
+            return {"ok": True, "step": sc.index, "returned": True}
         raise ValueError("This scenario has no more steps. Press Restart to play it again.")
     found = sc.next()
     session.cluster = sc.cluster
@@ -128,16 +134,26 @@ def save(session: Session) -> dict:
         else:
             by_time.append((step["time"], [_action(record)]))
     end = c.now
-    steps = []
+    steps: list[dict] = []
+
+    def wait(step: dict, duration: float) -> None:
+        """Let `duration` ms pass at the end of `step`, in steps a file may hold."""
+        while duration > 0:
+            chunk = min(duration, MAX_FOR)
+            step["until"] = {"for": round(chunk, 3)}
+            duration -= chunk
+            if duration > 0:
+                step = {"caption": "Time passes."}
+                steps.append(step)
+
     if not by_time or by_time[0][0] > 0:
-        first = by_time[0][0] if by_time else end
-        steps.append({"caption": "The cluster runs by itself.", "until": {"for": round(first, 3)}})
+        first = {"caption": "The cluster runs by itself."}
+        steps.append(first)
+        wait(first, by_time[0][0] if by_time else end)
     for k, (time, acts) in enumerate(by_time):
         step = {"caption": f"Describe what happens here (step {len(steps) + 1}).", "actions": acts}
-        following = by_time[k + 1][0] if k + 1 < len(by_time) else end
-        if following > time:
-            step["until"] = {"for": round(following - time, 3)}
         steps.append(step)
+        wait(step, (by_time[k + 1][0] if k + 1 < len(by_time) else end) - time)
     doc["steps"] = steps
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
     return {"ok": True, "filename": "my-scenario.yaml", "yaml": text}

@@ -54,12 +54,17 @@ export class ClusterView {
     this.links = svg("g", { class: "links" });
     this.nodeLayer = svg("g", { class: "nodes" });
     this.messageLayer = svg("g", { class: "messages" });
-    root.append(this.halos, this.links, this.nodeLayer, this.messageLayer);
-    let pending = null;
-    window.addEventListener("resize", () => {
+    this.partitionLabel = svg("text", { class: "halo-label" });
+    // Messages pass under the servers, so a server's label stays readable as it sends.
+    root.append(this.halos, this.links, this.messageLayer, this.nodeLayer, this.partitionLabel);
+    let pending = null, size = "";
+    new ResizeObserver(() => {
+      const now = `${root.clientWidth}x${root.clientHeight}`;
+      if (now === size) return;
+      size = now;
       clearTimeout(pending);
-      pending = setTimeout(() => this.model.ready && this.render(), 150);
-    });
+      pending = setTimeout(() => this.model.ready && this.render(), 100);
+    }).observe(root);
   }
 
   // ----- from scratch -------------------------------------------------------------
@@ -83,6 +88,7 @@ export class ClusterView {
     this.root.style.setProperty("--node-text", `${(r * 0.5).toFixed(1)}px`);
     const box = [Math.min(...xs) - r - 150, Math.min(...ys) - r - 30, Math.max(...xs) + r + 150, Math.max(...ys) + r + 85];
     this.root.setAttribute("viewBox", `${box[0]} ${box[1]} ${box[2] - box[0]} ${box[3] - box[1]}`);
+    this.corner = { x: box[0] + 10, y: box[1] + r * 0.6 };
     clear(this.halos);
     clear(this.links);
     clear(this.nodeLayer);
@@ -104,8 +110,9 @@ export class ClusterView {
     const g = svg("g", { class: "link", "data-link": `${a}-${b}` },
       svg("line", { class: "wire", x1: p.x, y1: p.y, x2: q.x, y2: q.y }),
       svg("line", { class: "hit", x1: p.x, y1: p.y, x2: q.x, y2: q.y }),
-      svg("text", { class: "cut-mark", x: (p.x + q.x) / 2, y: (p.y + q.y) / 2, "text-anchor": "middle",
-        "dominant-baseline": "central", visibility: "hidden" }, "✕"),
+      svg("g", { class: "cut-sign", visibility: "hidden" },
+        svg("circle", { class: "cut-badge", cx: (p.x + q.x) / 2, cy: (p.y + q.y) / 2, r: this.radius * 0.4 }),
+        svg("text", { class: "cut-mark", x: (p.x + q.x) / 2, y: (p.y + q.y) / 2 }, "✕")),
       svg("title", {}, `Link ${serverName(a)}–${serverName(b)}: click to cut or restore`));
     g.addEventListener("click", () => this.onLink(a, b));
     this.links.append(g);
@@ -118,6 +125,7 @@ export class ClusterView {
       "data-node-id": id });
     const r = this.radius;
     g.append(
+      svg("circle", { class: "focus-ring", r: r + 20 }),
       svg("circle", { class: "isolated-ring", r: r + 26, visibility: "hidden" }),
       svg("path", { class: "timer" }),
       svg("g", { class: "shape-slot" }),
@@ -129,7 +137,7 @@ export class ClusterView {
     );
     g.addEventListener("click", () => this.onSelect({ kind: "node", id }));
     g.addEventListener("keydown", (e) => {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); this.onSelect({ kind: "node", id }); }
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); this.onSelect({ kind: "node", id }, "key"); }
     });
     this.nodeLayer.append(g);
     this.nodeEls.set(id, g);
@@ -138,7 +146,8 @@ export class ClusterView {
   // ----- incremental updates -----------------------------------------------------
   update(changed) {
     if (!changed || changed.nodes.size || changed.records.length) {
-      for (const id of changed ? changed.nodes : this.model.nodes.keys()) this.updateNode(id);
+      const violation = changed?.records.some((r) => r.violations);
+      for (const id of changed && !violation ? changed.nodes : this.model.nodes.keys()) this.updateNode(id);
       this.updateLinks();
       this.syncMessages();
     }
@@ -162,6 +171,8 @@ export class ClusterView {
     g.querySelector(".caption").textContent = nodeCaption(n);
     g.querySelector(".caption.sub").textContent = nodeSubCaption(n);
     const isolated = this.model.network.isolated.includes(id);
+    const latest = this.model.violations.at(-1);
+    g.classList.toggle("violating", Boolean(latest && latest.nodes.includes(id)));
     g.querySelector(".isolated-ring").setAttribute("visibility", isolated ? "visible" : "hidden");
     const votes = clear(g.querySelector(".votes"));
     if (n.up && n.role === "candidate") {
@@ -193,7 +204,7 @@ export class ClusterView {
       // isolated server fade out, and the groups are shown by halos instead.
       g.classList.toggle("cut", cut);
       g.classList.toggle("blocked", blocked && !cut);
-      g.querySelector(".cut-mark").setAttribute("visibility", cut ? "visible" : "hidden");
+      g.querySelector(".cut-sign").setAttribute("visibility", cut ? "visible" : "hidden");
       const why = cut ? "cut" : blocked ? "down (partition or isolated server)" : "working";
       g.querySelector("title").textContent = `Link ${serverName(a)}–${serverName(b)}: ${why}. Click to ${cut ? "restore" : "cut"} it.`;
     }
@@ -203,6 +214,13 @@ export class ClusterView {
   updateHalos() {
     clear(this.halos);
     const groups = this.model.network.partition;
+    this.partitionLabel.textContent = groups
+      ? `Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}` : "";
+    if (this.corner) {
+      this.partitionLabel.setAttribute("x", this.corner.x);
+      this.partitionLabel.setAttribute("y", this.corner.y);
+      this.partitionLabel.setAttribute("text-anchor", "start");
+    }
     if (!groups) return;
     groups.forEach((group, k) => {
       for (const id of group) {
@@ -241,6 +259,9 @@ export class ClusterView {
       const m = this.model.messages.get(id);
       const f = (now - m.sent) / Math.max(m.arrives - m.sent, 1e-6);
       if (f < 0 || f > 1) { g.setAttribute("visibility", "hidden"); continue; }
+      // On a link that is down, or to a server that is down, it will be lost unless that changes.
+      const doomed = this.model.blocked(m.src, m.dst) || !this.model.nodes.get(m.dst)?.up;
+      if (g.classList.contains("doomed") !== doomed) g.classList.toggle("doomed", doomed);
       const p = this.positions.get(m.src), q = this.positions.get(m.dst);
       const dx = q.x - p.x, dy = q.y - p.y, len = Math.hypot(dx, dy) || 1;
       const ux = dx / len, uy = dy / len;

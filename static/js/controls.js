@@ -37,10 +37,11 @@ export function speedText(s) {
 }
 
 export class Controls {
-  constructor(model, send, { onSeek, scenario }) {
+  constructor(model, send, { onSeek, scenario, onEscape }) {
     this.model = model;
     this.send = send;
     this.onSeek = onSeek;
+    this.onEscape = onEscape;
     this.scenario = scenario;
     this.bannerSeen = 0;
     this.wire();
@@ -71,7 +72,6 @@ export class Controls {
     $("#legend-button").addEventListener("click", () => openDialog("#legend"));
     $("#help-button").addEventListener("click", () => openDialog("#help"));
     $("#presenter-button").addEventListener("click", () => this.presenter());
-    $("#banner-go").addEventListener("click", () => this.onSeek(Number($("#banner").dataset.seq)));
     $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
     document.addEventListener("keydown", (e) => this.key(e));
     this.buildLegend();
@@ -95,7 +95,21 @@ export class Controls {
   network() {
     const loss = Number($("#loss").value) / 100;
     const latency = [Number($("#latency-lo").value), Number($("#latency-hi").value)];
-    this.send({ type: "network", loss, latency });
+    this.send({ type: "network", loss, latency }).then((ack) => {
+      if (!ack.ok) { this.showNetwork(); return; }
+      const [timeout] = this.model.config.election_timeout;
+      if (latency[1] * 2 >= timeout) {
+        toast(`A round trip can now take up to ${latency[1] * 2} ms, as long as the shortest election timeout ` +
+              `(${timeout} ms): elections may never finish and leaders may keep losing their followers.`, "info");
+      }
+    });
+  }
+
+  showNetwork() {
+    const net = this.model.network;
+    $("#loss").value = Math.round(net.loss * 100);
+    $("#latency-lo").value = net.latency[0];
+    $("#latency-hi").value = net.latency[1];
   }
 
   reset() {
@@ -142,12 +156,16 @@ export class Controls {
 
   key(e) {
     const target = e.target;
-    const typing = target.closest("input, select, textarea") && !(target.type === "checkbox" || target.type === "range" && e.key === " ");
     if (e.key === "Escape") {
-      document.querySelectorAll("dialog[open]").forEach((d) => d.close());
+      const open = document.querySelectorAll("dialog[open]");
+      if (open.length) open.forEach((d) => d.close());
+      else this.onEscape?.();
       return;
     }
-    if (typing || e.ctrlKey || e.metaKey || e.altKey || document.querySelector("dialog[open]")) return;
+    if (target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey
+        || document.querySelector("dialog[open]")) return;
+    // Space and Enter belong to a focused button, checkbox or drawer; play/pause only elsewhere.
+    if (e.key === " " && target.closest("button, summary, a, [role=button]")) return;
     const actions = {
       " ": () => this.togglePlay(),
       ArrowRight: () => this.send({ type: "step" }),
@@ -188,14 +206,16 @@ export class Controls {
     const unsafe = clear($("#options-unsafe"));
     for (const [key, [label, help]] of Object.entries(OPTION_TEXT)) {
       const box = el("input", { type: "checkbox", checked: opts[key], "aria-describedby": `opt-${key}` });
-      box.addEventListener("change", () => this.send({ type: "options", options: { [key]: box.checked } }));
+      box.addEventListener("change", () => this.send({ type: "options", options: { [key]: box.checked } })
+        .then((ack) => { if (!ack.ok) box.checked = this.model.options[key]; }));
       const item = el("label", { class: "option", title: help }, box, ` ${label}`,
         el("span", { class: "hint", id: `opt-${key}`, text: ` — ${help}` }));
       (key.startsWith("unsafe_") ? unsafe : safe).append(item);
     }
     const batch = el("input", { type: "number", min: 1, max: 100, value: opts.entries_per_append,
       "aria-label": "Entries per AppendEntries" });
-    batch.addEventListener("change", () => this.send({ type: "options", options: { entries_per_append: Number(batch.value) } }));
+    batch.addEventListener("change", () => this.send({ type: "options", options: { entries_per_append: Number(batch.value) } })
+      .then((ack) => { if (!ack.ok) batch.value = this.model.options.entries_per_append; }));
     safe.append(el("label", {}, "Entries per AppendEntries ", batch));
   }
 
@@ -215,14 +235,8 @@ export class Controls {
       speed.value = sliderFromSpeed(m.speed);
       $("#speed-value").value = speedText(m.speed);
     }
-    if (!changed || changed.records.some((r) => r.action?.type === "network")) {
-      const net = m.network;
-      if (document.activeElement?.closest(".drawers") == null) {
-        $("#loss").value = Math.round(net.loss * 100);
-        $("#latency-lo").value = net.latency[0];
-        $("#latency-hi").value = net.latency[1];
-      }
-    }
+    if ((!changed || changed.records.some((r) => r.action?.type === "network"))
+        && document.activeElement?.closest(".drawers") == null) this.showNetwork();
     if (changed && changed.records.some((r) => r.action?.type === "options")) this.renderOptions();
     this.banner();
   }
@@ -238,9 +252,12 @@ export class Controls {
     if (found.length === this.bannerSeen) return;
     this.bannerSeen = found.length;
     const v = found[found.length - 1];
-    $("#banner-title").textContent = `Safety violated: ${v.property}.`;
-    $("#banner-text").textContent = `${v.text} (event ${v.seq})`;
-    banner.dataset.seq = v.seq;
+    $("#banner-title").textContent = found.length === 1 ? `Safety violated: ${v.property}.`
+      : `${found.length} safety violations. Latest: ${v.property}.`;
+    $("#banner-text").textContent = v.text;
+    clear($("#banner-go")).append(...found.slice(-4).map((x) =>
+      el("button", { text: found.length === 1 ? "Go to where it happened" : `Go to ${x.property} (event ${x.seq})`,
+        onclick: () => this.onSeek(x.seq) })));
     banner.hidden = false;
   }
 
@@ -275,8 +292,14 @@ export class Controls {
         "A cut link: nothing crosses it. Click a link to cut or restore it."],
       [sample(svg("circle", { r: 22, fill: "#56B4E9", opacity: 0.35 }), svg("circle", { r: 12, fill: "#0072B2" })),
         "A partition: each group has a coloured halo; links between groups fade out. A dashed red ring: an isolated server."],
-      [sample(svg("rect", { x: -30, y: -20, width: 60, height: 40, rx: 6, fill: termColour(3) })),
-        "A log entry; its colour and number are its term. Hatched and dashed: not committed yet."],
+      [el("div", { class: "cell", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
+        el("span", { class: "t", text: "2" })), "A committed log entry; its colour and number are its term."],
+      [el("div", { class: "cell uncommitted", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
+        el("span", { class: "t", text: "2" })), "Hatched and dashed: not committed yet (on this server)."],
+      [sample(...["election", "leader", "commit", "action", "crash", "violation"].map((k, i) =>
+        svg("line", { class: `mark-line ${k}`, x1: -30 + i * 12, x2: -30 + i * 12, y1: -20, y2: 20, "stroke-width": 4 }))),
+        "Timeline marks, left to right: an election starts (orange), a new leader (green), a commit (blue), " +
+        "an action (purple), a crash or restart (black), a safety violation (red)."],
     ];
     for (const [picture, text] of rows) body.append(picture, el("span", { text }));
   }
@@ -296,7 +319,12 @@ export function openDialog(selector) {
 
 export function toast(message, kind = "error") {
   const box = $("#toasts");
-  const t = el("div", { class: `toast ${kind}`, text: message });
+  // The same message again only renews the one on screen.
+  const same = [...box.children].find((t) => t.dataset.message === message);
+  same?.remove();
+  const t = el("div", { class: `toast ${kind}`, "data-message": message },
+    el("span", { text: message }),
+    el("button", { text: "✕", "aria-label": "Dismiss", onclick: () => t.remove() }));
   box.append(t);
   setTimeout(() => t.remove(), kind === "error" ? 7000 : 4000);
 }

@@ -13,6 +13,15 @@ export class EventLog {
     this.onOlder = onOlder;
     this.rows = new Map();
     filter.addEventListener("change", () => this.render());
+    // One tab stop for the whole log; the arrow keys move between rows.
+    list.addEventListener("keydown", (e) => {
+      const row = e.target.closest("li[data-seq]");
+      if (!row || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;
+      e.preventDefault();
+      e.stopPropagation();
+      const next = e.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
+      if (next?.dataset.seq) { row.tabIndex = -1; next.tabIndex = 0; next.focus(); }
+    });
   }
 
   get node() {
@@ -34,14 +43,21 @@ export class EventLog {
     this.current = null;
     const shown = this.model.records.filter((r) => this.shows(r)).slice(-MAX_ROWS);
     for (const r of shown) this.list.prepend(this.row(r));
+    if (!shown.length) {
+      this.list.append(el("li", { class: "empty", text: this.model.records.length ? "Nothing for this server yet."
+        : "Nothing has happened yet: every server is a follower, waiting for its election timer (the grey arc) to run out." }));
+    }
     this.addOlderButton();
     this.markCurrent();
+    // After a jump in time, show where we are.
+    this.rows.get(this.model.seq)?.scrollIntoView({ block: "center" });
   }
 
   update(changed) {
     if (!changed.records.length) return this.markCurrent();
     const fragment = document.createDocumentFragment();
     for (const r of changed.records) if (this.shows(r)) fragment.prepend(this.row(r));
+    this.list.querySelector(".empty")?.remove();
     this.list.prepend(fragment);
     while (this.rows.size > MAX_ROWS) {
       const oldest = Math.min(...this.rows.keys());
@@ -63,9 +79,10 @@ export class EventLog {
   row(r) {
     const li = el("li", {
       class: [r.kind, r.marks.includes("violation") ? "violation" : ""].join(" "),
-      "data-seq": r.seq, tabindex: 0,
-      title: "Click to go to this moment",
-    }, el("span", { class: "when", text: `#${r.seq} ${r.time.toFixed(1)}` }), el("span", { class: "what", text: r.text }));
+      "data-seq": r.seq, tabindex: this.rows.size ? -1 : 0,
+      title: "Click (or Enter) to go to this moment",
+    }, el("span", { class: "when" }, el("b", { text: `#${r.seq}` }), " ", `${r.time.toFixed(1)} ms`),
+      el("span", { class: "what", text: r.text }));
     li.addEventListener("click", () => this.onSeek(r.seq));
     li.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.stopPropagation(); this.onSeek(r.seq); }
@@ -85,7 +102,12 @@ export class EventLog {
     const seq = this.model.seq;
     if (this.current === seq) return;
     this.rows.get(this.current)?.classList.remove("current");
-    this.rows.get(seq)?.classList.add("current");
+    const row = this.rows.get(seq);
+    row?.classList.add("current");
+    if (row && !this.list.contains(document.activeElement)) {
+      for (const li of this.list.querySelectorAll("li[tabindex='0']")) li.tabIndex = -1;
+      row.tabIndex = 0;                      // Tab into the log lands on the current moment
+    }
     this.current = seq;
     // Rows after the current moment exist only after going back in time.
     if (this.model.length > seq) for (const [s, li] of this.rows) li.classList.toggle("future", s > seq);

@@ -11,11 +11,11 @@ const FIGURE_2_FIELDS = {
 };
 
 export class Inspector {
-  constructor(root, model, { send, onClose }) {
+  constructor(root, model, { send, onSelect }) {
     this.root = root;
     this.model = model;
     this.send = send;
-    this.onClose = onClose;
+    this.onSelect = onSelect;
     this.selection = null;
   }
 
@@ -33,6 +33,11 @@ export class Inspector {
   }
 
   render() {
+    // Redrawing must not take the keyboard focus or a half-typed command away:
+    // interactive elements carry a data-key, and focus and text are put back.
+    const focused = this.root.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    const typed = this.root.querySelector("input[data-key=command]")?.value;
+    const scroll = this.root.scrollTop;
     const s = this.selection;
     clear(this.root);
     if (!s) {
@@ -42,6 +47,10 @@ export class Inspector {
     if (s.kind === "node") this.node(s.id);
     else if (s.kind === "message") this.message(s.id);
     else this.entry(s.node, s.entry);
+    const input = this.root.querySelector("input[data-key=command]");
+    if (input && typed) input.value = typed;
+    if (focused) this.root.querySelector(`[data-key="${focused}"]`)?.focus();
+    this.root.scrollTop = scroll;
   }
 
   tick(now) {
@@ -65,12 +74,26 @@ export class Inspector {
       ["Election timer", el("span", { "data-timer": "", text: timerText(n, this.model.now()) })],
     ];
     if (n.up && n.role === "candidate") pairs.push(["Votes", n.votes.map(serverName).join(", ")]);
-    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n)}` }), fields(pairs));
+    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n)}, term ${n.term}` }),
+      this.nodeActions(n), fields(pairs));
     if (n.up && n.role === "leader") this.root.append(this.progress(n));
     const store = Object.entries(n.store);
     this.root.append(el("h3", { text: "State machine (key-value store)" }),
       el("pre", { text: store.length ? store.map(([k, v]) => `${k} = ${v}`).join("\n") : "(empty)" }));
-    this.root.append(this.nodeActions(n));
+    this.root.append(this.messagesOf(id));
+  }
+
+  /** Messages to or from this server, for inspecting or dropping from the keyboard. */
+  messagesOf(id) {
+    const box = el("div", { class: "actions", role: "group", "aria-label": "Messages in flight" },
+      el("span", { class: "hint", text: "In flight:" }));
+    const mine = [...this.model.messages.values()].filter((m) => m.src === id || m.dst === id);
+    if (!mine.length) box.append(el("span", { class: "hint", text: "none" }));
+    for (const m of mine.slice(0, 12)) {
+      box.append(el("button", { "data-key": `msg-${m.id}`, text: `#${m.id} ${m.type} ${serverName(m.src)}→${serverName(m.dst)}`,
+        onclick: () => this.onSelect({ kind: "message", id: m.id }) }));
+    }
+    return box;
   }
 
   progress(n) {
@@ -90,16 +113,16 @@ export class Inspector {
     const id = n.id;
     const isolated = this.model.network.isolated.includes(id);
     const box = el("div", { class: "actions" },
-      n.up ? el("button", { class: "danger", text: `Crash ${serverName(id)}`, onclick: () => this.send({ type: "crash", node: id }) })
-        : el("button", { text: `Restart ${serverName(id)}`, onclick: () => this.send({ type: "restart", node: id }) }),
-      el("button", { text: "Time out now", disabled: !n.up || n.role === "leader",
+      n.up ? el("button", { class: "danger", "data-key": "crash", text: `Crash ${serverName(id)}`, onclick: () => this.send({ type: "crash", node: id }) })
+        : el("button", { "data-key": "crash", text: `Restart ${serverName(id)}`, onclick: () => this.send({ type: "restart", node: id }) }),
+      el("button", { "data-key": "timeout", text: "Time out now", disabled: !n.up || n.role === "leader",
         title: n.role === "leader" ? "A leader has no election timer" : "Make its election timer fire now",
         onclick: () => this.send({ type: "timeout", node: id }) }),
-      el("button", { text: isolated ? "Reconnect" : "Isolate",
+      el("button", { "data-key": "isolate", text: isolated ? "Reconnect" : "Isolate",
         onclick: () => this.send({ type: isolated ? "connect" : "disconnect", node: id }) }));
-    const input = el("input", { maxlength: 200, placeholder: "SET x 1", "aria-label": `Command to send to ${serverName(id)}` });
+    const input = el("input", { "data-key": "command", placeholder: "SET x 1", "aria-label": `Command to send to ${serverName(id)}` });
     const form = el("form", { class: "actions" }, input,
-      el("button", { type: "submit", text: `Send to ${serverName(id)}` }));
+      el("button", { type: "submit", "data-key": "send", text: `Send to ${serverName(id)}` }));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       this.send({ type: "submit", command: input.value, node: id }).then((ack) => { if (ack.ok) input.value = ""; });
@@ -108,7 +131,7 @@ export class Inspector {
     for (const peer of [...this.model.nodes.keys()].sort((a, b) => a - b)) {
       if (peer === id) continue;
       const cut = this.model.cut(id, peer);
-      links.append(el("button", { text: `${cut ? "Restore" : "Cut"} ${serverName(id)}–${serverName(peer)}`,
+      links.append(el("button", { "data-key": `link-${peer}`, text: `${cut ? "Restore" : "Cut"} ${serverName(id)}–${serverName(peer)}`,
         onclick: () => this.send({ type: cut ? "link" : "cut", a: id, b: peer }) }));
     }
     return el("div", {}, box, form, links);
@@ -131,7 +154,7 @@ export class Inspector {
           : "(none: a heartbeat)" }));
     }
     this.root.append(el("div", { class: "actions" },
-      el("button", { class: "danger", text: "Drop this message", onclick: () => this.send({ type: "drop", message: m.id }) })));
+      el("button", { class: "danger", "data-key": "drop", text: "Drop this message", onclick: () => this.send({ type: "drop", message: m.id }) })));
   }
 
   entry(nodeId, entry) {

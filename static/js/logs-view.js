@@ -5,7 +5,8 @@ import { el, clear, serverName } from "./dom.js";
 
 // Term colours cycle through a colour-blind-safe palette; the term number is
 // always written in the cell as well.
-const TERM_COLOURS = ["#56B4E9", "#E69F00", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"];
+// (Term 3 is not the leader's green: the two mean different things.)
+const TERM_COLOURS = ["#56B4E9", "#E69F00", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#009E73", "#999999"];
 const DARK_TEXT = new Set(["#56B4E9", "#E69F00", "#F0E442", "#999999", "#CC79A7"]);
 const CELL_EM = 4.2, GAP_EM = 0.25, BUFFER = 6;
 

@@ -22,13 +22,14 @@ function send(action) {
 
 const seek = (seq) => send({ type: "seek", seq });
 
-function select(selection) {
+function select(selection, { focus = false } = {}) {
   view.select(selection);
   inspector.show(selection);
+  if (focus && selection) $("#inspector").focus();      // keyboard users land on what they opened
 }
 
 const view = new ClusterView($("#cluster"), model, {
-  onSelect: select,
+  onSelect: (sel, how) => select(sel, { focus: how === "key" }),
   onLink: (a, b) => {
     if (model.cut(a, b)) send({ type: "link", a, b });
     else if (model.blocked(a, b)) toast(`S${a}–S${b} is down because of a partition or an isolated server: use Heal or Reconnect.`, "info");
@@ -41,9 +42,9 @@ const events = new EventLog($("#event-log"), $("#event-filter"), model, {
   onSeek: seek,
   onOlder: (before) => send({ type: "records", before, count: 200 }).then((ack) => ack.ok && events.appendOlder(ack.records)),
 });
-const inspector = new Inspector($("#inspector"), model, { send });
+const inspector = new Inspector($("#inspector"), model, { send, onSelect: (sel) => select(sel) });
 const scenario = new ScenarioPanel($("#narration"), model, send);
-const controls = new Controls(model, send, { onSeek: seek, scenario });
+const controls = new Controls(model, send, { onSeek: seek, scenario, onEscape: () => select(null) });
 
 model.addEventListener("state", () => {
   if (model.nodes.size !== renderedSize || !view.nodeEls.size) {

@@ -50,8 +50,9 @@ export class ScenarioPanel {
         el("button", { text: "◂ Back", title: "Back to where the previous step began (B)", disabled: sc.step === 0 && !sc.playing,
           onclick: () => this.back() }),
         el("button", { class: "primary", id: "scenario-next", title: "Run the next step (N)",
-          text: sc.playing ? "Finish step ▸▸" : sc.done ? "Done" : sc.step === 0 ? "Start ▸" : "Next ▸",
-          disabled: sc.done && !sc.playing, onclick: () => this.next() }),
+          text: sc.playing ? "Finish step ▸▸" : sc.done ? (sc.on_script ? "Done" : "Back to the script")
+            : sc.step === 0 ? "Start ▸" : "Next ▸",
+          disabled: sc.done && sc.on_script && !sc.playing, onclick: () => this.next() }),
         el("button", { text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
         el("button", { text: "✕", "aria-label": "Close the scenario", title: "Close the scenario (the cluster stays)",
           onclick: () => this.send({ type: "scenario_close" }) })));
@@ -68,8 +69,9 @@ export class ScenarioPanel {
     }
     if (!sc.on_script) {
       this.panel.append(el("p", { class: "hint", text: "You have left the script: Next and Back return to it." }));
+    } else if (sc.done && !sc.playing) {
+      this.panel.append(el("p", { class: "hint", text: "The end of this scenario. Restart, or pick another." }));
     }
-    if (sc.done && !sc.playing) this.panel.append(el("p", { class: "hint", text: "The end of this scenario. Restart, or pick another." }));
     this.panel.append(el("p", { class: "source", text: `${sc.lecture}: ${sc.source}` }));
   }
 
