@@ -298,3 +298,30 @@ def test_single_server_cluster_elects_itself_and_commits_alone():
     elect(c)
     assert c.submit("SET solo 1") == 1
     assert c.nodes[1].commit_index == 1 and c.nodes[1].store == {"solo": "1"}
+
+
+def test_a_leaders_match_index_must_be_true_of_the_follower():
+    leader = {"id": 1, "term": 2, "role": "leader", "log": [1, 2, {"term": 2, "command": "SET x 1"}]}
+    with pytest.raises(ValueError, match="match_index 3 for S2 says S2's log equals S1's up to index 3"):
+        Cluster.from_state({"nodes": [dict(leader, match_index={"2": 3}), {"id": 2, "term": 2, "log": [1]}]})
+    with pytest.raises(ValueError, match="next_index for S2 must be above its match_index"):
+        Cluster.from_state({"nodes": [dict(leader, match_index={"2": 1}, next_index={"2": 1}),
+                                      {"id": 2, "term": 2, "log": [1]}]})
+    ok = Cluster.from_state({"nodes": [dict(leader, match_index={"2": 1}), {"id": 2, "term": 2, "log": [1]}]})
+    assert ok.nodes[1].match_index[2] == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"heartbeat_interval": 0.0004}, {"election_timeout": (0.0001, 0.0001)},
+                                    {"heartbeat_interval": 0}])
+def test_timings_shorter_than_a_millisecond_are_refused(kwargs):
+    with pytest.raises(ValueError, match="at least 1 ms|from 1 to"):
+        Cluster(3, **kwargs)
+
+
+def test_run_for_refuses_absurd_durations_and_can_stop_after_some_events():
+    c = Cluster(5, seed=1)
+    with pytest.raises(ValueError, match="from 0 to"):
+        c.run_for(1e306)
+    assert c.run_for(1000, max_events=10) is False and c.seq == 10 and c.now < 1000
+    stopped_at = c.now
+    assert c.run_for(1000) is True and c.now == pytest.approx(stopped_at + 1000)

@@ -185,3 +185,39 @@ def test_old_records_are_rebuilt_exactly_from_checkpoints():
     assert list(rebuilt.trace[:300]) == list(held.trace[:300])
     assert [rebuilt.trace[i] for i in (0, 57, 299)] == [held.trace[i] for i in (0, 57, 299)]
     assert list(rebuilt.trace) == list(held.trace)
+
+
+def test_replay_keeps_the_clock_of_a_past_position_and_seek_is_exact_either_way():
+    c = Cluster(3, seed=1)
+    c.run_for(1000)
+    c.seek(20)
+    c.run_for(0.001)                                 # the clock moves on, no event yet
+    r = Cluster.replay(json.loads(json.dumps(c.export())))
+    assert (r.seq, r.now) == (c.seq, c.now)
+    c.crash(2)
+    r.crash(2)
+    assert c.trace[-1] == r.trace[-1]
+    d = Cluster(3, seed=1)
+    d.run_for(1000)
+    end = d.seq
+    d.seek(end)                                      # the state right after record `end`
+    at = d.now
+    d.seek(end - 1)
+    d.seek(end)
+    assert d.now == at == d.trace[end - 1]["time"]
+
+
+def test_scenario_runner_and_saving_survive_a_trimmed_history():
+    from raftviz.web.lecture import save
+    from raftviz.web.sessions import Session
+    c = Cluster(5, seed=2, history_limit=500, checkpoint_interval=100)
+    c.run_for(300)
+    msg = c.message_ids()[0] if c.message_ids() else None
+    if msg is None:
+        c.run_for(20)
+        msg = c.message_ids()[0]
+    c.drop(msg)
+    c.run_for(10_000)
+    assert c.oldest > 10, "the drop is no longer in the kept records"
+    out = save(Session("s", c, 0.025))
+    assert "drop:" in out["yaml"] and "type: " in out["yaml"]

@@ -512,3 +512,77 @@ def test_an_unexpected_failure_is_answered_and_the_server_goes_on(app, server, c
     assert received(client, "state")
     monkeypatch.undo()
     assert act(client, type="pause")["ok"]
+
+
+# ----- regressions from review -------------------------------------------------------------
+
+def test_a_refused_step_leaves_the_mode_as_it_was(app, server, client):
+    session = server.sessions.all()[0]
+    for i in range(1, 6):
+        act(client, type="crash", node=i)
+    session.cluster.run_for(100)                  # the last messages land
+    act(client, type="play")
+    ack = act(client, type="step")
+    assert ack["ok"] is False and "no timer is running and no message is in flight" in ack["error"]
+    assert session.mode == "playing"
+
+
+def test_acting_in_the_past_sends_the_whole_state_so_the_page_drops_the_old_future(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    act(client, type="seek", seq=5)
+    client.get_received()
+    act(client, type="crash", node=1)
+    assert len(session.cluster.trace) == 6
+    state = last_state(client)
+    assert state["length"] == 6 and all(m["seq"] <= 6 for m in state["markers"])
+
+
+def test_an_import_cannot_choose_how_the_server_keeps_history(app, server, client):
+    from raftviz.sim import Cluster
+    data = Cluster(3, seed=1, checkpoint_interval=10, history_limit=50).export()
+    assert act(client, type="import", data=data)["ok"]
+    session = server.sessions.all()[0]
+    assert session.cluster.config["checkpoint_interval"] == 1000
+    assert session.cluster.config["history_limit"] == 1_000_000
+
+
+def test_imports_with_impossible_timings_are_refused(app, server, client):
+    from raftviz.sim import Cluster
+    fast = Cluster(3, seed=1).export()
+    fast["config"]["heartbeat_interval"] = 0.0004
+    ack = act(client, type="import", data=fast)
+    assert ack["ok"] is False and "heartbeat interval must be from 1" in ack["error"]
+    late = Cluster(3, seed=1).export()
+    late["length"] = 1
+    late["actions"] = [{"seq": 1, "time": 1e306, "type": "heal"}]
+    ack = act(client, type="import", data=late)
+    assert ack["ok"] is False and "no valid time" in ack["error"]
+    far = Cluster(3, seed=1).export()
+    far["position"]["time"] = 1e306                    # ignored: beyond any time the engine keeps
+    assert act(client, type="import", data=far)["ok"]
+    assert server.sessions.all()[0].cluster.now == 0
+    assert act(client, type="sync")["ok"]
+
+
+def test_the_state_can_be_sent_right_at_the_oldest_kept_record(app, server):
+    from raftviz.sim import Cluster
+    c = Cluster(5, seed=1, history_limit=2000)
+    while len(c.trace) < 6000:
+        c.run_for(1000)
+    c.seek(c.oldest)
+    from raftviz.web.sessions import Session
+    state = Session("x", c, 0.025).state()
+    assert state["seq"] == c.oldest and state["records"] == []
+
+
+def test_a_session_that_makes_too_many_events_is_paused_with_a_notice(app, server, client, monkeypatch):
+    monkeypatch.setattr("raftviz.web.sessions.MAX_TICK_EVENTS", 20)
+    session = server.sessions.all()[0]
+    session.speed = 1
+    t = time.monotonic()
+    server.scheduler.run_once(t)
+    server.scheduler.run_once(t + 0.25)
+    assert session.mode == "paused"
+    notes = [u["notice"] for u in received(client, "events") if "notice" in u]
+    assert notes and notes[0].startswith("Paused: this cluster produces events faster")

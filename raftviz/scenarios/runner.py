@@ -73,8 +73,8 @@ class Scenario:
     def _mark(self) -> tuple:
         """The cluster's position, with what identifies its last record."""
         c = self.cluster
-        if c.seq == 0:
-            return (0, None)
+        if c.seq <= c.oldest:                   # nothing kept to recognise it by
+            return (c.seq, None)
         r = c.trace[c.seq - 1]
         return (c.seq, (r["time"], r["text"]))
 
@@ -83,7 +83,7 @@ class Scenario:
         c = self.cluster
         if seq == 0:
             return True
-        if seq > len(c.trace) or seq < c.oldest:
+        if print_ is None or seq > len(c.trace) or seq <= c.oldest:
             return False
         r = c.trace[seq - 1]
         return (r["time"], r["text"]) == print_

@@ -40,6 +40,7 @@ VERSION = 1
 DEFAULT_HISTORY_LIMIT = 1_000_000        # records: over 30 minutes of a 9-node cluster at full speed
 DEFAULT_CHECKPOINT_INTERVAL = 1000
 KEPT_CHUNKS = 16                         # stretches of checkpoint_interval records held as records
+MAX_TIME = 1e12                          # ms: about 30 years of virtual time; beyond, floats lose microseconds
 
 
 def _timing(election_timeout, heartbeat_interval, latency) -> dict:
@@ -47,11 +48,13 @@ def _timing(election_timeout, heartbeat_interval, latency) -> dict:
         lo, hi = (float(v) for v in election_timeout)
     except (TypeError, ValueError):
         raise ValueError("election_timeout must be a pair (lowest, highest) in ms.") from None
-    if not 0 < lo <= hi <= 1_000_000:
-        raise ValueError("election_timeout must satisfy 0 < lowest <= highest (in ms).")
+    # At least 1 ms each: shorter timers would fire over and over at one instant.
+    if not 1 <= lo <= hi <= 1_000_000:
+        raise ValueError("The election timeout must be a range from at least 1 ms to at most 1000000 ms, "
+                         "the lowest first.")
     if isinstance(heartbeat_interval, bool) or not isinstance(heartbeat_interval, (int, float)) \
-            or not 0 < heartbeat_interval <= 1_000_000:
-        raise ValueError("heartbeat_interval must be a positive number of ms.")
+            or not 1 <= heartbeat_interval <= 1_000_000:
+        raise ValueError("The heartbeat interval must be from 1 to 1000000 ms.")
     return {"election_timeout": [lo, hi], "heartbeat_interval": float(heartbeat_interval),
             "latency": list(check_latency(latency))}
 
@@ -97,6 +100,7 @@ class Cluster:
         self._violations: dict[int, list[dict]] = {}
         self._chunks: OrderedDict[int, list] = OrderedDict()
         self._markers: list[tuple] = []          # (seq, time, marks) of records worth a timeline marker
+        self._dropped: dict[int, dict] = {}      # seq of a drop action -> the message it dropped (kept like actions)
         initial = self._start(self._world)
         if initial:
             self._violations[0] = [dict(v, seq=0) for v in initial]
@@ -163,6 +167,10 @@ class Cluster:
     def message(self, message_id: int):
         return self._world.message(message_id)
 
+    def dropped(self, seq: int) -> dict | None:
+        """The message (type, src, dst) a drop action at seq took away."""
+        return self._dropped.get(seq)
+
     def message_ids(self) -> list[int]:
         """Ids of the messages in flight, in order of arrival."""
         return [m.id for m in self._world.in_flight()]
@@ -191,6 +199,9 @@ class Cluster:
         return got[0]
 
     def _keep(self, seq: int, rec, violations) -> None:
+        if rec[1] == "action" and rec[3]["type"] == "drop":
+            m = rec[4][0][1]
+            self._dropped[seq] = {"type": m.type, "src": m.src, "dst": m.dst}
         if seq <= self._length:             # following the recorded future
             self._store(seq, rec)
             return
@@ -232,23 +243,29 @@ class Cluster:
         rec = self._advance()
         return None if rec is None else self._record(self._seq, rec)
 
-    def run_for(self, duration, *, stop_at: int | None = None) -> None:
+    def run_for(self, duration, *, stop_at: int | None = None, max_events: int | None = None) -> bool:
         """Process every event due within the next `duration` ms, then advance
         now by it. With stop_at, stop instead right after record stop_at (the
-        page plays a scenario step this way and pauses where it ends)."""
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration < math.inf:
-            raise ValueError("run_for takes a number of milliseconds, 0 or more.")
+        page plays a scenario step this way and pauses where it ends). With
+        max_events, stop after that many records, without advancing now
+        further; returns False then (the server's guard against a cluster
+        that has more to do than it can show)."""
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration <= MAX_TIME:
+            raise ValueError(f"run_for takes a number of milliseconds, from 0 to {MAX_TIME:g}.")
         until = self._world.now + us(duration)
-        while self._seq < self._length and (stop_at is None or self._seq < stop_at):
+        cap = self._seq + max_events if max_events is not None else None
+        end = stop_at if cap is None else cap if stop_at is None else min(stop_at, cap)
+        while self._seq < self._length and (end is None or self._seq < end):
             if self._advance(until) is None:     # follow the recorded future first
                 break
-        if stop_at is not None and self._seq >= stop_at:
-            return
-        if self._seq >= self._length:
-            self._run_live(until, stop_at)
-            if stop_at is not None and self._seq >= stop_at:
-                return
+        if end is None or self._seq < end:
+            if self._seq >= self._length:
+                self._run_live(until, end)
+        if end is not None and self._seq >= end:
+            stopped_by_cap = cap is not None and (stop_at is None or cap < stop_at)
+            return not stopped_by_cap
         self._world.now = max(self._world.now, until)
+        return True
 
     def _run_live(self, until: int, stop_at: int | None = None) -> None:
         """At the end of the history: let the world run in batches that end
@@ -298,8 +315,6 @@ class Cluster:
         if seq < self.oldest:
             raise ValueError(f"Record {seq} is no longer kept: the history now starts at record {self.oldest} "
                              f"(at most {self._limit} records are kept).")
-        if seq == self._seq:
-            return
         base = max(k for k in self._checkpoints if k <= seq)
         if not base <= self._seq < seq:
             self._world.load(self._checkpoints[base])
@@ -331,7 +346,7 @@ class Cluster:
         s = self._seq
         if s >= self._length:
             return
-        for table in (self._actions, self._violations, self._checkpoints):
+        for table in (self._actions, self._violations, self._checkpoints, self._dropped):
             for k in [k for k in table if k > s]:
                 del table[k]
         while self._markers and self._markers[-1][0] > s:
@@ -419,7 +434,7 @@ class Cluster:
 
     def records(self, first: int, last: int) -> list[dict]:
         """Trace records first..last as dicts (what the web layer streams)."""
-        first, last = max(first, 1), min(last, self._length)
+        first, last = max(first, self.oldest + 1, 1), min(last, self._length)
         if first > last:
             return []
         return [self._record(s, r) for s, r in zip(range(first, last + 1), self._records(first, last))]
@@ -525,7 +540,7 @@ class Cluster:
             seq, time = step.pop("seq", None), step.pop("time", None)
             if not action_rules.is_int(seq) or not cluster._seq < seq <= length:
                 raise ValueError(f"Action {k} has a bad position (seq {seq!r}).")
-            if isinstance(time, bool) or not isinstance(time, (int, float)) or not math.isfinite(time):
+            if isinstance(time, bool) or not isinstance(time, (int, float)) or not 0 <= time <= MAX_TIME:
                 raise ValueError(f"Action {k} has no valid time.")
             while cluster._seq < seq - 1:
                 if cluster._advance() is None:
@@ -545,10 +560,13 @@ class Cluster:
                 raise ValueError("The history is longer than its events allow.")
         if position["seq"] < length:
             cluster.seek(position["seq"])
-        else:
-            time = position.get("time")
-            if isinstance(time, (int, float)) and not isinstance(time, bool) and math.isfinite(time):
-                cluster._world.now = max(cluster._world.now, us(time))
+        time = position.get("time")
+        if isinstance(time, (int, float)) and not isinstance(time, bool) and 0 <= time <= MAX_TIME:
+            # The clock may have run on past the position's record (run_for): take it up to
+            # the saved time, but never past the next recorded event.
+            later = us(cluster.trace[cluster.seq]["time"]) if cluster.seq < length else math.inf
+            if cluster._world.now <= us(time) <= later:
+                cluster._world.now = us(time)
         return cluster
 
 
@@ -577,6 +595,9 @@ class Trace(Sequence):
             index += n
         if not 0 <= index < n:
             raise IndexError("trace index out of range")
+        if index < self._cluster.oldest:
+            raise IndexError(f"Record {index + 1} is no longer kept: the history now starts at record "
+                             f"{self._cluster.oldest}.")
         return self._cluster.records(index + 1, index + 1)[0]
 
     def __iter__(self):

@@ -77,6 +77,8 @@ def parse(state) -> list[dict]:
             raise ValueError(f"S{i}: unknown field {', '.join(sorted(map(str, unknown)))}. "
                              f"Known fields: {', '.join(sorted(NODE_FIELDS))}.")
         nodes[i] = _node(spec, i, ids)
+    for n in nodes.values():
+        _check_progress(n, nodes)
     leaders = {}
     for n in nodes.values():
         if n["role"] == LEADER:
@@ -84,6 +86,18 @@ def parse(state) -> list[dict]:
                 raise ValueError(f"S{leaders[n['term']]} and S{n['id']} cannot both lead term {n['term']}.")
             leaders[n["term"]] = n["id"]
     return [nodes[i] for i in sorted(nodes)]
+
+
+def _check_progress(leader: dict, nodes: dict) -> None:
+    """A leader's matchIndex for a follower claims the follower's log equals
+    its own up to there; and nextIndex is past matchIndex."""
+    match, nxt = leader.get("match_index", {}), leader.get("next_index", {})
+    for peer, m in match.items():
+        if m >= nxt.get(peer, len(leader["log"]) + 1):
+            raise ValueError(f"S{leader['id']}: next_index for S{peer} must be above its match_index ({m}).")
+        if nodes[peer]["log"][:m] != leader["log"][:m]:
+            raise ValueError(f"S{leader['id']}: match_index {m} for S{peer} says S{peer}'s log equals "
+                             f"S{leader['id']}'s up to index {m}, but it does not.")
 
 
 def _node(spec: dict, i: int, ids) -> dict:

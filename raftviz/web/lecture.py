@@ -82,9 +82,8 @@ def close(session: Session) -> dict:
 
 # ----- saving a session as a scenario ----------------------------------------------------
 
-def _action(record: dict) -> dict:
+def _action(a: dict, dropped: dict | None) -> dict:
     """A recorded user action in the scenario file's form."""
-    a = record["action"]
     kind = a["type"]
     if kind in ("crash", "restart", "timeout", "disconnect", "connect"):
         return {kind: a["node"]}
@@ -97,8 +96,7 @@ def _action(record: dict) -> dict:
     if kind == "submit":
         return {"submit": {"command": a["command"], **({"node": a["node"]} if a.get("node") else {})}}
     if kind == "drop":
-        m = record["message"]
-        return {"drop": {"type": m["type"], "from": m["src"], "to": m["dst"]}}
+        return {"drop": {"type": dropped["type"], "from": dropped["src"], "to": dropped["dst"]}}
     if kind == "network":
         return {"network": {k: v for k, v in a.items() if k != "type"}}
     return {"options": a["options"]}
@@ -128,11 +126,11 @@ def save(session: Session) -> dict:
     for step in data["actions"]:
         if step["seq"] > c.seq:
             break
-        record = c.trace[step["seq"] - 1]
+        action = _action({k: v for k, v in step.items() if k not in ("seq", "time")}, c.dropped(step["seq"]))
         if by_time and by_time[-1][0] == step["time"]:
-            by_time[-1][1].append(_action(record))
+            by_time[-1][1].append(action)
         else:
-            by_time.append((step["time"], [_action(record)]))
+            by_time.append((step["time"], [action]))
     end = c.now
     steps: list[dict] = []
 

@@ -84,6 +84,7 @@ def _engine_action(session: Session, data: dict):
     if action["type"] == "options" and "options" not in action:
         # Accept {"type": "options", "fast_backup": true} as well as {"options": {...}}.
         action = {"type": "options", "options": {k: v for k, v in data.items() if k != "type"}}
+    forks = session.cluster.seq < len(session.cluster.trace)
     result = session.cluster.act(action)
     session.stop_at = None                      # acting ends the playing of a scenario step
     ack = {"ok": True, "seq": session.cluster.seq}
@@ -91,7 +92,8 @@ def _engine_action(session: Session, data: dict):
         ack["index"] = result
         if result is None:
             ack["note"] = session.cluster.trace[-1]["text"]
-    return ack, UPDATES
+    # Acting in the past cut off the recorded future: the page redraws the whole history.
+    return ack, STATE if forks else UPDATES
 
 
 # ----- web-only actions ----------------------------------------------------------------
@@ -115,10 +117,10 @@ def _pause(session, data):
 
 def _step(session, data):
     _only(data)
-    session.set_mode(STEP)
     record = session.cluster.step()
     if record is None:
-        raise Refused("Nothing is scheduled to happen: every server is down and no message is in flight.")
+        raise Refused("Nothing is scheduled to happen: no timer is running and no message is in flight.")
+    session.set_mode(STEP)
     return {"ok": True, "mode": STEP, "seq": record["seq"]}, UPDATES
 
 
@@ -184,9 +186,13 @@ def _import(session, data):
     length = payload.get("length")
     if isinstance(length, int) and length > MAX_IMPORT_RECORDS:
         raise Refused(f"That history has {length} records; this server imports at most {MAX_IMPORT_RECORDS}.")
+    if isinstance(payload.get("config"), dict):
+        # How much history to keep, and how often to checkpoint it, is the server's business.
+        payload = dict(payload, config={k: v for k, v in payload["config"].items()
+                                        if k not in ("history_limit", "checkpoint_interval")})
     try:
         cluster = Cluster.replay(payload)
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, ArithmeticError) as e:
         raise Refused(f"That history cannot be imported: {e}") from None
     session.cluster = cluster
     lecture.close(session)

@@ -20,6 +20,7 @@ from ..sim import Cluster
 
 PLAYING, PAUSED, STEP = "playing", "paused", "step"
 MAX_CATCH_UP = 0.25            # s of wall time a session may advance in one tick
+MAX_TICK_EVENTS = 5000         # events a session may process in one tick (a guard, never reached at sane timings)
 CLOCK_EVERY = 1.0              # s between clock-only updates while playing
 RECENT_RECORDS = 200           # records a full state carries for the event log
 
@@ -42,6 +43,7 @@ class Session:
         self.last_tick: float | None = None        # wall time the cluster was last advanced to
         self.last_clock = 0.0
         self.recent_actions: deque[float] = deque()
+        self.notice: str | None = None              # a sentence for the watchers, sent once
         self._sent_seq = cluster.seq
         self._sent_views: dict[int, dict] = {}
         self._sent_logs: dict[int, list] = {}
@@ -94,7 +96,10 @@ class Session:
         elapsed = min(now - self.last_tick, MAX_CATCH_UP)
         self.last_tick = now
         if elapsed > 0:
-            self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at)
+            if not self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at, max_events=MAX_TICK_EVENTS):
+                self.set_mode(PAUSED)
+                self.notice = ("Paused: this cluster produces events faster than they can be shown "
+                               "(are its timers far shorter than its network latency?).")
             if self.stop_at is not None and self.cluster.seq >= self.stop_at:
                 self.stop_at = None                 # the scenario step has been played
                 self.set_mode(PAUSED)
@@ -148,13 +153,15 @@ class Session:
         if there is nothing worth sending."""
         c = self.cluster
         seq = c.seq
-        if seq == self._sent_seq and not force_clock and now - self.last_clock < CLOCK_EVERY:
+        if seq == self._sent_seq and not force_clock and not self.notice and now - self.last_clock < CLOCK_EVERY:
             return None
         out = {"clock": self.clock(), "produced": time.time() * 1000}
         self.last_clock = now
         scenario = self.scenario_view()
         if scenario != self._sent_scenario:
             out["scenario"] = self._sent_scenario = scenario
+        if self.notice:
+            out["notice"], self.notice = self.notice, None
         if seq > self._sent_seq:
             out["records"] = c.records(self._sent_seq + 1, seq)
             out["nodes"] = self._node_changes()

@@ -2,7 +2,8 @@
 // filterable by server. Clicking a row goes back (or forward) to that moment.
 import { el, clear, serverName } from "./dom.js";
 
-const MAX_ROWS = 400;
+const MAX_ROWS = 400;              // rows kept while following the newest events
+const MAX_WITH_OLDER = 3000;       // ... and while older ones the user fetched are shown
 
 export class EventLog {
   constructor(list, filter, model, { onSeek, onOlder }) {
@@ -41,6 +42,7 @@ export class EventLog {
     clear(this.list);
     this.rows.clear();
     this.current = null;
+    this.showingOlder = false;
     const shown = this.model.records.filter((r) => this.shows(r)).slice(-MAX_ROWS);
     for (const r of shown) this.list.prepend(this.row(r));
     if (!shown.length) {
@@ -59,16 +61,19 @@ export class EventLog {
     for (const r of changed.records) if (this.shows(r)) fragment.prepend(this.row(r));
     this.list.querySelector(".empty")?.remove();
     this.list.prepend(fragment);
-    while (this.rows.size > MAX_ROWS) {
-      const oldest = Math.min(...this.rows.keys());
-      this.rows.get(oldest).remove();
-      this.rows.delete(oldest);
+    const cap = this.showingOlder ? MAX_WITH_OLDER : MAX_ROWS;
+    if (this.rows.size > cap) {
+      const gone = [...this.rows.keys()].sort((a, b) => a - b).slice(0, this.rows.size - cap);
+      for (const seq of gone) { this.rows.get(seq).remove(); this.rows.delete(seq); }
+      this.list.querySelector(".older")?.remove();
+      this.addOlderButton();
     }
     this.markCurrent();
   }
 
   /** Older records fetched from the server, appended at the bottom. */
   appendOlder(records) {
+    this.showingOlder = true;
     this.list.querySelector(".older")?.remove();
     for (const r of records.slice().reverse()) {
       if (this.shows(r) && !this.rows.has(r.seq)) this.list.append(this.row(r));

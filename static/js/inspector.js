@@ -125,7 +125,11 @@ export class Inspector {
       el("button", { type: "submit", "data-key": "send", text: `Send to ${serverName(id)}` }));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      this.send({ type: "submit", command: input.value, node: id }).then((ack) => { if (ack.ok) input.value = ""; });
+      this.send({ type: "submit", command: input.value, node: id }).then((ack) => {
+        // The inspector may have been redrawn meanwhile: clear the box that is there now.
+        const box = this.root.querySelector("input[data-key=command]");
+        if (ack.ok && box) box.value = "";
+      });
     });
     const links = el("div", { class: "actions", role: "group", "aria-label": "Links" }, el("span", { class: "hint", text: "Links:" }));
     for (const peer of [...this.model.nodes.keys()].sort((a, b) => a - b)) {

@@ -72,6 +72,7 @@ model.addEventListener("update", (e) => {
   controls.update(changed);
   inspector.refresh(changed);
   if (changed.scenario) scenario.render();
+  if (changed.notice) toast(changed.notice, "info");
 });
 
 const connection = new Connection({

@@ -7,6 +7,7 @@
 // and timers move smoothly without a server message per frame.
 
 const MAX_RECORDS = 3000;          // kept for the event log; older ones can be fetched
+const MAX_MARKERS = 4000;          // timeline marks; past this, commit marks are thinned
 const MAX_EXTRAPOLATION = 400;     // ms of wall time to run ahead of the last clock
 
 export class Model extends EventTarget {
@@ -42,13 +43,25 @@ export class Model extends EventTarget {
   applyEvents(u) {
     if (!this.ready) return;
     this.setClock(u.clock);
-    const changed = { records: u.records || [], nodes: new Set(), clockOnly: !u.records };
+    const changed = { records: u.records || [], nodes: new Set(), clockOnly: !u.records, notice: u.notice };
+    if (changed.records.length) {
+      // Marks at or after the first new record were the recorded future: the records replace them.
+      const first = changed.records[0].seq;
+      const kept = this.markers.filter((m) => m.seq < first);
+      changed.markersReset = kept.length !== this.markers.length;
+      this.markers = kept;
+    }
     for (const r of changed.records) {
       this.records.push(r);
       for (const m of r.sent || []) this.messages.set(m.id, m);
       if (r.marks.length) this.markers.push({ seq: r.seq, time: r.time, marks: r.marks });
     }
     if (this.records.length > MAX_RECORDS) this.records.splice(0, this.records.length - MAX_RECORDS);
+    if (this.markers.length > MAX_MARKERS) {
+      let n = 0;
+      this.markers = this.markers.filter((m) => m.marks.length > 1 || m.marks[0] !== "commit" || n++ % 2 === 0);
+      changed.markersReset = true;
+    }
     for (const view of u.nodes || []) {
       const old = this.nodes.get(view.id);
       const patch = view.log_patch;

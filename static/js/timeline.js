@@ -40,7 +40,12 @@ export class Timeline {
   }
 
   update(changed) {
-    if (changed) for (const r of changed.records) if (r.marks.length) this.addMark(r);
+    if (changed?.markersReset) {
+      clear(this.markLayer);
+      for (const m of this.model.markers) this.addMark(m);
+    } else if (changed) {
+      for (const r of changed.records) if (r.marks.length) this.addMark(r);
+    }
     const { lo, hi } = this.range();
     this.canvas.setAttribute("viewBox", `${lo} 0 ${hi - lo} 100`);
     const seq = this.drag ? this.drag.seq : this.model.seq;
