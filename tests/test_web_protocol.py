@@ -428,7 +428,7 @@ def test_next_plays_the_step_and_pauses_where_it_ends(app, server, client):
     assert session.cluster.seq == end and session.mode == "paused"
     assert session.cluster.nodes[2].role == "candidate"
     update = received(client, "events")[-1]
-    assert update["scenario"]["playing"] is False and update["scenario"]["caption"].startswith("Every server")
+    assert update["scenario"]["playing"] is False and update["scenario"]["caption"].startswith("All five servers started")
 
 
 def test_next_while_a_step_plays_jumps_to_its_end(app, server, client):

@@ -70,6 +70,8 @@ def holds(c, conditions: dict) -> bool:
     """The state part of an `until` holds now (delivered is tracked by the runner)."""
     if "quiet" in conditions and c.message_ids():
         return False
+    if "votes_counted" in conditions and any(m.type.startswith("RequestVote") for m in c.in_flight()):
+        return False
     return not state_failures(c, {k: v for k, v in conditions.items() if k in STATE_KEYS})
 
 

@@ -22,7 +22,7 @@ STEP = {"caption", "actions", "until", "expect", "question"}
 ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect", "partition", "heal", "cut", "link",
            "submit", "drop", "network", "options")
 STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index"}
-UNTIL = STATE | {"for", "delivered", "sent", "quiet", "within"}
+UNTIL = STATE | {"for", "delivered", "sent", "quiet", "votes_counted", "within"}
 EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores"}
 MESSAGE_TYPES = ("RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply")
 PATTERN = {"type", "from", "to", "index", "success", "granted", "all"}
@@ -310,10 +310,12 @@ def _until(c: _Checker, raw, path: str, size: int) -> dict:
     for key in ("delivered", "sent"):
         if key in raw:
             out[key] = _pattern(c, raw[key], f"{path}.{key}", size)
-    if "quiet" in raw:
-        if raw["quiet"] is not True:
-            c.fail(f"{path}.quiet", "should be true: wait until no message is in flight")
-        out["quiet"] = True
+    for key, meaning in (("quiet", "no message is in flight"),
+                         ("votes_counted", "every RequestVote is answered and the answers are counted")):
+        if key in raw:
+            if raw[key] is not True:
+                c.fail(f"{path}.{key}", f"should be true: wait until {meaning}")
+            out[key] = True
     out["within"] = c.number(raw.get("within", DEFAULT_WITHIN), f"{path}.within", 1, MAX_WITHIN)
     if "for" in out and len(out) > 2:
         c.fail(path, "`for` is a duration: it cannot be combined with other conditions")

@@ -221,6 +221,8 @@ def describe(conditions: dict) -> str:
             parts.append(f"a {value['type']}{who} {'arriving' if key == 'delivered' else 'sent'}")
         elif key == "quiet":
             parts.append("a moment with no message in flight")
+        elif key == "votes_counted":
+            parts.append("every vote answered")
         else:
             parts.append(f"{key} {value}")
     return " and ".join(parts)

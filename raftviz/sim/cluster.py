@@ -171,6 +171,10 @@ class Cluster:
         """The message (type, src, dst) a drop action at seq took away."""
         return self._dropped.get(seq)
 
+    def in_flight(self) -> list:
+        """The messages in flight (raft.Message objects), in order of arrival."""
+        return self._world.in_flight()
+
     def message_ids(self) -> list[int]:
         """Ids of the messages in flight, in order of arrival."""
         return [m.id for m in self._world.in_flight()]
