@@ -6,7 +6,7 @@ import pytest
 
 from raftviz.sim import Cluster
 
-from helpers import deliveries, run_until, terms
+from helpers import deliveries, run_until
 
 
 def elect(c, limit_ms=3000):

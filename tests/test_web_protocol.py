@@ -386,7 +386,7 @@ def test_a_flood_of_actions_gets_slow_down_errors_then_recovers(app, server, cli
 
 
 def test_an_engine_failure_in_a_session_does_not_stop_the_scheduler(app, server):
-    a, b = connect(app), connect(app)
+    connect(app), connect(app)                              # two sessions
     bad, good = server.sessions.all()
     bad.cluster.run_for = None                              # break one session's cluster
     good.speed = 1

@@ -207,13 +207,13 @@ class Cluster:
             m = rec[4][0][1]
             self._dropped[seq] = {"type": m.type, "src": m.src, "dst": m.dst}
         if seq <= self._length:             # following the recorded future
-            self._store(seq, rec)
+            self._file(seq, [rec])
             return
         self._length = seq
         if violations:
             self._violations[seq] = [dict(v, seq=seq) for v in violations]
         self._mark(seq, [rec])
-        self._store(seq, rec)
+        self._file(seq, [rec])
         if seq % self._interval == 0:
             self._checkpoint()
 
@@ -227,9 +227,6 @@ class Cluster:
             found = marks(rec, self._violations.get(seq))
             if found:
                 self._markers.append((seq, rec[0], tuple(found)))
-
-    def _store(self, seq: int, rec) -> None:
-        self._file(seq, [rec])
 
     def _trim(self) -> None:
         keys = list(self._checkpoints)

@@ -93,7 +93,7 @@ def text(rec) -> str:
     return " ".join(sentences)
 
 
-_MARK_NOTES = {"election": "election", "leader": "leader"}
+_MARKED = {"election", "leader"}            # note codes that are timeline marks of the same name
 
 
 def marks(rec, violations) -> list[str]:
@@ -101,8 +101,8 @@ def marks(rec, violations) -> list[str]:
     out = []
     for n in notes:
         code = n[0]
-        if code in _MARK_NOTES:
-            out.append(_MARK_NOTES[code])
+        if code in _MARKED:
+            out.append(code)
         elif code == "commit" and n[3] is not None:
             out.append("commit")
     if kind == "action":
