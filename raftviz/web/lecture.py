@@ -18,12 +18,16 @@ from ..scenarios.format import MAX_FOR
 from .sessions import PAUSED, PLAYING, Session
 
 
-def load(session: Session, name: str) -> None:
-    sc = scenarios.load(name)
-    session.scenario = sc
-    session.cluster = sc.cluster
+def _paused_on_script(session: Session) -> None:
+    """Show the scenario's cluster where the script stands, still."""
+    session.cluster = session.scenario.cluster
     session.stop_at = None
     session.set_mode(PAUSED)
+
+
+def load(session: Session, name: str) -> None:
+    session.scenario = scenarios.load(name)
+    _paused_on_script(session)
 
 
 def finish_playing(session: Session) -> None:
@@ -42,8 +46,7 @@ def next_step(session: Session) -> dict:
     if sc.done:
         if session.cluster.seq != sc.position:
             sc.return_to_script()
-            session.cluster = sc.cluster
-            session.set_mode(PAUSED)
+            _paused_on_script(session)
             return {"ok": True, "step": sc.index, "returned": True}
         raise ValueError("This scenario has no more steps. Press Restart to play it again.")
     found = sc.next()
@@ -59,18 +62,14 @@ def next_step(session: Session) -> dict:
 
 
 def back(session: Session) -> dict:
-    session.stop_at = None
     session.scenario.prev()
-    session.cluster = session.scenario.cluster
-    session.set_mode(PAUSED)
+    _paused_on_script(session)
     return {"ok": True, "step": session.scenario.index}
 
 
 def restart(session: Session) -> dict:
-    session.stop_at = None
     session.scenario.restart()
-    session.cluster = session.scenario.cluster
-    session.set_mode(PAUSED)
+    _paused_on_script(session)
     return {"ok": True, "step": 0}
 
 
