@@ -27,7 +27,7 @@ def test_new_cluster_starts_with_followers_in_term_0_and_empty_logs():
 def test_from_state_loads_logs_roles_and_defaults():
     c = Cluster.from_state({"nodes": [
         {"id": 1, "term": 3, "log": [1, 1, {"term": 2, "command": "x=1"}], "role": "leader", "commit_index": 2},
-        {"id": 2, "term": 3, "log": [1], "voted_for": 1},
+        {"id": 2, "term": 3, "log": [1, 1], "voted_for": 1},
         {"id": 3, "up": False, "term": 1},
     ]})
     s1, s2, s3 = c.nodes[1], c.nodes[2], c.nodes[3]

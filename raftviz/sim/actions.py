@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..raft import LEADER, Options
 from .network import check_latency, check_loss
+from .quote import quote, quote_names
 
 MAX_COMMAND = 200
 NODE_ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect")
@@ -26,7 +27,7 @@ def is_int(value) -> bool:
 
 def node_id(world, value, what: str = "node") -> int:
     if not is_int(value):
-        raise ValueError(f"The {what} must be a server number such as 3, not {value!r}.")
+        raise ValueError(f"The {what} must be a server number such as 3, not {quote(value)}.")
     if value not in world.nodes:
         raise ValueError(f"There is no S{value}: this cluster has S1–S{len(world.ids)}.")
     return value
@@ -50,7 +51,7 @@ def check_options(values) -> dict:
     out = {}
     for key, value in values.items():
         if key not in known:
-            raise ValueError(f"There is no option {key!r}. Options: {', '.join(known)}.")
+            raise ValueError(f"There is no option {quote(key)}. Options: {', '.join(known)}.")
         if key == "entries_per_append":
             if not is_int(value) or not 1 <= value <= 100:
                 raise ValueError("entries_per_append must be a whole number from 1 to 100.")
@@ -65,10 +66,10 @@ def check(world, action) -> dict:
         raise ValueError("An action must be an object with a \"type\".")
     kind = action.get("type")
     if kind not in TYPES:
-        raise ValueError(f"Unknown action {kind!r}. Known actions: {', '.join(TYPES)}.")
+        raise ValueError(f"Unknown action {quote(kind)}. Known actions: {', '.join(TYPES)}.")
     extra = set(action) - FIELDS[kind] - {"type"}
     if extra:
-        raise ValueError(f"The {kind} action does not take {', '.join(sorted(map(str, extra)))}.")
+        raise ValueError(f"The {kind} action does not take {quote_names(extra)}.")
     nodes = world.nodes
     if kind in NODE_ACTIONS:
         i = node_id(world, action.get("node"))

@@ -31,8 +31,10 @@ from dataclasses import asdict
 from ..raft import LEADER, CANDIDATE, Options
 from . import actions as action_rules
 from . import state as state_rules
+from .budget import Budget, OverBudget
 from .explain import entries_list, marks, message_dict, ms, record_dict
-from .network import check_latency, check_loss
+from .network import check_latency, check_loss, number_pair
+from .quote import quote, quote_names
 from .world import INF, World, us
 
 FORMAT = "raftviz-history"
@@ -44,10 +46,10 @@ MAX_TIME = 1e12                          # ms: about 30 years of virtual time; b
 
 
 def _timing(election_timeout, heartbeat_interval, latency) -> dict:
-    try:
-        lo, hi = (float(v) for v in election_timeout)
-    except (TypeError, ValueError):
-        raise ValueError("election_timeout must be a pair (lowest, highest) in ms.") from None
+    pair = number_pair(election_timeout)
+    if pair is None:
+        raise ValueError("election_timeout must be a pair of numbers (lowest, highest) in ms.")
+    lo, hi = pair
     # At least 1 ms each: shorter timers would fire over and over at one instant.
     if not 1 <= lo <= hi <= 1_000_000:
         raise ValueError("The election timeout must be a range from at least 1 ms to at most 1000000 ms, "
@@ -153,6 +155,11 @@ class Cluster:
         return [v for seq, found in self._violations.items() if seq <= self._seq for v in found]
 
     @property
+    def recorded_actions(self) -> int:
+        """How many user actions the history holds (export() lists them all)."""
+        return len(self._actions)
+
+    @property
     def oldest(self) -> int:
         """The earliest seq that seek() can still reach."""
         return next(iter(self._checkpoints))
@@ -244,31 +251,35 @@ class Cluster:
         rec = self._advance()
         return None if rec is None else self._record(self._seq, rec)
 
-    def run_for(self, duration, *, stop_at: int | None = None, max_events: int | None = None) -> bool:
+    def run_for(self, duration, *, stop_at: int | None = None, max_events: int | None = None,
+                budget: Budget | None = None) -> bool:
         """Process every event due within the next `duration` ms, then advance
         now by it. With stop_at, stop instead right after record stop_at (the
         page plays a scenario step this way and pauses where it ends). With
         max_events, stop after that many records, without advancing now
         further; returns False then (the server's guard against a cluster
-        that has more to do than it can show)."""
+        that has more to do than it can show). With a budget, the events
+        done count against it (budget.py)."""
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration <= MAX_TIME:
             raise ValueError(f"run_for takes a number of milliseconds, from 0 to {MAX_TIME:g}.")
         until = self._world.now + us(duration)
         cap = self._seq + max_events if max_events is not None else None
         end = stop_at if cap is None else cap if stop_at is None else min(stop_at, cap)
         while self._seq < self._length and (end is None or self._seq < end):
+            if budget is not None:
+                budget.spend()
             if self._advance(until) is None:     # follow the recorded future first
                 break
         if end is None or self._seq < end:
             if self._seq >= self._length:
-                self._run_live(until, end)
+                self._run_live(until, end, budget)
         if end is not None and self._seq >= end:
             stopped_by_cap = cap is not None and (stop_at is None or cap < stop_at)
             return not stopped_by_cap
         self._world.now = max(self._world.now, until)
         return True
 
-    def _run_live(self, until: int, stop_at: int | None = None) -> None:
+    def _run_live(self, until: int, stop_at: int | None = None, budget: Budget | None = None) -> None:
         """At the end of the history: let the world run in batches that end
         at checkpoint boundaries, and file the batch's records at once."""
         world, interval = self._world, self._interval
@@ -291,6 +302,8 @@ class Cluster:
             self._file(first, records)
             if self._seq % interval == 0:
                 self._checkpoint()
+            if budget is not None:               # stop, if need be, with the batch filed
+                budget.spend(done)
             if done < limit:
                 return
 
@@ -312,7 +325,7 @@ class Cluster:
     def seek(self, seq) -> None:
         """Go to the state right after record `seq` (0: the initial state)."""
         if not action_rules.is_int(seq) or not 0 <= seq <= self._length:
-            raise ValueError(f"There is no record {seq!r}: the history runs from 0 to {self._length}.")
+            raise ValueError(f"There is no record {quote(seq)}: the history runs from 0 to {self._length}.")
         if seq < self.oldest:
             raise ValueError(f"Record {seq} is no longer kept: the history now starts at record {self.oldest} "
                              f"(at most {self._limit} records are kept).")
@@ -501,12 +514,15 @@ class Cluster:
         }
 
     @classmethod
-    def replay(cls, data) -> "Cluster":
-        """Rebuild an exported cluster: same trace, same position, same states."""
+    def replay(cls, data, *, budget: Budget | None = None, keep: dict | None = None) -> "Cluster":
+        """Rebuild an exported cluster: same trace, same position, same states.
+        A history no run could have made is refused with the reason. `keep`
+        ({"history_limit", "checkpoint_interval"}) overrides how the file asks
+        the history to be kept; `budget` bounds the replay (budget.py)."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("This is not a raftviz history (its \"format\" is not raftviz-history).")
         if data.get("version") != VERSION:
-            raise ValueError(f"This history has version {data.get('version')!r}; this raftviz reads version {VERSION}.")
+            raise ValueError(f"This history has version {quote(data.get('version'))}; this raftviz reads version {VERSION}.")
         config, initial = data.get("config"), data.get("initial")
         if not isinstance(config, dict):
             raise ValueError("The history has no config.")
@@ -514,12 +530,14 @@ class Cluster:
         known = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options",
                  "history_limit", "checkpoint_interval"}
         if set(config) - known:
-            raise ValueError(f"Unknown config fields: {', '.join(sorted(map(str, set(config) - known)))}.")
+            raise ValueError(f"Unknown config fields: {quote_names(set(config) - known)}.")
         options = config.pop("options", None) or {}
         if not isinstance(options, dict):
             raise ValueError("The config's options must be an object.")
         size = config.pop("size", None)
         kwargs = {**config, **options}
+        if keep is not None:
+            kwargs.update(keep)
         if initial is None:
             cluster = cls(size, **kwargs)
         else:
@@ -534,31 +552,42 @@ class Cluster:
         if not isinstance(position, dict) or not action_rules.is_int(position.get("seq")) \
                 or not 0 <= position["seq"] <= length:
             raise ValueError("The history's position must give a seq between 0 and its length.")
+        spend = budget.spend if budget is not None else (lambda events=1: None)
+
+        def advance(to: int, why: str) -> None:
+            while cluster._seq < to:
+                spend()
+                if cluster._advance() is None:
+                    raise ValueError(why)
+
         for k, step in enumerate(steps, 1):
             if not isinstance(step, dict):
                 raise ValueError(f"Action {k} is not an object.")
             step = dict(step)
             seq, time = step.pop("seq", None), step.pop("time", None)
             if not action_rules.is_int(seq) or not cluster._seq < seq <= length:
-                raise ValueError(f"Action {k} has a bad position (seq {seq!r}).")
+                raise ValueError(f"Action {k} has a bad position (seq {quote(seq)}).")
             if isinstance(time, bool) or not isinstance(time, (int, float)) or not 0 <= time <= MAX_TIME:
                 raise ValueError(f"Action {k} has no valid time.")
-            while cluster._seq < seq - 1:
-                if cluster._advance() is None:
-                    raise ValueError(f"Action {k} comes after the end of the simulated events.")
+            advance(seq - 1, f"Action {k} comes after the end of the simulated events.")
             time = us(time)
             if time < cluster._world.now:
-                raise ValueError(f"Action {k} is earlier than the events before it.")
+                raise ValueError(f"Action {k} is earlier than the events before it: the history is not in time order.")
+            if cluster._world.due_before(time):
+                # The run that made this history would have processed that event before the action.
+                raise ValueError(f"Action {k} at {ms(time):g} ms comes after an event that was due before it, "
+                                 f"yet is recorded before that event: the history is not in time order.")
             world_now = cluster._world.now
             cluster._world.now = time
             try:
+                spend()
                 cluster.act(step)
             except ValueError as e:
                 cluster._world.now = world_now
-                raise ValueError(f"Action {k} ({step.get('type')}): {e}") from None
-        while cluster._seq < length:
-            if cluster._advance() is None:
-                raise ValueError("The history is longer than its events allow.")
+                if isinstance(e, OverBudget):
+                    raise
+                raise ValueError(f"Action {k} ({quote(step.get('type'), 30)}): {e}") from None
+        advance(length, "The history is longer than its events allow.")
         if position["seq"] < length:
             cluster.seek(position["seq"])
         time = position.get("time")
@@ -566,7 +595,7 @@ class Cluster:
             # The clock may have run on past the position's record (run_for): take it up to
             # the saved time, but never past the next recorded event.
             later = us(cluster.trace[cluster.seq]["time"]) if cluster.seq < length else math.inf
-            if cluster._world.now <= us(time) <= later:
+            if cluster._world.now <= us(time) <= later and not cluster._world.due_before(us(time)):
                 cluster._world.now = us(time)
         return cluster
 

@@ -8,6 +8,8 @@ precomputed, because it is consulted on every delivery.
 """
 from __future__ import annotations
 
+import math
+
 
 def _pair(a: int, b: int) -> tuple[int, int]:
     return (a, b) if a < b else (b, a)
@@ -110,12 +112,21 @@ class Network:
         self.isolated = set(isolated)
 
 
+def number_pair(value) -> tuple[float, float] | None:
+    """(lo, hi) if value is a list of exactly two real numbers, else None.
+    Strictly: the text "12" would otherwise unpack into the pair (1, 2)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value):
+        return None
+    return float(value[0]), float(value[1])
+
+
 def check_latency(value) -> tuple[float, float]:
-    try:
-        lo, hi = value
-        lo, hi = float(lo), float(hi)
-    except (TypeError, ValueError):
-        raise ValueError("Latency must be a pair of numbers (lowest, highest) in milliseconds.") from None
+    pair = number_pair(value)
+    if pair is None:
+        raise ValueError("Latency must be a pair of numbers (lowest, highest) in milliseconds.")
+    lo, hi = pair
     if not (0 < lo <= hi <= 10_000):
         raise ValueError("The lowest latency must be above 0 ms and no more than the highest, "
                          "and the highest at most 10000 ms.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ..raft import CANDIDATE, FOLLOWER, LEADER, Entry
 from .actions import MAX_COMMAND, is_int
+from .quote import quote, quote_names
 
 MAX_NODES = 9
 MAX_LOG = 10_000
@@ -27,7 +28,7 @@ def _entry(item, where: str) -> Entry:
     elif isinstance(item, dict):
         unknown = set(item) - {"term", "command"}
         if unknown:
-            raise ValueError(f"{where}: a log entry has only a term and a command, not {', '.join(sorted(map(str, unknown)))}.")
+            raise ValueError(f"{where}: a log entry has only a term and a command, not {quote_names(unknown)}.")
         term, command = item.get("term"), item.get("command")
         if command is not None and (not isinstance(command, str) or len(command) > MAX_COMMAND):
             raise ValueError(f"{where}: a command must be text of at most {MAX_COMMAND} characters.")
@@ -46,9 +47,9 @@ def _peer_map(value, me: int, ids, what: str, lo: int, hi: int) -> dict[int, int
         try:
             peer = int(key)
         except (TypeError, ValueError):
-            raise ValueError(f"S{me}: {what} names an unknown server {key!r}.") from None
+            raise ValueError(f"S{me}: {what} names an unknown server {quote(key)}.") from None
         if peer not in ids or peer == me:
-            raise ValueError(f"S{me}: {what} names an unknown server {key!r}.")
+            raise ValueError(f"S{me}: {what} names an unknown server {quote(key)}.")
         if not is_int(v) or not lo <= v <= hi:
             raise ValueError(f"S{me}: {what} for S{peer} must be a whole number from {lo} to {hi}.")
         out[peer] = v
@@ -69,16 +70,17 @@ def parse(state) -> list[dict]:
             raise ValueError("Each node must be an object with an id.")
         i = spec.get("id")
         if not is_int(i) or i not in ids:
-            raise ValueError(f"Node ids must be 1 to {len(raw)}, each once; got {i!r}.")
+            raise ValueError(f"Node ids must be 1 to {len(raw)}, each once; got {quote(i)}.")
         if i in nodes:
             raise ValueError(f"S{i} appears twice.")
         unknown = set(spec) - NODE_FIELDS
         if unknown:
-            raise ValueError(f"S{i}: unknown field {', '.join(sorted(map(str, unknown)))}. "
+            raise ValueError(f"S{i}: unknown field {quote_names(unknown)}. "
                              f"Known fields: {', '.join(sorted(NODE_FIELDS))}.")
         nodes[i] = _node(spec, i, ids)
     for n in nodes.values():
         _check_progress(n, nodes)
+        _check_commit(n, nodes)
     leaders = {}
     for n in nodes.values():
         if n["role"] == LEADER:
@@ -86,6 +88,21 @@ def parse(state) -> list[dict]:
                 raise ValueError(f"S{leaders[n['term']]} and S{n['id']} cannot both lead term {n['term']}.")
             leaders[n["term"]] = n["id"]
     return [nodes[i] for i in sorted(nodes)]
+
+
+def _check_commit(node: dict, nodes: dict) -> None:
+    """An entry is committed only once a majority of the servers store it
+    (and Raft never removes a committed entry), so a commit index says that
+    a majority holds the same entry there."""
+    c = node["commit_index"]
+    if c == 0:
+        return
+    entry = node["log"][c - 1]
+    holders = sum(1 for n in nodes.values() if len(n["log"]) >= c and n["log"][c - 1].term == entry.term)
+    if holders * 2 <= len(nodes):
+        raise ValueError(f"S{node['id']}'s commit_index {c} is impossible: an entry is committed only once a "
+                         f"majority stores it, but only {holders} of {len(nodes)} servers have term "
+                         f"{entry.term} at index {c}.")
 
 
 def _check_progress(leader: dict, nodes: dict) -> None:
@@ -117,7 +134,7 @@ def _node(spec: dict, i: int, ids) -> dict:
                          f"a server's term is at least that of every entry it stores.")
     role = spec.get("role", FOLLOWER)
     if role not in (FOLLOWER, CANDIDATE, LEADER):
-        raise ValueError(f"S{i}: role must be follower, candidate or leader, not {role!r}.")
+        raise ValueError(f"S{i}: role must be follower, candidate or leader, not {quote(role)}.")
     up = spec.get("up", True)
     if not isinstance(up, bool):
         raise ValueError(f"S{i}: up must be true or false.")
@@ -126,6 +143,8 @@ def _node(spec: dict, i: int, ids) -> dict:
     voted_for = spec.get("voted_for", i if role != FOLLOWER else None)
     if voted_for is not None and (not is_int(voted_for) or voted_for not in ids):
         raise ValueError(f"S{i}: voted_for must be a server id or null.")
+    if voted_for is not None and term == 0:
+        raise ValueError(f"S{i}: voted_for must be null in term 0: votes are cast in term 1 and later.")
     if role != FOLLOWER and voted_for != i:
         raise ValueError(f"S{i}: a {role} has voted for itself in its term.")
     commit = spec.get("commit_index", 0)

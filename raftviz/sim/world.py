@@ -238,6 +238,22 @@ class World:
         out = node.receive(m)
         return (time, "deliver", dst, m, out[2], out[0]), self._after(node, out, was_leader)
 
+    def due_before(self, time: float) -> bool:
+        """Is some event due strictly before `time` (µs)? Looks only: queue
+        entries of restarted or void timers are followed, not processed."""
+        for at, _, kind, payload, token in self.queue:
+            if at >= time:
+                continue
+            if kind == DELIVER:
+                return True
+            if kind == ELECTION:
+                if token == self.timer_token[payload] and self.deadline[payload] < time:
+                    return True
+            elif token == self.heartbeat_token[payload] and self.heartbeat_due[payload] \
+                    and min(self.heartbeat_due[payload].values()) < time:
+                return True
+        return False
+
     def in_flight(self):
         return sorted((e[3] for e in self.queue if e[2] == DELIVER), key=lambda m: (m.arrives, m.id))
 
