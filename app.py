@@ -1,6 +1,9 @@
 """raftviz server: python app.py [--host H] [--port P]  (env HOST / PORT).
 
 Runs on eventlet; RAFTVIZ_ASYNC_MODE=threading runs it on plain threads instead.
+Environment: RAFTVIZ_MAX_SESSIONS, RAFTVIZ_NEW_SESSIONS_PER_MINUTE (per client
+address), RAFTVIZ_FRAME_ANCESTORS (who may frame the page, e.g. "'self'
+https://course.example.edu").
 """
 import os
 import warnings
@@ -28,7 +31,13 @@ def main() -> None:
                         help="a folder of your own scenario files, loaded beside the bundled ones")
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
     args = parser.parse_args()
-    app = create_app({"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios})
+    config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios}
+    for key in ("MAX_SESSIONS", "NEW_SESSIONS_PER_MINUTE"):
+        if os.environ.get(f"RAFTVIZ_{key}"):
+            config[key] = int(os.environ[f"RAFTVIZ_{key}"])
+    if os.environ.get("RAFTVIZ_FRAME_ANCESTORS"):
+        config["FRAME_ANCESTORS"] = os.environ["RAFTVIZ_FRAME_ANCESTORS"]
+    app = create_app(config)
     for problem in scenarios.problems():
         print(f"Scenario not loaded: {problem}", flush=True)
     socketio = app.extensions["raftviz"].socketio

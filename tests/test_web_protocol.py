@@ -41,6 +41,20 @@ def act(client, **action):
     return client.emit("action", action, callback=True)
 
 
+def post_import(app, session_id, data, raw: bytes | None = None):
+    """POST a history file to /api/import as the page does; returns (status, answer)."""
+    body = raw if raw is not None else json.dumps(data).encode()
+    response = app.test_client().post("/api/import", data=body, content_type="application/json",
+                                      headers={"X-Raftviz-Session": session_id})
+    return response.status_code, response.get_json()
+
+
+def import_into(app, client, data):
+    """Import into the only session there is."""
+    only, = app.extensions["raftviz"].sessions.all()
+    return post_import(app, only.id, data)[1]
+
+
 @pytest.fixture
 def client(app):
     return connect(app)
@@ -297,7 +311,7 @@ def test_export_then_import_restores_the_same_history(app, server, client):
     exported = act(client, type="export")
     assert exported["ok"] and exported["data"]["format"] == "raftviz-history"
     act(client, type="reset", nodes=3)
-    ack = act(client, type="import", data=exported["data"])
+    ack = import_into(app, client, exported["data"])
     assert ack["ok"] and ack["length"] == exported["data"]["length"]
     assert session.cluster.snapshot()["nodes"][0]["log"] == \
         [{"index": 1, "term": session.cluster.nodes[1].log[0].term, "command": "SET z 9"}]
@@ -346,9 +360,7 @@ BAD = [
     ({"type": "options", "options": {"warp_drive": True}}, "no option 'warp_drive'"),
     ({"type": "options", "options": {"fast_backup": "yes"}}, "true or false"),
     ({"type": "options", "options": {"entries_per_append": 0}}, "1 to 100"),
-    ({"type": "import", "data": "not a history"}, "as an object"),
-    ({"type": "import", "data": {"format": "raftviz-history", "version": 1}}, "cannot be imported"),
-    ({"type": "import", "data": {"format": "raftviz-history", "version": 1, "length": 10**7}}, "at most"),
+    ({"type": "import", "data": {"format": "raftviz-history", "version": 1}}, "HTTP POST to /api/import"),
     ({"type": "records", "before": 0}, "before must be"),
     ({"type": "visibility", "visible": "yes"}, "true or false"),
     ({"type": "submit", "command": "x", "padding": "p" * 20_000}, "too large"),
@@ -367,11 +379,35 @@ def test_bad_actions_get_a_plain_error_and_leave_the_session_exactly_as_it_was(a
     assert act(client, type="sync")["ok"], "the server still answers"
 
 
-def test_a_huge_import_is_refused_without_harm(app, server, client):
+BAD_IMPORTS = [
+    (b"not json", "not JSON"),
+    (b'"a string"', "not a JSON object"),
+    (b"[" * 100_000, "not JSON"),
+    (json.dumps({"format": "raftviz-history", "version": 1}).encode(), "cannot be imported"),
+    (json.dumps({"format": "raftviz-history", "version": 1, "length": 10**7}).encode(), "at most 1,000,000"),
+    (json.dumps({"format": "raftviz-history", "version": 1, "actions": [{}] * 10_001}).encode(),
+     "at most 10,000"),
+    (json.dumps({"blob": "x" * (5 * 1024 * 1024)}).encode(), "at most 4 MB"),
+]
+
+
+@pytest.mark.parametrize("body, message", BAD_IMPORTS, ids=[str(i) for i in range(len(BAD_IMPORTS))])
+def test_bad_imports_get_a_plain_error_and_leave_the_session_exactly_as_it_was(app, server, client, body, message):
     session = server.sessions.all()[0]
     before = fingerprint(session)
-    ack = act(client, type="import", data={"blob": "x" * (5 * 1024 * 1024)})
-    assert ack["ok"] is False and "too large" in ack["error"]
+    status, ack = post_import(app, session.id, None, raw=body)
+    assert status in (400, 413) and ack["ok"] is False and message in ack["error"], ack
+    assert len(ack["error"]) < 300
+    assert fingerprint(session) == before
+
+
+def test_an_import_needs_the_session_id_in_its_header(app, server, client):
+    session = server.sessions.all()[0]
+    before = fingerprint(session)
+    data = json.dumps(session.cluster.export()).encode()
+    response = app.test_client().post("/api/import", data=data, content_type="application/json",
+                                      query_string={"session": session.id})
+    assert response.status_code == 403 and "not attached to a session" in response.get_json()["error"]
     assert fingerprint(session) == before
 
 
@@ -540,27 +576,33 @@ def test_acting_in_the_past_sends_the_whole_state_so_the_page_drops_the_old_futu
 
 def test_an_import_cannot_choose_how_the_server_keeps_history(app, server, client):
     from raftviz.sim import Cluster
+    from raftviz.web.limits import HISTORY_LIMIT
     data = Cluster(3, seed=1, checkpoint_interval=10, history_limit=50).export()
-    assert act(client, type="import", data=data)["ok"]
+    assert import_into(app, client, data)["ok"]
     session = server.sessions.all()[0]
     assert session.cluster.config["checkpoint_interval"] == 1000
-    assert session.cluster.config["history_limit"] == 1_000_000
+    assert session.cluster.config["history_limit"] == HISTORY_LIMIT
+    # Nor by hiding the settings among the options (a checkpoint every 10 records would fill memory).
+    data["config"]["options"].update(checkpoint_interval=10, history_limit=10)
+    assert import_into(app, client, data)["ok"]
+    assert session.cluster.config["checkpoint_interval"] == 1000
+    assert session.cluster.config["history_limit"] == HISTORY_LIMIT
 
 
 def test_imports_with_impossible_timings_are_refused(app, server, client):
     from raftviz.sim import Cluster
     fast = Cluster(3, seed=1).export()
     fast["config"]["heartbeat_interval"] = 0.0004
-    ack = act(client, type="import", data=fast)
+    ack = import_into(app, client, fast)
     assert ack["ok"] is False and "heartbeat interval must be from 1" in ack["error"]
     late = Cluster(3, seed=1).export()
     late["length"] = 1
     late["actions"] = [{"seq": 1, "time": 1e306, "type": "heal"}]
-    ack = act(client, type="import", data=late)
+    ack = import_into(app, client, late)
     assert ack["ok"] is False and "no valid time" in ack["error"]
     far = Cluster(3, seed=1).export()
     far["position"]["time"] = 1e306                    # ignored: beyond any time the engine keeps
-    assert act(client, type="import", data=far)["ok"]
+    assert import_into(app, client, far)["ok"]
     assert server.sessions.all()[0].cluster.now == 0
     assert act(client, type="sync")["ok"]
 

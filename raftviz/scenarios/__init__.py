@@ -7,7 +7,8 @@ runner that steps through them over a Cluster.
 
 Bundled scenarios live in library/; a lecturer's own folder is read too,
 named by the RAFTVIZ_SCENARIOS environment variable or configure(folder).
-A malformed file there is reported (problems()) and the rest still load.
+A malformed file there is reported (problems()) and the rest still load,
+whatever is wrong with it; reports name files, never the server's folders.
 """
 from __future__ import annotations
 
@@ -38,12 +39,15 @@ def _specs() -> dict[str, Spec]:
                                       if os.environ.get("RAFTVIZ_SCENARIOS") else None)
         if folder is not None:
             if not folder.is_dir():
-                problems.append(f"{folder}: the scenario folder does not exist")
+                problems.append(f"{folder.name or folder}: the scenario folder does not exist")
             for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
                 try:
                     spec = load_file(path)
                 except ScenarioError as e:
                     problems.append(str(e))
+                    continue
+                except Exception as e:              # RecursionError, MemoryError, a bug: skip the file, go on
+                    problems.append(f"{path.name}: cannot be loaded ({type(e).__name__})")
                     continue
                 if spec.id in specs:
                     problems.append(f"{path.name}: id: {spec.id!r} is already used by another scenario")

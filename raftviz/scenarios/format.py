@@ -2,7 +2,10 @@
 and write by hand, checked here completely before anything runs.
 
 A malformed file raises ScenarioError naming the file, the field (as a path
-like steps[2].until.leader) and what is wrong.
+like steps[2].until.leader) and what is wrong. A file is read as a lecturer
+might write it by mistake or anyone might write it on purpose: its size, its
+nesting and what its YAML aliases expand to are bounded before any value is
+built, and a message quotes at most 80 characters of what the file holds.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import yaml
 
 from ..sim import state as state_rules
 from ..sim.actions import MAX_COMMAND
+from ..sim.quote import quote, quote_names
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TOP = {"id", "title", "source", "lecture", "summary", "cluster", "initial", "steps"}
@@ -32,6 +36,9 @@ REFUSALS = ("log", "term", "voted")
 DEFAULT_WITHIN = 20_000          # ms of virtual time a step may take to reach its `until`
 MAX_FOR = 60_000                 # a step runs at most this long: the server does it in one go
 MAX_WITHIN = 120_000
+MAX_FILE_BYTES = 256 * 1024      # the largest bundled scenario is about 6 KB
+MAX_DEPTH = 40                   # nesting of lists and mappings
+MAX_NODES = 100_000              # values in the file once its aliases are expanded
 
 
 class ScenarioError(ValueError):
@@ -94,9 +101,9 @@ class _Checker:
     def mapping(self, value, path: str, allowed: set, required: tuple = ()) -> dict:
         if not isinstance(value, dict):
             self.fail(path, f"should be a mapping (key: value lines), not {type(value).__name__}")
-        unknown = sorted(str(k) for k in value if k not in allowed)
+        unknown = [k for k in value if k not in allowed]
         if unknown:
-            self.fail(path, f"unknown field {', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
+            self.fail(path, f"unknown field {quote_names(unknown)} (known: {', '.join(sorted(allowed))})")
         for key in required:
             if key not in value:
                 self.fail(path, f"the field {key} is missing")
@@ -113,7 +120,7 @@ class _Checker:
         if isinstance(value, str) and re.fullmatch(r"[Ss]\d+", value):
             value = int(value[1:])
         if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(path, f"should be a server number such as 3, not {value!r}")
+            self.fail(path, f"should be a server number such as 3, not {quote(value)}")
         if not 1 <= value <= size:
             self.fail(path, f"there is no S{value}: this scenario has S1–S{size}")
         return value
@@ -121,7 +128,8 @@ class _Checker:
     def node_map(self, value, path: str, size: int, check_value) -> dict[int, object]:
         if not isinstance(value, dict):
             self.fail(path, "should map servers to values, e.g. {1: leader, 2: follower}")
-        return {self.node(k, f"{path}.{k}", size): check_value(v, f"{path}.{k}") for k, v in value.items()}
+        return {self.node(k, f"{path}.{_key(k)}", size): check_value(v, f"{path}.{_key(k)}")
+                for k, v in value.items()}
 
     def number(self, value, path: str, lo: float = 0, hi: float = 10_000_000) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
@@ -146,14 +154,66 @@ class _Checker:
         return out
 
 
+def _key(key) -> str:
+    """A mapping key as part of a field's path, short whatever the file holds."""
+    text = str(key) if isinstance(key, (str, int)) and not isinstance(key, bool) else quote(key, 20)
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
+def _bounded(text: str, where: str):
+    """Check the YAML's nesting and alias expansion from its event stream
+    (which builds nothing), then build its values. An alias bomb is refused
+    before it expands; a 20,000-deep list before anything recurses."""
+    sizes: dict[str, int] = {}             # anchor -> values under it, aliases expanded
+    stack: list[list] = []                 # open lists and mappings: [anchor, values so far]
+    total = 0
+
+    def add(n: int) -> None:
+        nonlocal total
+        total += n
+        if total > MAX_NODES:
+            raise ScenarioError(where, "", f"holds more than {MAX_NODES:,} values once its aliases (*name) "
+                                           f"are expanded: is an alias repeated by mistake?")
+        if stack:
+            stack[-1][1] += n
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if len(stack) >= MAX_DEPTH:
+                raise ScenarioError(where, "", f"nests lists and mappings more than {MAX_DEPTH} deep")
+            add(1)
+            stack.append([event.anchor, 0])
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            anchor, n = stack.pop()
+            if stack:
+                stack[-1][1] += n
+            if anchor:
+                sizes[anchor] = n + 1
+        elif isinstance(event, yaml.ScalarEvent):
+            add(1)
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1))
+    return yaml.safe_load(text)
+
+
 def parse(text: str, where: str = "<scenario>") -> Spec:
     """Parse and check one scenario file's text."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(where, "", f"is too large ({len(text):,} characters; a scenario file has at most "
+                                       f"{MAX_FILE_BYTES:,})")
     try:
-        doc = yaml.safe_load(text)
+        doc = _bounded(text, where)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(where, "", f"is not valid YAML{line}: {getattr(e, 'problem', e)}") from None
+        problem = getattr(e, "problem", None) or "it cannot be read"
+        raise ScenarioError(where, "", f"is not valid YAML{line}: {quote(problem)[1:-1]}") from None
+    except ValueError as e:               # e.g. a number too long to convert
+        if isinstance(e, ScenarioError):
+            raise
+        raise ScenarioError(where, "", "holds a value that cannot be read (a number with thousands of digits?)") from None
     c = _Checker(where)
     doc = c.mapping(doc, "the file", TOP, ("id", "title", "steps"))
     sid = doc["id"]
@@ -168,7 +228,7 @@ def parse(text: str, where: str = "<scenario>") -> Spec:
             c.fail("initial", str(e))
         size = len(initial["nodes"])
         if "size" in cluster and cluster["size"] != size:
-            c.fail("cluster.size", f"is {cluster['size']}, but the initial state has {size} servers")
+            c.fail("cluster.size", f"is {quote(cluster['size'])}, but the initial state has {size} servers")
     else:
         size = c.whole(cluster.get("size", 5), "cluster.size", 1, state_rules.MAX_NODES)
     options = cluster.get("options", {}) or {}
@@ -211,7 +271,7 @@ def _action(c: _Checker, raw, path: str, size: int) -> dict:
         c.fail(path, "should be one action such as `crash: 2` or `heal`")
     (name, arg), = raw.items()
     if name not in ACTIONS:
-        c.fail(path, f"unknown action {name!r} (known: {', '.join(ACTIONS)})")
+        c.fail(path, f"unknown action {quote(name)} (known: {', '.join(ACTIONS)})")
     p = f"{path}.{name}"
     if name in ("crash", "restart", "timeout", "disconnect", "connect"):
         return {"type": name, "node": c.node(arg, p, size)}
@@ -334,14 +394,14 @@ def _expect(c: _Checker, raw, path: str, size: int) -> dict:
     if "leaders" in raw:
         if not isinstance(raw["leaders"], dict):
             c.fail(f"{path}.leaders", "should map terms to the server that led them (or none)")
-        out["leaders"] = {c.whole(t, f"{path}.leaders", 0): None if v in (None, "none") else c.node(v, f"{path}.leaders.{t}", size)
+        out["leaders"] = {c.whole(t, f"{path}.leaders", 0): None if v in (None, "none") else c.node(v, f"{path}.leaders.{_key(t)}", size)
                           for t, v in raw["leaders"].items()}
     if "violations" in raw:
         from ..sim.monitor import PROPERTIES
         names = _list(c, raw["violations"], f"{path}.violations")
         for n in names:
             if n not in PROPERTIES:
-                c.fail(f"{path}.violations", f"{n!r} is not a safety property (known: {', '.join(PROPERTIES)})")
+                c.fail(f"{path}.violations", f"{quote(n)} is not a safety property (known: {', '.join(PROPERTIES)})")
         out["violations"] = names
     if "rejections" in raw:
         out["rejections"] = c.node_map(raw["rejections"], f"{path}.rejections", size, lambda v, p: c.whole(v, p))
@@ -380,7 +440,13 @@ def _question(c: _Checker, raw, path: str) -> Question:
 
 def load_file(path: Path) -> Spec:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(path.name, "", f"cannot be read: {e}") from None
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(path.name, "", f"is too large (more than {MAX_FILE_BYTES:,} bytes)")
+        text = raw.decode("utf-8")
+    except OSError as e:                  # its strerror, not str(e): that names the server's folders
+        raise ScenarioError(path.name, "", f"cannot be read: {e.strerror or 'unknown error'}") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(path.name, "", "cannot be read: it is not UTF-8 text") from None
     return parse(text, path.name)

@@ -12,7 +12,9 @@ replay like any other); a `drop` pattern drops matching messages as they are
 sent. Then the cluster advances one event at a time until the step's `until`
 holds, so the step ends exactly at the event the caption talks about. A
 condition not met within its `within` bound fails the step with a message;
-nothing hangs.
+nothing hangs. Given a Budget (sim/budget.py), the events a step or a
+return to the script processes count against it, and a step past its
+budget fails with the budget's message.
 
 Between steps the lecturer may depart from the script (crash a server, say).
 Next and Back first return to where the script was: by seeking, if the
@@ -22,6 +24,7 @@ start.
 from __future__ import annotations
 
 from ..sim import Cluster
+from ..sim.budget import Budget
 from .conditions import delivered, failures, holds, matches, sent
 from .format import Spec, Step
 
@@ -88,7 +91,7 @@ class Scenario:
         r = c.trace[seq - 1]
         return (r["time"], r["text"]) == print_
 
-    def _return_to(self, k: int) -> None:
+    def _return_to(self, k: int, budget: Budget | None = None) -> None:
         """Put the cluster where the script is after k steps."""
         mark = self._marks[k]
         if self._intact(mark):
@@ -100,40 +103,40 @@ class Scenario:
         self._marks = [self._mark()]
         self.results = []
         for number in range(1, k + 1):
-            self.results.append(self._run(self.steps[number - 1], number))
+            self.results.append(self._run(self.steps[number - 1], number, budget))
             self._marks.append(self._mark())
 
     # ----- moving through the script ------------------------------------------------------
-    def next(self) -> list[str]:
+    def next(self, budget: Budget | None = None) -> list[str]:
         """Run the next step; return its failed checks ([] if all hold)."""
         if self.done:
             raise StepFailed(f"{self.spec.title}: every step has already run.")
-        self._return_to(self.index)
+        self._return_to(self.index, budget)
         self.cluster.forget_future()             # whatever happened after this point is not the script
         del self._marks[self.index + 1:]
         del self.results[self.index:]
         number = self.index + 1
-        found = self._run(self.steps[self.index], number)
+        found = self._run(self.steps[self.index], number, budget)
         self.index = number
         self._marks.append(self._mark())
         self.results.append(found)
         return found
 
-    def prev(self) -> None:
+    def prev(self, budget: Budget | None = None) -> None:
         """Back to where the previous step began."""
         if self.index == 0:
-            self._return_to(0)
+            self._return_to(0, budget)
             return
         self.index -= 1
-        self._return_to(self.index)
+        self._return_to(self.index, budget)
 
-    def return_to_script(self) -> None:
+    def return_to_script(self, budget: Budget | None = None) -> None:
         """Back to where the script stands, after the lecturer looked elsewhere."""
-        self._return_to(self.index)
+        self._return_to(self.index, budget)
 
-    def restart(self) -> None:
+    def restart(self, budget: Budget | None = None) -> None:
         self.index = 0
-        self._return_to(0)
+        self._return_to(0, budget)
 
     def check(self) -> list[str]:
         """Run every step from the start; return every failed check."""
@@ -147,7 +150,7 @@ class Scenario:
         return found
 
     # ----- one step --------------------------------------------------------------------
-    def _run(self, step: Step, number: int) -> list[str]:
+    def _run(self, step: Step, number: int, budget: Budget | None = None) -> list[str]:
         c = self.cluster
         label = f"step {number}"
         drops: list[dict] = []
@@ -158,21 +161,21 @@ class Scenario:
                     self._drop_in_flight(drops)
                 else:
                     c.act(action)
-            self._advance(step.until, drops, label)
+            self._advance(step.until, drops, label, budget or Budget())
         except (ValueError, StepFailed) as e:
             return [f"{label}: {e}"]
         return [f"{label}: {problem}" for problem in failures(c, step.expect)]
 
-    def _advance(self, until: dict, drops: list[dict], label: str) -> None:
+    def _advance(self, until: dict, drops: list[dict], label: str, budget: Budget) -> None:
         c = self.cluster
         if "for" in until:
             if not drops:
-                c.run_for(until["for"])
+                c.run_for(until["for"], budget=budget)
                 return
             deadline = c.now + until["for"]
             while c.now < deadline:                 # small slices so drops catch every match
                 first = c.seq + 1
-                c.run_for(min(0.5, deadline - c.now))
+                c.run_for(min(0.5, deadline - c.now), budget=budget)
                 self._drop_sent(c.records(first, c.seq), drops)
             return
         conditions = {k: v for k, v in until.items() if k != "within"}
@@ -182,6 +185,7 @@ class Scenario:
         waits = [(test, conditions[key]) for key, test in (("delivered", delivered), ("sent", sent))
                  if key in conditions]
         while not (not waits and holds(c, conditions)):
+            budget.spend()
             record = c.step()
             if record is None:
                 raise StepFailed(f"nothing is left to happen, and {describe(conditions)} never came")

@@ -12,32 +12,42 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request, send_from_directory
 from flask_socketio import SocketIO, join_room, leave_room
+# Flask-SocketIO's own class: its message reaches the page's connect_error (Python's built-in
+# ConnectionRefusedError is answered with a generic "Connection refused by server").
+from flask_socketio import ConnectionRefusedError as SocketRefused
 
 from .. import scenarios
 from ..sim import Cluster
-from . import protocol
+from . import imports, limits, protocol
 from .scheduler import Scheduler
-from .sessions import SessionsFull, SessionStore
+from .sessions import CPU_SHARE, SessionRefused, SessionStore
+from .work import MAX_LONG, Work
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
+SESSION_HEADER = "X-Raftviz-Session"   # carries the session id with POST /api/import
+MAX_BACKLOG = 8                        # messages a page may have waiting before it gets no more full states
+HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
 
 DEFAULTS = {
     "ASYNC_MODE": "threading",        # app.py asks for eventlet
     "MAX_SESSIONS": 200,
-    "SESSION_TTL": 600.0,             # s a session outlives its last connection
+    "SESSION_TTL": 600.0,             # s a session outlives its last connection (one nobody acted in: 30 s)
+    "NEW_SESSIONS_PER_MINUTE": 60,    # per client address; a lecture hall behind one NAT may want more
     "DEFAULT_NODES": 5,
     "DEFAULT_SPEED": 0.025,           # a 10-20 ms hop takes 0.4-0.8 s; a first election about 8 s
     "TICK": 0.05,                     # s between scheduler ticks
     "ACTION_RATE": 50,                # actions a session may send per second
     "CORS_ALLOWED_ORIGINS": None,     # None: same origin only
+    "FRAME_ANCESTORS": "'self'",      # who may show the page in a frame (CSP frame-ancestors), e.g. a course site
     "START_SCHEDULER": True,
     "SCENARIOS": None,                # a lecturer's folder of scenario files (or RAFTVIZ_SCENARIOS)
     "SESSION_SEED": None,             # None: each new session gets a random seed (shown in the page)
@@ -53,14 +63,15 @@ class Server:
         self.socketio = socketio
         def new_cluster():
             seed = cfg["SESSION_SEED"] if cfg["SESSION_SEED"] is not None else secrets.randbelow(2**32)
-            return Cluster(cfg["DEFAULT_NODES"], seed=seed)
+            return Cluster(cfg["DEFAULT_NODES"], seed=seed, **limits.KEEP)
 
         self.sessions = SessionStore(new_cluster,
                                      max_sessions=cfg["MAX_SESSIONS"], ttl=cfg["SESSION_TTL"],
-                                     speed=cfg["DEFAULT_SPEED"])
+                                     speed=cfg["DEFAULT_SPEED"], per_address=cfg["NEW_SESSIONS_PER_MINUTE"])
         self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"])
         self.action_rate = cfg["ACTION_RATE"]
         self.sid_session: dict[str, str] = {}       # connection -> session id
+        self.long_requests = 0                      # imports and scenario steps running now
 
     def publish(self, session, now: float, force_clock: bool = False) -> None:
         """Send a session's watchers what changed (the caller holds its lock)."""
@@ -71,27 +82,94 @@ class Server:
         if update is not None:
             self.socketio.emit("events", update, to=session.id)
 
+    def connected(self, sid: str) -> bool:
+        """The connection is fully open: neither opening nor closing. A "connect"
+        or "disconnect" handler called while it is, is an event the client sent."""
+        return self.socketio.server.manager.is_connected(sid, "/")
+
+    def backlog(self, sid: str) -> int:
+        """Messages waiting to be sent to a connection (a page that stopped reading)."""
+        try:
+            eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, "/")
+            return self.socketio.server.eio.sockets[eio_sid].queue.qsize()
+        except (KeyError, AttributeError, TypeError):
+            return 0
+
+    def perform(self, session, kind, run, *, asker: str | None = None) -> dict:
+        """Do one request on a session, fairly: refuse it when the session sends
+        too many, is busy with a long one or has used its share of the server
+        (work.py); else run(work) under the session's lock and charge its CPU."""
+        now = time.monotonic()
+        if not session.allow_action(now, self.action_rate):
+            return {"ok": False, "error": f"Slow down: at most {self.action_rate} actions per second."}
+        if session.busy:
+            return {"ok": False, "error": f"Please wait: the server is still {session.busy} for this session."}
+        long = kind == "import" or kind in protocol.LONG
+        if long or kind in protocol.EXPENSIVE:
+            credit = session.credit(now)
+            if credit < 0:
+                return {"ok": False, "error": f"Slow down: this session has used its share of the server for now. "
+                                              f"Try again in {-credit / CPU_SHARE + 1:.0f} s."}
+            if asker is not None and self.backlog(asker) > MAX_BACKLOG:
+                return {"ok": False, "error": "Your page has not yet received what the server sent it: "
+                                              "wait a moment and try again."}
+        if long and self.long_requests >= MAX_LONG:
+            return {"ok": False, "error": "The server is busy with other long requests: try again in a few seconds."}
+        work = Work(self.socketio.sleep)
+        with session.lock:
+            session.last_seen = now
+            if long:
+                self.long_requests += 1
+                session.busy = "importing a history" if kind == "import" else "running a scenario step"
+            try:
+                return run(work)
+            finally:
+                if long:
+                    self.long_requests -= 1
+                    session.busy = None
+                session.charge(work.cost(), time.monotonic())
+
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
     app.config.update(DEFAULTS)
     app.config["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    app.config["MAX_CONTENT_LENGTH"] = limits.MAX_IMPORT_BYTES + 1024
     app.config.update(config or {})
+    # A Socket.IO message is one action (16 KB): larger frames are refused from their header,
+    # before their bytes are read. Histories come by HTTP POST.
     socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"],
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
-                        max_http_buffer_size=protocol.MAX_IMPORT_BYTES + 64 * 1024)
+                        max_http_buffer_size=limits.MAX_ACTION_BYTES + 4 * 1024)
     if app.config["SCENARIOS"]:
         scenarios.configure(app.config["SCENARIOS"])
     server = Server(app, socketio)
     app.extensions["raftviz"] = server
-    _routes(app)
+    _routes(app, server)
     _handlers(server)
     if app.config["START_SCHEDULER"]:
         server.scheduler.start()
     return app
 
 
-def _routes(app: Flask) -> None:
+def _security_headers(response, frame_ancestors: str):
+    """No inline script, connections to this server only, the page framed only
+    where configured, and the session id (in ?session=) never sent on as a referrer."""
+    host = request.host if HOST.match(request.host or "") else ""
+    sockets = f" ws://{host} wss://{host}" if host else ""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        f"connect-src 'self'{sockets}; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        f"frame-ancestors {frame_ancestors}")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _routes(app: Flask, server: Server) -> None:
+    frame_ancestors = app.config["FRAME_ANCESTORS"]
+    app.after_request(lambda response: _security_headers(response, frame_ancestors))
+
     @app.get("/")
     def index():
         return render_template("index.html")
@@ -100,6 +178,33 @@ def _routes(app: Flask) -> None:
     def scenario_list():
         """The scenarios for the picker, and why any of a lecturer's files did not load."""
         return {"scenarios": scenarios.catalogue(), "problems": scenarios.problems()}
+
+    @app.post("/api/import")
+    def import_history():
+        """A saved history file, posted by the page with its session id in a header
+        (a custom header, so no other site's page can post one)."""
+        session = server.sessions.get(request.headers.get(SESSION_HEADER))
+        if session is None:
+            return {"ok": False, "error": "This page is not attached to a session any more: reload it."}, 403
+        if request.content_length is not None and request.content_length > limits.MAX_IMPORT_BYTES:
+            return {"ok": False, "error": imports.too_large(request.content_length)}, 413
+        body = request.get_data(cache=False)
+
+        def run(work):
+            try:
+                ack = imports.run(session, imports.parse(body), work)
+            except imports.ImportRefused as e:
+                return {"ok": False, "error": str(e)}
+            server.socketio.emit("state", session.state(), to=session.id)
+            return ack
+
+        session.acted = True
+        ack = server.perform(session, "import", run)
+        return ack, 200 if ack["ok"] else 400
+
+    @app.errorhandler(413)
+    def too_large(_):
+        return {"ok": False, "error": imports.too_large(None)}, 413
 
     @app.get("/vendor/<path:name>")
     def vendor(name):
@@ -114,14 +219,16 @@ def _handlers(server: Server) -> None:
 
     @socketio.on("connect")
     def connect(auth=None):
+        sid = request.sid
+        if sid in server.sid_session or server.connected(sid):
+            return                                  # a "connect" event sent by the client: it has its session
         wanted = auth.get("session") if isinstance(auth, dict) else None
         session = server.sessions.get(wanted)
         if session is None:
             try:
-                session = server.sessions.create()
-            except SessionsFull as e:
-                raise ConnectionRefusedError(str(e)) from None
-        sid = request.sid
+                session = server.sessions.create(request.remote_addr or "")
+            except SessionRefused as e:
+                raise SocketRefused(str(e)) from None
         with session.lock:
             session.attach(sid)
             server.sid_session[sid] = session.id
@@ -134,29 +241,34 @@ def _handlers(server: Server) -> None:
     @socketio.on("disconnect")
     def disconnect(*_):
         sid = request.sid
+        if server.connected(sid):
+            return                                  # a "disconnect" event sent by the client: it stays
         session = server.sessions.get(server.sid_session.pop(sid, None))
         if session is not None:
-            with session.lock:
-                session.detach(sid)
-                leave_room(session.id)
+            leave_room(session.id)
+        server.sessions.detach_everywhere(sid)
 
     @socketio.on("action")
-    def action(data=None):
+    def action(*args):
         sid = request.sid
         session = server.sessions.get(server.sid_session.get(sid))
         if session is None:
             return {"ok": False, "error": "This page is not attached to a session any more: reload it."}
-        now = time.monotonic()
-        with session.lock:
-            if not session.allow_action(now, server.action_rate):
-                return {"ok": False, "error": f"Slow down: at most {server.action_rate} actions per second."}
-            session.last_seen = now
-            if isinstance(data, dict) and data.get("type") == "visibility":
+        data = args[0] if len(args) == 1 else None
+        kind = data.get("type") if isinstance(data, dict) else None
+
+        def run(work):
+            if len(args) != 1:
+                return {"ok": False, "error": "An action is one object, e.g. {\"type\": \"play\"}, "
+                                              "sent with an acknowledgement."}
+            if kind == "visibility":
                 return _visibility(session, sid, data)
+            if kind != "sync":
+                session.acted = True
             try:
-                ack, effect = protocol.handle(session, data)
+                ack, effect = protocol.handle(session, data, work)
             except Exception:                       # a bug: say so, keep the server and the session running
-                log.exception("action %r failed in session %s", data, session.id)
+                log.exception("action %.200r failed in session %s", data, session.id)
                 socketio.emit("state", session.state(), to=session.id)
                 return {"ok": False, "error": "Something went wrong on the server while doing that. "
                                               "The page has been refreshed with the cluster as it is now."}
@@ -165,8 +277,10 @@ def _handlers(server: Server) -> None:
             elif effect == protocol.STATE:
                 socketio.emit("state", session.state(), to=session.id)
             elif effect == protocol.UPDATES:
-                server.publish(session, now, force_clock=True)
+                server.publish(session, time.monotonic(), force_clock=True)
             return ack
+
+        return server.perform(session, kind if isinstance(kind, str) else None, run, asker=sid)
 
 
 def _visibility(session, sid: str, data: dict) -> dict:

@@ -15,6 +15,7 @@ import yaml
 
 from .. import scenarios
 from ..scenarios.format import MAX_FOR
+from ..sim.budget import Budget
 from .sessions import PAUSED, PLAYING, Session
 
 
@@ -38,18 +39,18 @@ def finish_playing(session: Session) -> None:
         session.set_mode(PAUSED)
 
 
-def next_step(session: Session) -> dict:
+def next_step(session: Session, budget: Budget | None = None) -> dict:
     sc = session.scenario
     if session.stop_at is not None:
         finish_playing(session)
         return {"ok": True, "step": sc.index, "finished": True}
     if sc.done:
         if session.cluster.seq != sc.position:
-            sc.return_to_script()
+            sc.return_to_script(budget)
             _paused_on_script(session)
             return {"ok": True, "step": sc.index, "returned": True}
         raise ValueError("This scenario has no more steps. Press Restart to play it again.")
-    found = sc.next()
+    found = sc.next(budget)
     session.cluster = sc.cluster
     start, end = sc.last_start, sc.cluster.seq
     if end > start:
@@ -61,14 +62,14 @@ def next_step(session: Session) -> dict:
     return {"ok": True, "step": sc.index, "failures": found}
 
 
-def back(session: Session) -> dict:
-    session.scenario.prev()
+def back(session: Session, budget: Budget | None = None) -> dict:
+    session.scenario.prev(budget)
     _paused_on_script(session)
     return {"ok": True, "step": session.scenario.index}
 
 
-def restart(session: Session) -> dict:
-    session.scenario.restart()
+def restart(session: Session, budget: Budget | None = None) -> dict:
+    session.scenario.restart(budget)
     _paused_on_script(session)
     return {"ok": True, "step": 0}
 

@@ -14,15 +14,19 @@ import random
 from .. import scenarios
 from ..sim import Cluster
 from ..sim import actions as engine
-from . import lecture
+from ..sim.quote import quote, quote_names
+from . import lecture, limits
+from .limits import MAX_ACTION_BYTES
 from .sessions import PAUSED, PLAYING, STEP, Session
+from .work import STEP_BUDGET, Work
 
 MIN_SPEED, MAX_SPEED = 0.001, 1.0
-MAX_ACTION_BYTES = 16 * 1024
-MAX_IMPORT_BYTES = 4 * 1024 * 1024
-MAX_IMPORT_RECORDS = 300_000
 MAX_SEED = 2**32 - 1
 MAX_RECORDS_PAGE = 500
+# Actions whose cost grows with the session's size; refused while the session
+# has used up its share of the server (work.py).
+EXPENSIVE = {"sync", "seek", "step_back", "reset", "export", "records", "scenario", "scenario_next",
+             "scenario_back", "scenario_restart", "save_scenario"}
 
 # What the server does after an action, besides answering it.
 STATE = "state"          # send the full state to everyone watching the session
@@ -41,14 +45,14 @@ def _int(data: dict, key: str, lo: int, hi: int, what: str, required: bool = Tru
     if isinstance(value, bool) or not isinstance(value, int):
         raise Refused(f"{what} must be a whole number from {lo} to {hi}.")
     if not lo <= value <= hi:
-        raise Refused(f"{what} must be from {lo} to {hi}; {value} is out of range.")
+        raise Refused(f"{what} must be from {lo} to {hi}; {quote(value)} is out of range.")
     return value
 
 
 def _only(data: dict, *allowed: str) -> None:
     extra = sorted(set(data) - set(allowed) - {"type"})
     if extra:
-        raise Refused(f"The {data['type']} action does not take {', '.join(map(str, extra))}.")
+        raise Refused(f"The {data['type']} action does not take {quote_names(extra)}.")
 
 
 def check_size(data, limit: int) -> None:
@@ -60,19 +64,22 @@ def check_size(data, limit: int) -> None:
         raise Refused(f"The action is too large ({size} bytes; the limit is {limit}).")
 
 
-def handle(session: Session, data, *, default_options: dict | None = None) -> tuple[dict, str | None]:
-    """Carry out one action on a session (the caller holds its lock).
-    Returns (acknowledgement, what to send to watchers)."""
+def handle(session: Session, data, work: Work | None = None) -> tuple[dict, str | None]:
+    """Carry out one action on a session (the caller holds its lock). Long
+    ones take their budget from `work`. Returns (acknowledgement, what to
+    send to watchers)."""
     try:
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             raise Refused("An action must be an object with a \"type\", e.g. {\"type\": \"play\"}.")
         kind = data["type"]
-        check_size(data, MAX_IMPORT_BYTES if kind == "import" else MAX_ACTION_BYTES)
+        check_size(data, MAX_ACTION_BYTES)
+        if kind in _LONG:
+            return _LONG[kind](session, data, work or Work(lambda _: None))
         if kind in _WEB:
             return _WEB[kind](session, data)
         if kind in engine.TYPES:
             return _engine_action(session, data)
-        raise Refused(f"Unknown action {kind!r}. Known actions: {', '.join(sorted(set(_WEB) | set(engine.TYPES)))}.")
+        raise Refused(f"Unknown action {quote(kind)}. Known actions: {', '.join(sorted(set(_WEB) | set(_LONG) | set(engine.TYPES)))}.")
     except (Refused, ValueError) as e:
         return {"ok": False, "error": str(e)}, None
 
@@ -84,6 +91,7 @@ def _engine_action(session: Session, data: dict):
     if action["type"] == "options" and "options" not in action:
         # Accept {"type": "options", "fast_backup": true} as well as {"options": {...}}.
         action = {"type": "options", "options": {k: v for k, v in data.items() if k != "type"}}
+    limits.check_action(session.cluster, action)
     forks = session.cluster.seq < len(session.cluster.trace)
     result = session.cluster.act(action)
     session.stop_at = None                      # acting ends the playing of a scenario step
@@ -167,7 +175,7 @@ def _reset(session, data):
     config = session.cluster.config
     session.cluster = Cluster(nodes, seed=seed, election_timeout=config["election_timeout"],
                               heartbeat_interval=config["heartbeat_interval"], latency=config["latency"],
-                              **options)
+                              **options, **limits.KEEP)
     lecture.close(session)
     session.last_tick = None
     return {"ok": True, "seed": seed, "nodes": nodes}, STATE
@@ -179,25 +187,8 @@ def _export(session, data):
 
 
 def _import(session, data):
-    _only(data, "data")
-    payload = data.get("data")
-    if not isinstance(payload, dict):
-        raise Refused("Import needs the exported history as an object under \"data\".")
-    length = payload.get("length")
-    if isinstance(length, int) and length > MAX_IMPORT_RECORDS:
-        raise Refused(f"That history has {length} records; this server imports at most {MAX_IMPORT_RECORDS}.")
-    if isinstance(payload.get("config"), dict):
-        # How much history to keep, and how often to checkpoint it, is the server's business.
-        payload = dict(payload, config={k: v for k, v in payload["config"].items()
-                                        if k not in ("history_limit", "checkpoint_interval")})
-    try:
-        cluster = Cluster.replay(payload)
-    except (ValueError, TypeError, ArithmeticError) as e:
-        raise Refused(f"That history cannot be imported: {e}") from None
-    session.cluster = cluster
-    lecture.close(session)
-    session.set_mode(PAUSED)
-    return {"ok": True, "seq": cluster.seq, "length": len(cluster.trace)}, STATE
+    raise Refused("A history file is sent with an HTTP POST to /api/import, not as an action "
+                  "(docs/protocol.md): use Load history.")
 
 
 def _records(session, data):
@@ -214,16 +205,19 @@ def _scenario(session, data):
     _only(data, "id")
     name = data.get("id")
     if not isinstance(name, str) or name not in scenarios.names():
-        raise Refused(f"There is no scenario {name!r}. Open the Scenarios list to pick one.")
+        raise Refused(f"There is no scenario {quote(name)}. Open the Scenarios list to pick one.")
     lecture.load(session, name)
     return {"ok": True, "id": name, "steps": len(session.scenario.steps)}, STATE
 
 
-def _in_scenario(handler, effect):
-    def run(session, data):
+def _in_scenario(handler, effect, long: bool = False):
+    """A scenario operation; a long one runs under a step's budget."""
+    def run(session, data, work=None):
         _only(data)
         if session.scenario is None:
             raise Refused("No scenario is open: pick one from the Scenarios list first.")
+        if long:
+            return handler(session, work.budget("This scenario step", STEP_BUDGET)), effect
         return handler(session), effect
     return run
 
@@ -233,14 +227,18 @@ def _save_scenario(session, data):
     return lecture.save(session), None
 
 
+_LONG = {
+    "scenario_next": _in_scenario(lecture.next_step, STATE, long=True),
+    "scenario_back": _in_scenario(lecture.back, STATE, long=True),
+    "scenario_restart": _in_scenario(lecture.restart, STATE, long=True),
+}
 _WEB = {
     "scenario": _scenario,
-    "scenario_next": _in_scenario(lecture.next_step, STATE),
-    "scenario_back": _in_scenario(lecture.back, STATE),
-    "scenario_restart": _in_scenario(lecture.restart, STATE),
     "scenario_close": _in_scenario(lecture.close, UPDATES),
     "save_scenario": _save_scenario,
     "sync": _sync, "play": _play, "pause": _pause, "step": _step, "step_back": _step_back,
     "seek": _seek, "speed": _speed, "reset": _reset, "export": _export, "import": _import,
     "records": _records,
 }
+
+LONG = set(_LONG)

@@ -6,7 +6,10 @@ its last tick times its speed, and sends watchers what changed. A session
 nobody watches (closed or hidden page) does not advance, and when it is
 watched again it continues from where it stopped instead of jumping ahead.
 A slow tick never makes a session leap: at most MAX_CATCH_UP seconds of wall
-time are made up at once.
+time are made up at once, so when the server has more to do than it can,
+every session slows down by the same factor (and is told so) rather than
+some starving. Between two sessions the scheduler lets the loop answer
+clients, and it passes over a session busy with a long request.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import time
 
 log = logging.getLogger(__name__)
 
-REAP_EVERY = 10.0       # s
+REAP_EVERY = 10.0       # s; with FRESH_TTL, an untouched session goes within a minute
 
 
 class Scheduler:
@@ -50,13 +53,17 @@ class Scheduler:
             self._turn = (self._turn + 1) % len(sessions)
             sessions = sessions[self._turn:] + sessions[:self._turn]
         for session in sessions:
+            if not session.lock.acquire(blocking=False):
+                continue                            # busy with a request: its turn comes next tick
             try:
-                with session.lock:
-                    session.advance(now)
-                    self.publish(session, now)
+                session.advance(now)
+                self.publish(session, now)
             except Exception:
                 log.exception("session %s failed to advance; it is paused", session.id)
                 session.set_mode("paused")
+            finally:
+                session.lock.release()
+            self.socketio.sleep(0)
         if now - self._last_reap > REAP_EVERY:
             self._last_reap = now
             self.store.reap(now)

@@ -5,27 +5,40 @@ A Session owns a cluster, its mode (playing / paused / step) and speed, and
 what its watchers have already been sent, so each update carries only what
 changed. Connections (Socket.IO sids) attach to a session and leave it; a
 session with nobody attached is kept for `ttl` seconds so a reload or a
-dropped connection finds it again, then reaped. Everything that touches a
+dropped connection finds it again, then reaped; one that nobody ever acted
+in is reaped within a minute, so opening and closing pages holds no slot.
+Everything that touches a
 session's cluster holds the session's lock: the scheduler and the action
 handlers may run in different threads (threading mode) or greenlets.
 """
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 import time
 from collections import deque
 
 from ..sim import Cluster
+from . import limits
 
 PLAYING, PAUSED, STEP = "playing", "paused", "step"
 MAX_CATCH_UP = 0.25            # s of wall time a session may advance in one tick
 MAX_TICK_EVENTS = 5000         # events a session may process in one tick (a guard, never reached at sane timings)
 CLOCK_EVERY = 1.0              # s between clock-only updates while playing
 RECENT_RECORDS = 200           # records a full state carries for the event log
+FRESH_TTL = 30.0               # s a session nobody acted in outlives its last connection
+CPU_SHARE = 0.25               # s of CPU per s of wall time a session's requests may use on average
+CPU_BURST = 5.0                # s of CPU a session may use at once (one large import)
+LAG_TICKS = 3                  # late ticks in a row before a session is told the server is busy
+LAG_NOTICE_EVERY = 30.0        # s between two such notices
 
 
-class SessionsFull(Exception):
+class SessionRefused(Exception):
+    """No new session for this client; the message says why, for the page."""
+
+
+class SessionsFull(SessionRefused):
     pass
 
 
@@ -43,10 +56,17 @@ class Session:
         self.last_tick: float | None = None        # wall time the cluster was last advanced to
         self.last_clock = 0.0
         self.recent_actions: deque[float] = deque()
+        self.acted = False                          # someone did something here: keep it the full ttl
+        self.busy: str | None = None                # a long request is running: what it is doing
+        self.cpu_credit = CPU_BURST                 # s of server CPU the session may still use at once
+        self._credit_at = time.monotonic()
+        self._lagging = 0                           # ticks in a row that came late
+        self._lag_told = -math.inf
         self.notice: str | None = None              # a sentence for the watchers, sent once
         self._sent_seq = cluster.seq
         self._sent_views: dict[int, dict] = {}
         self._sent_logs: dict[int, list] = {}
+        self._sent_stores: dict[int, tuple] = {}    # node -> (what its store depends on, the store sent)
         self._sent_scenario: dict | None = None
 
     # ----- watchers --------------------------------------------------------------
@@ -79,6 +99,16 @@ class Session:
         window.append(now)
         return True
 
+    def credit(self, now: float) -> float:
+        """CPU seconds this session may use now: it earns CPU_SHARE per second
+        of wall time, up to CPU_BURST, and long requests spend it."""
+        self.cpu_credit = min(CPU_BURST, self.cpu_credit + (now - self._credit_at) * CPU_SHARE)
+        self._credit_at = now
+        return self.cpu_credit
+
+    def charge(self, cpu: float, now: float) -> None:
+        self.cpu_credit = self.credit(now) - cpu
+
     # ----- time --------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -93,8 +123,13 @@ class Session:
         if self.last_tick is None:
             self.last_tick = now
             return False
+        self._note_lag(now - self.last_tick, now)
         elapsed = min(now - self.last_tick, MAX_CATCH_UP)
         self.last_tick = now
+        if len(self.cluster.trace) >= limits.MAX_RECORDS:
+            self.set_mode(PAUSED)
+            self.notice = limits.FULL_HISTORY
+            return False
         if elapsed > 0:
             if not self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at, max_events=MAX_TICK_EVENTS):
                 self.set_mode(PAUSED)
@@ -104,6 +139,15 @@ class Session:
                 self.stop_at = None                 # the scenario step has been played
                 self.set_mode(PAUSED)
         return True
+
+    def _note_lag(self, gap: float, now: float) -> None:
+        """Ticks this far apart mean the server has more to do than it can: every
+        session then runs slower than its speed, evenly. Say so, now and then."""
+        self._lagging = self._lagging + 1 if gap > MAX_CATCH_UP else 0
+        if self._lagging >= LAG_TICKS and now - self._lag_told >= LAG_NOTICE_EVERY:
+            self._lag_told = now
+            self.notice = ("The server is busy: every cluster on it runs slower than its speed setting "
+                           "until the load drops.")
 
     def scenario_view(self) -> dict | None:
         """What the page shows of the scenario: narration, step k of n, the
@@ -139,8 +183,10 @@ class Session:
         snap.update(session=self.id, mode=self.mode, speed=self.speed, scenario=self._sent_scenario,
                     markers=c.markers(), records=c.records(c.seq - RECENT_RECORDS + 1, c.seq))
         self._sent_seq = c.seq
-        self._sent_views = {n["id"]: c.node_view(n["id"]) for n in snap["nodes"]}
+        self._sent_views = {n["id"]: {k: v for k, v in n.items() if k not in ("log", "store")}
+                            for n in snap["nodes"]}
         self._sent_logs = {i: list(n.log) for i, n in c.nodes.items()}
+        self._sent_stores = {n["id"]: (self._store_key(n["id"]), n["store"]) for n in snap["nodes"]}
         return snap
 
     def needs_state(self) -> bool:
@@ -177,14 +223,36 @@ class Session:
         changed = []
         for i, node in c.nodes.items():
             view = c.node_view(i)
+            del view["store"]
+            moved = view != self._sent_views.get(i)
+            self._sent_views[i] = dict(view)
             patch = self._log_patch(i, node.log)
             if patch is not None:
                 view["log_patch"] = patch
-            if view != self._sent_views.get(i):
-                self._sent_views[i] = dict(view)
-                self._sent_views[i].pop("log_patch", None)
+            store_patch = self._store_patch(i, node.store)
+            if store_patch is not None:
+                view["store_patch"] = store_patch
+            if moved or patch or store_patch:
                 changed.append(view)
         return changed
+
+    def _store_key(self, i: int) -> tuple:
+        """A store changes only as entries are applied, or when its server
+        crashes or restarts: look at it only when one of these moved."""
+        n = self.cluster.nodes[i]
+        return n.last_applied, n.up, id(n.store)
+
+    def _store_patch(self, i: int, store: dict) -> dict | None:
+        """The keys set and removed since the store last sent (not the whole
+        store: it may hold a thousand keys)."""
+        key = self._store_key(i)
+        old_key, old = self._sent_stores.get(i, (None, {}))
+        if key == old_key:
+            return None
+        changed = {k: v for k, v in store.items() if old.get(k) != v}
+        removed = [k for k in old if k not in store]
+        self._sent_stores[i] = (key, dict(store))
+        return {"set": changed, "removed": removed} if changed or removed else None
 
     def _log_patch(self, i: int, log: list) -> dict | None:
         """How to turn the log last sent into this one: keep the first
@@ -203,12 +271,16 @@ class Session:
 
 
 class SessionStore:
-    def __init__(self, make_cluster, *, max_sessions: int, ttl: float, speed: float):
+    def __init__(self, make_cluster, *, max_sessions: int, ttl: float, speed: float,
+                 per_address: int = 60, fresh_ttl: float = FRESH_TTL):
         self._make_cluster = make_cluster
         self.max_sessions = max_sessions
         self.ttl = ttl
+        self.fresh_ttl = fresh_ttl
         self.speed = speed
+        self.per_address = per_address              # new sessions a client address may make per minute
         self._sessions: dict[str, Session] = {}
+        self._created: dict[str, deque[float]] = {}  # address -> when it made its recent sessions
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -217,25 +289,43 @@ class SessionStore:
     def get(self, sid: str | None) -> Session | None:
         return self._sessions.get(sid) if isinstance(sid, str) else None
 
-    def create(self) -> Session:
+    def create(self, address: str = "", now: float | None = None) -> Session:
+        now = time.monotonic() if now is None else now
         with self._lock:
             if len(self._sessions) >= self.max_sessions:
                 raise SessionsFull(f"The server is full: it already runs {self.max_sessions} sessions. "
                                    f"Please try again in a few minutes.")
+            made = self._created.setdefault(address, deque())
+            while made and now - made[0] >= 60:
+                made.popleft()
+            if len(made) >= self.per_address:
+                raise SessionRefused(f"Too many new sessions from your address: at most {self.per_address} "
+                                     f"a minute. Please wait a minute, then reload the page.")
+            made.append(now)
             sid = secrets.token_urlsafe(12)
             session = Session(sid, self._make_cluster(), self.speed)
             self._sessions[sid] = session
             return session
 
+    def detach_everywhere(self, connection: str) -> None:
+        """A connection closed: it watches no session any more."""
+        for session in self.all():
+            if connection in session.connections:
+                with session.lock:
+                    session.detach(connection)
+
     def all(self) -> list[Session]:
         return list(self._sessions.values())
 
     def reap(self, now: float | None = None) -> list[str]:
-        """Forget sessions nobody has been attached to for ttl seconds."""
+        """Forget sessions nobody has been attached to for ttl seconds (fresh_ttl
+        if nobody ever acted in them), and addresses that made none lately."""
         now = time.monotonic() if now is None else now
         with self._lock:
             gone = [sid for sid, s in self._sessions.items()
-                    if not s.connections and now - s.last_seen > self.ttl]
+                    if not s.connections and now - s.last_seen > (self.ttl if s.acted else self.fresh_ttl)]
             for sid in gone:
                 del self._sessions[sid]
+            for address in [a for a, made in self._created.items() if not made or now - made[-1] >= 60]:
+                del self._created[address]
         return gone

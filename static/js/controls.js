@@ -121,7 +121,9 @@ export class Controls {
 
   exportHistory() {
     this.send({ type: "export" }).then((ack) => {
-      if (ack.ok) download(JSON.stringify(ack.data), `raftviz-${this.model.session}.json`, "application/json");
+      // Named by date and time, never by the session id: that id gives control of the session.
+      const stamp = new Date().toISOString().slice(0, 19).replace(/[T:]/g, "-");
+      if (ack.ok) download(JSON.stringify(ack.data), `raftviz-history-${stamp}.json`, "application/json");
     });
   }
 
@@ -131,19 +133,14 @@ export class Controls {
     });
   }
 
-  importHistory(input) {
+  async importHistory(input) {
     const file = input.files[0];
+    input.value = "";
     if (!file) return;
-    file.text().then((text) => {
-      let data;
-      try {
-        data = JSON.parse(text);
-      } catch {
-        toast("That file is not a raftviz history (it is not JSON).");
-        return;
-      }
-      this.send({ type: "import", data });
-    }).finally(() => { input.value = ""; });
+    // The file goes by HTTP POST (protocol.js checks its size first); the new state comes by Socket.IO.
+    const { postHistory } = await import("./protocol.js");
+    const ack = await postHistory(file, this.model.session);
+    if (!ack.ok) toast(ack.error);
   }
 
   presenter(force) {

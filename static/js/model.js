@@ -67,6 +67,14 @@ export class Model extends EventTarget {
       const patch = view.log_patch;
       delete view.log_patch;
       view.log = patch ? old.log.slice(0, patch.from - 1).concat(patch.entries) : old.log;
+      // Stores come as changes: the keys set and the keys removed.
+      const storePatch = view.store_patch;
+      delete view.store_patch;
+      view.store = old.store;
+      if (storePatch) {
+        view.store = { ...old.store, ...storePatch.set };   // spread, not assign: a key may be "__proto__"
+        for (const key of storePatch.removed) delete view.store[key];
+      }
       this.nodes.set(view.id, view);
       changed.nodes.add(view.id);
     }

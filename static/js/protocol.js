@@ -3,6 +3,7 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 
 const KEY = "raftviz-session";
+export const MAX_HISTORY_BYTES = 4 * 1024 * 1024;   // the server's limit for a history file (docs/protocol.md)
 
 export class Connection {
   constructor({ onState, onEvents, onStatus }) {
@@ -29,8 +30,11 @@ export class Connection {
     this.socket.on("connect", () => this.onStatus({ connected: true }));
     this.socket.on("disconnect", () => this.onStatus({ connected: false, message: "Connection lost: reconnecting…" }));
     this.socket.on("connect_error", (err) => {
-      // A refusal (e.g. a full server) stops the automatic retries: say why.
-      this.onStatus({ connected: false, message: err.message, final: !this.socket.active });
+      // A refusal by the server (full, or too many new sessions) carries its sentence and
+      // stops the automatic retries; a network failure is retried.
+      const refused = !this.socket.active;
+      this.onStatus({ connected: false, final: refused,
+                      message: refused ? err.message : "Cannot reach the server: retrying…" });
     });
     document.addEventListener("visibilitychange", () => {
       if (this.socket.connected) this.send({ type: "visibility", visible: document.visibilityState === "visible" });
@@ -48,5 +52,23 @@ export class Connection {
         resolve(err ? { ok: false, error: "The server did not answer in time." } : ack);
       });
     });
+  }
+}
+
+/** Post a saved history file to the server for a session (a file may be larger than a
+ *  Socket.IO message); resolves with the server's answer. The size is checked first. The
+ *  session id goes in a header: it is what gives control of the session. */
+export async function postHistory(file, session) {
+  if (file.size > MAX_HISTORY_BYTES) {
+    return { ok: false, error: `That file has ${(file.size / 2 ** 20).toFixed(1)} MB; a history file can be at most ${MAX_HISTORY_BYTES / 2 ** 20} MB.` };
+  }
+  try {
+    const response = await fetch("/api/import", {
+      method: "POST", body: file,
+      headers: { "Content-Type": "application/json", "X-Raftviz-Session": session || "" },
+    });
+    return await response.json();
+  } catch {
+    return { ok: false, error: "The file could not be sent to the server." };
   }
 }

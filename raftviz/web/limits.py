@@ -1,0 +1,55 @@
+"""The memory budget of one session (docs/protocol.md, "Limits"), and the
+checks that keep a session inside it with a plain message.
+
+With the session cap filled, the server's memory is about MAX_SESSIONS times
+what one session may hold, so every way a session grows is bounded: the
+history it keeps reachable, its total length (so that its export always
+re-imports), the user actions it records, its logs and its key-value stores,
+and the files it imports.
+"""
+from __future__ import annotations
+
+from ..raft import LEADER
+from ..sim.state import MAX_LOG
+
+HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 12 MB at most
+MAX_RECORDS = 1_000_000          # records in a session's history in all: playing pauses there
+MAX_ACTIONS = 10_000             # user actions recorded in a session (an export holds them all)
+MAX_STORE_KEYS = 1_000           # keys in a server's key-value store
+MAX_ACTION_BYTES = 16 * 1024     # one action, as JSON
+MAX_IMPORT_BYTES = 4 * 1024 * 1024   # one history file, posted to /api/import
+
+KEEP = {"history_limit": HISTORY_LIMIT, "checkpoint_interval": 1000}   # how the server keeps every history
+
+FULL_HISTORY = (f"This cluster's history has reached {MAX_RECORDS:,} records, the most the server keeps for "
+                f"one session. Save it (Save history), or start a new cluster.")
+
+
+def check_action(cluster, action: dict) -> None:
+    """Refuse an engine action that would take the session past its budget."""
+    if cluster.recorded_actions >= MAX_ACTIONS:
+        raise ValueError(f"This cluster has recorded {MAX_ACTIONS:,} actions, the most the server keeps for one "
+                         f"session. Save it (Save history), or start a new cluster.")
+    if len(cluster.trace) >= MAX_RECORDS:
+        raise ValueError(FULL_HISTORY)
+    if action.get("type") == "submit":
+        _check_submit(cluster, action)
+
+
+def _check_submit(cluster, action: dict) -> None:
+    target = action.get("node")
+    node = cluster.nodes.get(target if target is not None else cluster.leader())
+    if node is None or not node.up or node.role != LEADER:
+        return                           # nobody takes it: the log does not grow
+    if len(node.log) >= MAX_LOG:
+        raise ValueError(f"S{node.id}'s log holds {MAX_LOG:,} entries, the most the server keeps. "
+                         f"Start a new cluster to go on.")
+    command = action.get("command")
+    parts = command.split(None, 2) if isinstance(command, str) else []
+    if len(parts) == 3 and parts[0].upper() == "SET":
+        keys = set(node.store)
+        keys.update(e.command.split(None, 2)[1] for e in node.log[node.last_applied:]
+                    if e.command and e.command[:4].upper() == "SET " and len(e.command.split(None, 2)) == 3)
+        if parts[1] not in keys and len(keys) >= MAX_STORE_KEYS:
+            raise ValueError(f"S{node.id}'s key-value store would hold more than {MAX_STORE_KEYS:,} keys, the "
+                             f"most the server keeps. Set a key it already has, or DEL some.")
