@@ -1,0 +1,361 @@
+"""No client can hurt the others (issue 10), through Flask-SocketIO's test
+client: sessions and connections, budgets, memory limits, edges. The real
+server, raw packets and the fuzz test are in test_server_e2e.py and
+test_fuzz.py."""
+import json
+import threading
+import time
+
+import pytest
+
+from raftviz.sim import Cluster
+from raftviz.web import create_app, limits, work
+from raftviz.web.sessions import CPU_BURST
+from test_web_protocol import act, connect, fingerprint, last_state, post_import, received
+
+
+@pytest.fixture
+def app():
+    return create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11})
+
+
+@pytest.fixture
+def server(app):
+    return app.extensions["raftviz"]
+
+
+# ----- sessions and connections ----------------------------------------------------------
+
+def test_connect_events_sent_by_a_client_make_no_sessions(app, server):
+    client = connect(app)
+    session_id = last_state(client)["session"]
+    for _ in range(20):
+        client.emit("connect", {"session": None})
+    assert len(server.sessions) == 1
+    assert list(server.sessions.get(session_id).connections) == list(server.sid_session)
+
+
+def test_a_disconnect_event_sent_by_a_client_does_not_detach_it(app, server):
+    client = connect(app)
+    client.emit("disconnect")
+    assert act(client, type="pause")["ok"]
+    assert server.sessions.all()[0].connections
+
+
+def test_a_closed_connection_is_detached_from_every_session(app, server):
+    client = connect(app)
+    for _ in range(5):
+        client.emit("connect", {})
+    client.disconnect()
+    assert all(not s.connections for s in server.sessions.all())
+
+
+def test_a_session_nobody_acted_in_is_reaped_within_a_minute_and_one_acted_in_is_kept(app, server):
+    idle, used = connect(app), connect(app)
+    idle_id, used_id = last_state(idle)["session"], last_state(used)["session"]
+    assert act(used, type="crash", node=1)["ok"]
+    idle.disconnect()
+    used.disconnect()
+    later = time.monotonic() + 50
+    assert server.sessions.reap(later) == [idle_id]
+    assert server.sessions.get(used_id) is not None
+    assert server.sessions.reap(later + server.sessions.ttl) == [used_id]
+
+
+def test_new_sessions_per_address_are_limited_with_a_sentence():
+    app = create_app({"START_SCHEDULER": False, "NEW_SESSIONS_PER_MINUTE": 3})
+    server = app.extensions["raftviz"]
+    for _ in range(3):
+        connect(app).disconnect()
+    refused = server.socketio.test_client(app)
+    assert not refused.is_connected()
+    with pytest.raises(Exception, match="Too many new sessions from your address"):
+        server.sessions.create("")           # the test client's address
+    assert server.sessions.create("10.0.0.7"), "other addresses still get sessions"
+    assert len(server.sessions) == 4
+
+
+# ----- edges -------------------------------------------------------------------------------
+
+def test_a_wrong_arity_action_is_answered_and_counts_against_the_rate_limit(app, server, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr("raftviz.web.time.monotonic", lambda: clock[0])
+    client = connect(app)
+    answers = [client.emit("action", {"type": "pause"}, {"more": 1}, callback=True) for _ in range(50)]
+    assert all(a["ok"] is False and "one object" in a["error"] for a in answers)
+    assert act(client, type="pause")["error"].startswith("Slow down")
+    no_args = client.emit("action", callback=True)
+    assert no_args["ok"] is False
+
+
+LONG = "x" * 15_000
+
+
+@pytest.mark.parametrize("action", [
+    {"type": LONG}, {"type": "crash", "node": LONG}, {"type": "crash", "node": 1, LONG: 1},
+    {"type": "scenario", "id": LONG}, {"type": "options", "options": {LONG: True}},
+    {"type": "reset", "nodes": 5, "seed": 10**90}, {"type": "crash", "node": [[["y" * 100] * 2] * 2]},
+    {"type": "partition", "groups": [[LONG]]},
+], ids=range(8))
+def test_errors_quote_at_most_80_characters_of_input(app, server, action):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    before = fingerprint(session)
+    ack = client.emit("action", action, callback=True)
+    assert ack["ok"] is False, ack
+    assert not any(c * 81 in ack["error"] for c in "x0y")
+    assert len(ack["error"]) < 400
+    assert fingerprint(session) == before
+
+
+def test_the_scenario_list_names_files_never_the_servers_folders(tmp_path):
+    from raftviz import scenarios
+    missing = tmp_path / "no-such-folder"
+    app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(missing)})
+    try:
+        body = app.test_client().get("/api/scenarios").get_data(as_text=True)
+        assert str(tmp_path) not in body and "no-such-folder" in body
+        folder = tmp_path / "mine"
+        folder.mkdir()
+        (folder / "locked.yaml").write_text("id: x")
+        (folder / "locked.yaml").chmod(0)
+        scenarios.configure(folder)
+        body = app.test_client().get("/api/scenarios").get_data(as_text=True)
+        assert str(tmp_path) not in body
+    finally:
+        scenarios.configure(None)
+
+
+def test_pages_carry_the_security_headers_and_framing_is_configurable():
+    app = create_app({"START_SCHEDULER": False})
+    headers = app.test_client().get("/", base_url="http://class.example:5000").headers
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp.split("style-src")[0]
+    assert "connect-src 'self' ws://class.example:5000 wss://class.example:5000" in csp
+    assert "frame-ancestors 'self'" in csp
+    assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Content-Type-Options"] == "nosniff"
+    framed = create_app({"START_SCHEDULER": False, "FRAME_ANCESTORS": "https://course.example.edu"})
+    assert framed.test_client().get("/").headers["Content-Security-Policy"].endswith(
+        "frame-ancestors https://course.example.edu")
+
+
+# ----- budgets -----------------------------------------------------------------------------
+
+def test_the_scheduler_passes_over_a_session_busy_with_a_request(app, server):
+    busy_client, other_client = connect(app), connect(app)
+    busy, other = server.sessions.all()
+    other.speed = 1
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with busy.lock:
+            held.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(5)
+    try:
+        finished = threading.Event()
+        threading.Thread(target=lambda: (server.scheduler.run_once(1.0), server.scheduler.run_once(1.1),
+                                         finished.set())).start()
+        assert finished.wait(5), "the scheduler waited for the busy session"
+        assert other.cluster.now == pytest.approx(100.0)
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_a_scenario_step_past_its_budget_stops_with_a_plain_message(tmp_path, monkeypatch):
+    from raftviz import scenarios
+    (tmp_path / "storm.yaml").write_text(
+        "id: storm\ntitle: Timers of 1 ms\ncluster: {election_timeout: [1, 1], heartbeat_interval: 1, "
+        "latency: [5, 10]}\nsteps:\n  - caption: a minute of elections\n    until: {for: 60000}\n")
+    monkeypatch.setattr(work, "STEP_BUDGET", (5.0, 20_000))
+    monkeypatch.setattr("raftviz.web.protocol.STEP_BUDGET", (5.0, 20_000))
+    app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(tmp_path)})
+    try:
+        client = connect(app)
+        assert act(client, type="scenario", id="storm")["ok"]
+        ack = act(client, type="scenario_next")
+        assert ack["ok"] and ack["failures"] and "needs more than 20,000 events" in ack["failures"][0]
+        session = app.extensions["raftviz"].sessions.all()[0]
+        assert len(session.cluster.trace) < 25_000
+        assert act(client, type="pause")["ok"], "the session still answers"
+    finally:
+        scenarios.configure(None)
+
+
+def test_an_import_past_its_budget_is_refused_and_changes_nothing(app, server, monkeypatch):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    c = Cluster(3, seed=2)
+    c.run_for(3000)
+    monkeypatch.setattr("raftviz.web.imports.IMPORT_BUDGET", (60.0, 100))
+    before = fingerprint(session)
+    status, ack = post_import(app, session.id, c.export())
+    assert status == 400 and "needs more than 100 events" in ack["error"] and "Nothing was changed" in ack["error"]
+    assert fingerprint(session) == before
+
+
+def test_a_session_that_used_its_share_is_refused_expensive_actions_but_not_others(app, server):
+    hog, other = connect(app), connect(app)
+    session = server.sessions.all()[0]
+    session.charge(CPU_BURST + 3, time.monotonic())
+    ack = act(hog, type="sync")
+    assert ack["ok"] is False and ack["error"].startswith("Slow down: this session has used its share")
+    assert act(hog, type="pause")["ok"], "cheap actions still work"
+    assert act(other, type="sync")["ok"], "other sessions are not affected"
+
+
+def test_every_request_is_charged_to_its_session(app, server):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.cluster.run_for(20_000)
+    before = session.credit(time.monotonic())
+    for _ in range(5):
+        act(client, type="sync")
+    assert session.credit(time.monotonic()) < before
+
+
+# ----- memory ------------------------------------------------------------------------------
+
+def test_updates_carry_store_changes_not_whole_stores(app, server):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    for k in range(30):
+        act(client, type="submit", command=f"SET key{k} {k}")
+    session.cluster.run_for(500)
+    last_state(client)
+    act(client, type="sync")
+    client.get_received()
+    act(client, type="submit", command="SET key3 changed")
+    act(client, type="submit", command="DEL key4")
+    session.cluster.run_for(500)
+    server.publish(session, time.monotonic(), force_clock=True)
+    views = [n for u in received(client, "events") for n in u.get("nodes", [])]
+    assert views and all("store" not in v for v in views)
+    patches = [v["store_patch"] for v in views if "store_patch" in v]
+    assert patches and all(p == {"set": {"key3": "changed"}, "removed": ["key4"]} for p in patches)
+
+
+def test_a_session_keeps_to_its_memory_budget_with_plain_messages(app, server, monkeypatch):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    monkeypatch.setattr(limits, "MAX_STORE_KEYS", 3)
+    for k in range(3):
+        assert act(client, type="submit", command=f"SET k{k} 1")["ok"]
+    refused = act(client, type="submit", command="SET k9 1")
+    assert refused["ok"] is False and "more than 3 keys" in refused["error"]
+    assert act(client, type="submit", command="SET k1 2")["ok"], "an existing key can still be set"
+    monkeypatch.setattr(limits, "MAX_ACTIONS", session.cluster.recorded_actions)
+    refused = act(client, type="crash", node=1)
+    assert refused["ok"] is False and "recorded" in refused["error"]
+    assert session.cluster.nodes[1].up
+    assert session.cluster.config["history_limit"] == limits.HISTORY_LIMIT
+
+
+def test_a_session_at_its_history_length_pauses_and_says_so(app, server, monkeypatch):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.speed = 1
+    monkeypatch.setattr(limits, "MAX_RECORDS", 5)
+    server.scheduler.run_once(1.0)
+    server.scheduler.run_once(1.25)
+    server.scheduler.run_once(1.5)
+    assert session.mode == "paused"
+    assert any("reached" in u.get("notice", "") for u in received(client, "events"))
+
+
+def test_sessions_past_what_the_server_can_do_slow_evenly_and_are_told(app, server):
+    clients = [connect(app) for _ in range(3)]
+    for s in server.sessions.all():
+        s.speed = 1
+    t = 1.0
+    server.scheduler.run_once(t)
+    for _ in range(4):                    # ticks a second apart: the server is overloaded
+        t += 1.0
+        server.scheduler.run_once(t)
+    times = [s.cluster.now for s in server.sessions.all()]
+    assert times == [pytest.approx(1000.0)] * 3              # 4 ticks x 0.25 s each, the same for all
+    for c in clients:
+        assert any("server is busy" in u.get("notice", "") for u in received(c, "events"))
+
+
+# ----- imports -----------------------------------------------------------------------------
+
+def exported_with(mutate):
+    c = Cluster(3, seed=4)
+    c.run_for(800)
+    c.crash(c.leader())
+    c.run_for(400)
+    data = json.loads(json.dumps(c.export()))
+    mutate(data)
+    return data
+
+
+def _time_jump(d):
+    d["actions"][0]["time"] = 1e12
+
+
+def _commit_alone(d):
+    d["initial"] = {"nodes": [{"id": 1, "term": 1, "log": [1], "commit_index": 1},
+                              {"id": 2, "term": 1}, {"id": 3, "term": 1}]}
+    d["config"].pop("size")
+
+
+def _vote_in_term_0(d):
+    d["initial"] = {"nodes": [{"id": 1, "voted_for": 2}, {"id": 2}, {"id": 3}]}
+    d["config"].pop("size")
+
+
+def _text_timeout(d):
+    d["config"]["election_timeout"] = "12"
+
+
+def _text_latency(d):
+    d["config"]["latency"] = "59"
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (_time_jump, "not in time order"),
+    (_commit_alone, "only 1 of 3 servers"),
+    (_vote_in_term_0, "voted_for must be null in term 0"),
+    (_text_timeout, "election_timeout must be a pair of numbers"),
+    (_text_latency, "Latency must be a pair of numbers"),
+], ids=["time-order", "commit-without-majority", "vote-in-term-0", "timeout-as-text", "latency-as-text"])
+def test_imports_of_impossible_histories_are_refused(app, server, mutate, message):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    before = fingerprint(session)
+    status, ack = post_import(app, session.id, exported_with(mutate))
+    assert status == 400 and message in ack["error"], ack
+    assert fingerprint(session) == before
+    assert act(client, type="sync")["ok"]
+
+
+def test_an_action_recorded_after_an_event_that_was_due_before_it_is_refused():
+    c = Cluster(3, seed=4)
+    c.run_for(1000)
+    data = c.export()
+    data["actions"] = [{"seq": 1, "time": 900.0, "type": "heal"}]    # seq 1 came long before 900 ms
+    data["length"], data["position"] = 1, {"seq": 1, "time": 900.0}
+    with pytest.raises(ValueError, match="due before it"):
+        Cluster.replay(data)
+
+
+def test_a_long_export_re_imports():
+    c = Cluster(3, seed=5, election_timeout=(2, 4), heartbeat_interval=1, latency=(0.5, 1))
+    c.run_for(10)
+    c.crash(c.leader())
+    while len(c.trace) < 310_000:
+        c.run_for(5000)
+    data = json.loads(json.dumps(c.export()))
+    app = create_app({"START_SCHEDULER": False})
+    client = connect(app)
+    session = app.extensions["raftviz"].sessions.all()[0]
+    status, ack = post_import(app, session.id, data)
+    assert status == 200 and ack["length"] == len(c.trace)
+    assert session.cluster.snapshot()["nodes"] == c.snapshot()["nodes"]
