@@ -120,3 +120,132 @@ def test_the_server_also_runs_in_threading_mode():
         assert w.act(type="speed", value=1)["ok"]
         assert w.wait_events(lambda u: u.get("records"))["records"][0]["seq"] == 1
         w.sio.disconnect()
+
+
+# ----- no client can hurt the others (issue 10) ---------------------------------------------
+
+import http.client  # noqa: E402
+import json  # noqa: E402
+import urllib.request  # noqa: E402
+
+import websocket  # noqa: E402
+
+
+class Raw:
+    """A raw Engine.IO/Socket.IO connection over a websocket: packets as the wire has them."""
+
+    def __init__(self, url, auth=None):
+        self.ws = websocket.create_connection(url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+                                              timeout=10)
+        assert self.ws.recv().startswith("0")                     # Engine.IO open
+        self.ws.send("40" + (json.dumps(auth) if auth else ""))   # Socket.IO connect
+        self.state = None
+        while self.state is None:
+            self.handle(self.ws.recv())
+
+    def handle(self, packet):
+        if packet == "2":
+            self.ws.send("3")                                     # ping -> pong
+        elif packet.startswith('42["state"'):
+            self.state = json.loads(packet[2:])[1]
+
+    def call(self, ack_id, *args):
+        """Send an event with an acknowledgement id; return the acknowledgement's data."""
+        self.ws.send(f"42{ack_id}" + json.dumps(list(args)))
+        while True:
+            packet = self.ws.recv()
+            if packet.startswith(f"43{ack_id}["):
+                return json.loads(packet[2 + len(str(ack_id)):])
+            self.handle(packet)
+
+
+def test_connect_events_cannot_fill_the_server_and_a_plain_connect_holds_no_slot_long():
+    with running_server(env={"RAFTVIZ_MAX_SESSIONS": "3"}) as (url, proc):
+        raw = Raw(url)
+        for _ in range(50):
+            raw.ws.send('42["connect",{}]')
+            raw.ws.send('42["disconnect"]')
+        assert raw.call(1, "action", {"type": "pause"}) == [{"ok": True, "mode": "paused"}]
+        others = [Watcher(url), Watcher(url)]                    # the cap (3) is not reached
+        assert all(w.state()["mode"] == "playing" for w in others)
+        refused = []
+        late = socketio.Client(reconnection=False)
+        late.on("connect_error", refused.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            late.connect(url, transports=["websocket"], wait_timeout=10)
+        # The full server's own sentence reaches the client, not a generic "connection refused".
+        assert refused and refused[0]["message"].startswith("The server is full: it already runs 3 sessions.")
+        raw.ws.close()
+        for w in others:
+            w.sio.disconnect()
+        assert proc.poll() is None
+
+
+def test_a_wrong_arity_action_is_acknowledged_and_the_server_logs_no_traceback(server_url):
+    raw = Raw(server_url)
+    answers = [raw.call(k, "action", {"type": "pause"}, {"x": 1}) for k in range(1, 40)]
+    assert all(a[0]["ok"] is False and "one object" in a[0]["error"] for a in answers)
+    assert raw.call(99, "action", {"type": "sync"})[0]["ok"]
+    raw.ws.close()
+
+
+def test_an_oversized_frame_is_refused_without_hurting_anyone(server_url):
+    """Closed from the frame's header, before its bytes are read and unmasked."""
+    other = Watcher(server_url)
+    other.state()
+    raw = Raw(server_url)
+    with pytest.raises((BrokenPipeError, ConnectionResetError, websocket.WebSocketConnectionClosedException)):
+        raw.ws.send('42["action",' + json.dumps({"type": "submit", "command": "x", "pad": "p" * 4_000_000}) + "]")
+        for _ in range(100):
+            raw.ws.recv()
+    assert other.act(type="pause")["ok"]
+    other.sio.disconnect()
+
+
+def test_a_history_is_imported_by_http_post_and_the_page_gets_the_state(server_url):
+    w = Watcher(server_url)
+    session = w.state()["session"]
+    assert w.act(type="speed", value=1)["ok"]
+    w.wait_events(lambda u: u.get("records") and u["records"][-1]["seq"] > 20)
+    exported = w.act(type="export")["data"]
+    assert w.act(type="reset", nodes=3)["ok"]
+    w.state()
+    request = urllib.request.Request(server_url + "/api/import", data=json.dumps(exported).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "X-Raftviz-Session": session})
+    ack = json.loads(urllib.request.urlopen(request, timeout=30).read())
+    assert ack["ok"] and ack["length"] == exported["length"]
+    state = w.state()
+    assert len(state["nodes"]) == 5 and state["mode"] == "paused"
+    # A file over the limit is refused from its Content-Length, before its bytes are read.
+    host = server_url.split("//")[1]
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.putrequest("POST", "/api/import")
+    for name, value in (("Content-Type", "application/json"), ("X-Raftviz-Session", session),
+                        ("Content-Length", str(5 * 2**20))):
+        conn.putheader(name, value)
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 413 and "at most 4 MB" in json.loads(response.read())["error"]
+    conn.close()
+    w.sio.disconnect()
+
+
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")) + "id: bomb\n"
+
+
+def test_the_server_starts_with_the_good_scenarios_whatever_a_lecturers_folder_holds(tmp_path):
+    (tmp_path / "bomb.yaml").write_text(BOMB)
+    (tmp_path / "deep.yaml").write_text("[" * 20_000 + "]" * 20_000)
+    (tmp_path / "huge.yaml").write_text("id: huge\n# " + "x" * 1_000_000 + "\n")
+    (tmp_path / "digits.yaml").write_text("id: x\ntitle: t\ncluster: {size: " + "9" * 5000 + "}\nsteps: [{caption: c}]\n")
+    (tmp_path / "good.yaml").write_text("id: mine\ntitle: Mine\nsteps:\n  - caption: wait\n    until: {for: 100}\n")
+    with running_server(args=["--scenarios", str(tmp_path)]) as (url, proc):
+        listing = json.loads(urllib.request.urlopen(url + "/api/scenarios", timeout=10).read())
+        ids = {s["id"] for s in listing["scenarios"]}
+        assert "mine" in ids and "figure-8" in ids
+        problems = " ".join(listing["problems"])
+        for name in ("bomb.yaml", "deep.yaml", "huge.yaml", "digits.yaml"):
+            assert name in problems
+        assert len(problems) < 2000 and str(tmp_path) not in problems
+        assert proc.poll() is None
