@@ -1,17 +1,28 @@
 // The cluster on a ring, in SVG. Draws what the model holds; moves messages
-// and election timers every frame from their absolute virtual times.
+// and election timers from their absolute virtual times.
+//
+// Sizes are screen pixels: the viewBox is the stage's own size, so a text
+// size set here is the size on screen (presenter mode guarantees 18 px at
+// 1280x720). The ring is laid out to fill the stage, leaving room for the
+// timer arcs above each server and its captions below.
 import { svg, clear, serverName } from "./dom.js";
 
 const ROLE_LABEL = { follower: "follower", candidate: "candidate", leader: "leader" };
+const GROUP_COLOURS = ["#56B4E9", "#E69F00", "#CC79A7", "#009E73"];
+const DEATH_MS = 1500;           // wall ms a lost message's mark stays while playing
+const DOTS_ABOVE = 5;            // with more servers than this, messages are small shapes
 
 export function messageLabel(m) {
   switch (m.type) {
-    case "RequestVote": return { text: "Vote?", cls: "rv" };
-    case "RequestVoteReply": return m.vote_granted ? { text: "Yes", cls: "ok" } : { text: "No", cls: "no" };
+    case "RequestVote": return { text: "Vote?", cls: "rv", shape: "diamond" };
+    case "RequestVoteReply": return m.vote_granted ? { text: "Yes", cls: "ok", shape: "circle" }
+      : { text: "No", cls: "no", shape: "circle" };
     case "AppendEntries":
-      return m.entries.length ? { text: `+${m.entries.length}`, cls: "ae" } : { text: "♥", cls: "hb" };
-    case "AppendEntriesReply": return m.success ? { text: "OK", cls: "ok" } : { text: "✗", cls: "no" };
-    default: return { text: "?", cls: "" };
+      return m.entries.length ? { text: `+${m.entries.length}`, cls: "ae", shape: "square" }
+        : { text: "♥", cls: "hb", shape: "square" };
+    case "AppendEntriesReply": return m.success ? { text: "OK", cls: "ok", shape: "small-square" }
+      : { text: "✗", cls: "no", shape: "small-square" };
+    default: return { text: "?", cls: "", shape: "circle" };
   }
 }
 
@@ -35,10 +46,19 @@ export function nodeSubCaption(n) {
   if (!n.up) return "crashed";
   if (n.role === "candidate") return `${n.votes.length} vote${n.votes.length === 1 ? "" : "s"}`;
   if (n.role === "leader") return "";
+  if (n.leader_id && n.leader_id !== n.id) return `follows ${serverName(n.leader_id)}`;
   return n.voted_for ? `voted ${serverName(n.voted_for)}` : "no vote yet";
 }
 
-const GROUP_COLOURS = ["#56B4E9", "#E69F00", "#CC79A7", "#009E73"];
+/** The shape of a message drawn small: its type by shape and colour (the legend shows them). */
+export function messageShape(shape, s) {
+  switch (shape) {
+    case "diamond": return svg("polygon", { class: "body", points: `0,${-s * 1.3} ${s * 1.3},0 0,${s * 1.3} ${-s * 1.3},0` });
+    case "square": return svg("rect", { class: "body", x: -s, y: -s, width: 2 * s, height: 2 * s, rx: 2 });
+    case "small-square": return svg("rect", { class: "body", x: -s * 0.8, y: -s * 0.8, width: 1.6 * s, height: 1.6 * s, rx: s * 0.4 });
+    default: return svg("circle", { class: "body", r: s });
+  }
+}
 
 export class ClusterView {
   constructor(root, model, { onSelect, onLink }) {
@@ -50,69 +70,103 @@ export class ClusterView {
     this.positions = new Map();
     this.nodeEls = new Map();
     this.messageEls = new Map();
+    this.deaths = [];                      // lost messages: where and when they died
+    this.preferDots = localStorage.getItem("raftviz-dots") === "on";
     this.halos = svg("g", { class: "halos" });
     this.links = svg("g", { class: "links" });
     this.nodeLayer = svg("g", { class: "nodes" });
     this.messageLayer = svg("g", { class: "messages" });
+    this.deathLayer = svg("g", { class: "deaths", "aria-hidden": "true" });
+    // Captions lie above everything, with a halo, so a message passing by never
+    // makes them unreadable; clicks go through them to what is below.
+    this.captionLayer = svg("g", { class: "captions", "aria-hidden": "true" });
     this.partitionLabel = svg("text", { class: "halo-label" });
-    // Messages pass under the servers, so a server's label stays readable as it sends.
-    root.append(this.halos, this.links, this.messageLayer, this.nodeLayer, this.partitionLabel);
+    // Messages lie above the servers (a click on a message just sent selects the
+    // message); they are placed clear of their sender's and receiver's shapes and
+    // captions, so they never hide them.
+    root.append(this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
+      this.partitionLabel);
+    this.onResize = null;
     let pending = null, size = "";
     new ResizeObserver(() => {
       const now = `${root.clientWidth}x${root.clientHeight}`;
       if (now === size) return;
       size = now;
       clearTimeout(pending);
-      pending = setTimeout(() => this.model.ready && this.render(), 100);
+      pending = setTimeout(() => { if (this.model.ready) { this.render(); this.onResize?.(); } }, 60);
     }).observe(root);
+  }
+
+  get dots() {
+    return this.preferDots || this.model.nodes.size > DOTS_ABOVE;
+  }
+
+  setPreferDots(on) {
+    this.preferDots = on;
+    localStorage.setItem("raftviz-dots", on ? "on" : "off");
+    this.render();
+  }
+
+  // ----- layout, in screen pixels --------------------------------------------------
+  layout(ids) {
+    const W = Math.max(this.root.clientWidth, 160), H = Math.max(this.root.clientHeight, 120);
+    const n = ids.length;
+    const presenter = document.body.classList.contains("presenter");
+    // The text size follows the stage; presenter mode never goes below 18 px.
+    const T = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
+    const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062));
+    const top = r + 22;                      // the timer arc and the vote dots
+    const bottom = r + 2.9 * T;              // two lines of captions
+    const half = Math.max(r + 10, 3.2 * T);  // the wider of the shape and its captions
+    const angles = ids.map((_, k) => -Math.PI / 2 + (2 * Math.PI * k) / n);
+    const sinMax = n === 1 ? 0 : Math.max(...angles.map(Math.sin));
+    const cosMax = n === 1 ? 1 : Math.max(...angles.map((a) => Math.abs(Math.cos(a))));
+    const ay = n === 1 ? 0 : Math.max(0, (H - top - bottom - 8) / (1 + sinMax));
+    const cy = n === 1 ? (top - bottom) / 2 : -H / 2 + top + 4 + ay;
+    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), ay * 1.6);
+    this.positions.clear();
+    ids.forEach((id, k) => this.positions.set(id, { x: ax * Math.cos(angles[k]), y: cy + ay * Math.sin(angles[k]) }));
+    const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
+    this.geo = { W, H, T, r, top, bottom, half, mt, dot: Math.max(7, 0.5 * T), presenter };
+    this.root.setAttribute("viewBox", `${-W / 2} ${-H / 2} ${W} ${H}`);
+    this.root.style.setProperty("--t", `${T.toFixed(1)}px`);
   }
 
   // ----- from scratch -------------------------------------------------------------
   render() {
     const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
-    const n = ids.length;
-    this.radius = n <= 5 ? 58 : n <= 7 ? 56 : 54;
-    const ring = n === 1 ? 0 : n <= 5 ? 240 : n <= 7 ? 290 : 330;
-    // An ellipse shaped like the stage, so a wide, short stage is used fully.
-    const w = this.root.clientWidth || 16, h = this.root.clientHeight || 10;
-    const stretch = Math.min(2.1, Math.max(1, (w / h) * 0.75));
-    this.positions.clear();
-    ids.forEach((id, k) => {
-      const angle = -Math.PI / 2 + (2 * Math.PI * k) / n;
-      this.positions.set(id, { x: ring * stretch * Math.cos(angle), y: ring * Math.sin(angle) });
-    });
-    // Fit the picture to the ring: room for timer arcs above, captions below and beside.
-    const xs = [...this.positions.values()].map((p) => p.x), ys = [...this.positions.values()].map((p) => p.y);
-    const r = this.radius;
-    // Text scales with the servers; the whole picture scales with the stage.
-    this.root.style.setProperty("--node-text", `${(r * 0.5).toFixed(1)}px`);
-    const box = [Math.min(...xs) - r - 150, Math.min(...ys) - r - 30, Math.max(...xs) + r + 150, Math.max(...ys) + r + 85];
-    this.root.setAttribute("viewBox", `${box[0]} ${box[1]} ${box[2] - box[0]} ${box[3] - box[1]}`);
-    this.corner = { x: box[0] + 10, y: box[1] + r * 0.6 };
+    this.layout(ids);
+    const { W, H, T } = this.geo;
     clear(this.halos);
     clear(this.links);
     clear(this.nodeLayer);
     clear(this.messageLayer);
+    clear(this.deathLayer);
+    clear(this.captionLayer);
     this.nodeEls.clear();
     this.messageEls.clear();
     this.linkEls = new Map();
-    for (let i = 0; i < n; i++) {
-      for (let j = i + 1; j < n; j++) this.addLink(ids[i], ids[j]);
+    for (let i = 0; i < ids.length; i++) {
+      for (let j = i + 1; j < ids.length; j++) this.addLink(ids[i], ids[j]);
     }
     for (const id of ids) this.addNode(id);
+    this.partitionLabel.setAttribute("x", -W / 2 + 10);
+    this.partitionLabel.setAttribute("y", -H / 2 + T + 6);
     this.updateLinks();
     for (const id of ids) this.updateNode(id);
     this.syncMessages();
+    this.drawn = null;                     // the next frame draws everything
   }
 
   addLink(a, b) {
     const p = this.positions.get(a), q = this.positions.get(b);
+    const mid = { x: (p.x + q.x) / 2, y: (p.y + q.y) / 2 };
     const g = svg("g", { class: "link", "data-link": `${a}-${b}` },
       svg("line", { class: "wire", x1: p.x, y1: p.y, x2: q.x, y2: q.y }),
       svg("line", { class: "hit", x1: p.x, y1: p.y, x2: q.x, y2: q.y }),
       svg("g", { class: "cut-sign", visibility: "hidden" },
-        svg("circle", { class: "cut-badge", cx: (p.x + q.x) / 2, cy: (p.y + q.y) / 2, r: this.radius * 0.4 }),
-        svg("text", { class: "cut-mark", x: (p.x + q.x) / 2, y: (p.y + q.y) / 2 }, "✕")),
+        svg("circle", { class: "cut-badge", cx: mid.x, cy: mid.y, r: this.geo.T * 0.8 }),
+        svg("text", { class: "cut-mark", x: mid.x, y: mid.y }, "✕")),
       svg("title", {}, `Link ${serverName(a)}–${serverName(b)}: click to cut or restore`));
     g.addEventListener("click", () => this.onLink(a, b));
     this.links.append(g);
@@ -121,20 +175,27 @@ export class ClusterView {
 
   addNode(id) {
     const p = this.positions.get(id);
-    const g = svg("g", { class: "node", transform: `translate(${p.x} ${p.y})`, tabindex: 0, role: "button",
-      "data-node-id": id });
-    const r = this.radius;
+    const { r, T, half } = this.geo;
+    const at = `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})`;
+    const g = svg("g", { class: "node", transform: at, tabindex: 0, role: "button", "data-node-id": id });
     g.append(
-      svg("circle", { class: "focus-ring", r: r + 20 }),
-      svg("circle", { class: "isolated-ring", r: r + 26, visibility: "hidden" }),
-      svg("path", { class: "timer" }),
+      // Clicks on the captions (drawn in the caption layer) select the server too.
+      svg("rect", { class: "hit", x: -half, y: r, width: 2 * half, height: 2.75 * T, fill: "transparent" }),
+      svg("circle", { class: "focus-ring", r: r + 15 }),
+      svg("circle", { class: "isolated-ring", r: r + 19, visibility: "hidden" }),
       svg("g", { class: "shape-slot" }),
-      svg("text", { class: "name", y: -r * 0.2 }, serverName(id)),
-      svg("text", { class: "term", y: r * 0.38 }),
+      svg("path", { class: "timer" }),                      // over the shape: a diamond's corners never hide it
       svg("g", { class: "votes" }),
-      svg("text", { class: "caption", y: r + 40 }),
-      svg("text", { class: "caption sub", y: r + 68 }),
     );
+    // Every text of a server is drawn in the caption layer; the server's accessible
+    // name (aria-label) says all of it in words.
+    g.captions = svg("g", { class: "node-captions", transform: at, "data-captions-of": id },
+      svg("text", { class: "name", y: -r * 0.24, style: `font-size:${(1.2 * T).toFixed(1)}px` }, serverName(id)),
+      svg("text", { class: "term", y: r * 0.4 }),
+      svg("text", { class: "label", x: 0, y: -r - 16 }),
+      svg("text", { class: "caption", y: r + 0.35 * T }),
+      svg("text", { class: "caption sub", y: r + 1.55 * T }));
+    this.captionLayer.append(g.captions);
     g.addEventListener("click", () => this.onSelect({ kind: "node", id }));
     g.addEventListener("keydown", (e) => {
       if (e.key === "Enter" || e.key === " ") { e.preventDefault(); e.stopPropagation(); this.onSelect({ kind: "node", id }, "key"); }
@@ -150,7 +211,18 @@ export class ClusterView {
       for (const id of changed && !violation ? changed.nodes : this.model.nodes.keys()) this.updateNode(id);
       this.updateLinks();
       this.syncMessages();
+      for (const r of changed?.records || []) this.noteDeath(r);
     }
+  }
+
+  /** A message lost or dropped: remember where it died, for a short mark there. */
+  noteDeath(record) {
+    const m = record.message;
+    const lost = record.kind === "drop" || (record.kind === "action" && record.action?.type === "drop");
+    if (!lost || !m || !this.positions.has(m.src) || !this.positions.has(m.dst)) return;
+    const f = Math.min(1, Math.max(0, (record.time - m.sent) / Math.max(m.arrives - m.sent, 1e-6)));
+    const at = this.place(m, f, this.extents(messageLabel(m).text));
+    this.deaths.push({ x: at.x, y: at.y, seq: record.seq, born: performance.now(), el: null });
   }
 
   updateNode(id) {
@@ -160,36 +232,42 @@ export class ClusterView {
     const role = n.up ? n.role : "down";
     if (g.dataset.role !== role) {
       g.setAttribute("class", `node ${role}${this.isSelected("node", id) ? " selected" : ""}`);
+      g.captions.setAttribute("class", `node-captions ${role}`);
       const slot = g.querySelector(".shape-slot");
       clear(slot).append(this.shape(role));
     }
     g.dataset.role = role;
     g.dataset.term = n.term;
     g.dataset.up = n.up;
-    g.setAttribute("aria-label", `${serverName(id)}: ${nodeCaption(n)}, term ${n.term}${nodeSubCaption(n) ? ", " + nodeSubCaption(n) : ""}`);
-    g.querySelector(".term").textContent = `term ${n.term}`;
-    g.querySelector(".caption").textContent = nodeCaption(n);
-    g.querySelector(".caption.sub").textContent = nodeSubCaption(n);
+    const label = this.model.scenario?.labels?.[id] || "";
+    const sub = nodeSubCaption(n);
+    g.setAttribute("aria-label", [`${serverName(id)}${label ? " " + label : ""}`, `term ${n.term}`, nodeCaption(n), sub]
+      .filter(Boolean).join(", "));
+    g.captions.querySelector(".label").textContent = label;
+    g.captions.querySelector(".term").textContent = `term ${n.term}`;
+    g.captions.querySelector(".caption").textContent = nodeCaption(n);
+    g.captions.querySelector(".caption.sub").textContent = sub;
     const isolated = this.model.network.isolated.includes(id);
     const latest = this.model.violations.at(-1);
     g.classList.toggle("violating", Boolean(latest && latest.nodes.includes(id)));
     g.querySelector(".isolated-ring").setAttribute("visibility", isolated ? "visible" : "hidden");
     const votes = clear(g.querySelector(".votes"));
     if (n.up && n.role === "candidate") {
+      const { r, T } = this.geo;
       n.votes.forEach((voter, k) => {
-        const a = -Math.PI / 2 + (k - (n.votes.length - 1) / 2) * 0.42;
-        const rr = this.radius + 2;
-        votes.append(svg("circle", { class: "vote", r: 9, cx: rr * Math.cos(a), cy: rr * Math.sin(a) - 0 },
+        const a = -Math.PI / 2 + (k - (n.votes.length - 1) / 2) * 0.36;
+        votes.append(svg("circle", { class: "vote", r: Math.max(6, T * 0.32), cx: (r + 2) * Math.cos(a), cy: (r + 2) * Math.sin(a) },
           svg("title", {}, `vote from ${serverName(voter)}`)));
       });
     }
+    this.drawn = null;
   }
 
   shape(role) {
-    const r = this.radius;
-    if (role === "leader") return svg("rect", { class: "shape", x: -r, y: -r, width: 2 * r, height: 2 * r, rx: 16 });
+    const r = this.geo.r;
+    if (role === "leader") return svg("rect", { class: "shape", x: -r, y: -r, width: 2 * r, height: 2 * r, rx: r * 0.25 });
     if (role === "candidate") {
-      const d = r * 1.2;
+      const d = r * 1.3;
       return svg("polygon", { class: "shape", points: `0,${-d} ${d},0 0,${d} ${-d},0` });
     }
     return svg("circle", { class: "shape", r });
@@ -216,73 +294,152 @@ export class ClusterView {
     const groups = this.model.network.partition;
     this.partitionLabel.textContent = groups
       ? `Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}` : "";
-    if (this.corner) {
-      this.partitionLabel.setAttribute("x", this.corner.x);
-      this.partitionLabel.setAttribute("y", this.corner.y);
-      this.partitionLabel.setAttribute("text-anchor", "start");
-    }
     if (!groups) return;
     groups.forEach((group, k) => {
       for (const id of group) {
         const p = this.positions.get(id);
-        if (p) this.halos.append(svg("circle", { class: "halo", cx: p.x, cy: p.y, r: this.radius + 30,
+        if (p) this.halos.append(svg("circle", { class: "halo", cx: p.x, cy: p.y, r: this.geo.r + 22,
           fill: GROUP_COLOURS[k % GROUP_COLOURS.length] }, svg("title", {}, `partition group ${k + 1}`)));
       }
     });
+  }
+
+  /** Half width and half height of a message as drawn. */
+  extents(text) {
+    const { mt, dot } = this.geo;
+    if (this.dots) return { hw: dot * 1.3, hh: dot * 1.3 };
+    return { hw: Math.max(mt * 1.3, (text.length * 0.62 * mt + 0.9 * mt) / 2), hh: mt * 0.8 };
   }
 
   syncMessages() {
     for (const [id, g] of this.messageEls) {
       if (!this.model.messages.has(id)) { g.remove(); this.messageEls.delete(id); }
     }
+    const dots = this.dots;
     for (const [id, m] of this.model.messages) {
       if (this.messageEls.has(id) || !this.positions.has(m.src) || !this.positions.has(m.dst)) continue;
-      const { text, cls } = messageLabel(m);
-      const w = Math.max(44, 17 * text.length + 18);
-      const g = svg("g", { class: `message ${cls}`, "data-message-id": id, visibility: "hidden" },
-        svg("path", { class: "arrow", d: "M0,-9 L14,0 L0,9 Z" }),
-        svg("rect", { x: -w / 2, y: -17, width: w, height: 34 }),
-        svg("text", {}, text),
-        svg("title", {}, messageTitle(m)));
+      const { text, cls, shape } = messageLabel(m);
+      const ext = this.extents(text);
+      const g = svg("g", { class: `message ${cls}${dots ? " dot" : ""}`, "data-message-id": id, visibility: "hidden" });
+      // An explicit hit area a little larger than the drawing: small shapes stay easy to click.
+      const pad = dots ? ext.hw * 0.6 : 4;
+      g.append(svg("rect", { class: "hit", x: -ext.hw - pad, y: -ext.hh - pad, width: 2 * (ext.hw + pad), height: 2 * (ext.hh + pad) }));
+      if (dots) {
+        g.append(messageShape(shape, this.geo.dot));
+      } else {
+        g.append(svg("path", { class: "arrow", d: `M0,${-ext.hh * 0.5} L${ext.hh * 0.8},0 L0,${ext.hh * 0.5} Z` }),
+          svg("rect", { class: "body", x: -ext.hw, y: -ext.hh, width: 2 * ext.hw, height: 2 * ext.hh, rx: ext.hh * 0.55 }),
+          svg("text", { style: `font-size:${this.geo.mt.toFixed(1)}px` }, text));
+      }
+      g.append(svg("title", {}, messageTitle(m)));
       g.addEventListener("click", (e) => { e.stopPropagation(); this.onSelect({ kind: "message", id }); });
-      g.dataset.halfWidth = w / 2;
+      g.ext = ext;
       if (this.isSelected("message", id)) g.classList.add("selected");
       this.messageLayer.append(g);
       this.messageEls.set(id, g);
     }
+    this.drawn = null;
   }
 
-  // ----- every frame ----------------------------------------------------------------
+  /** How far from a server's centre, in direction (ux, uy), a message of the given
+   * extents clears the server's shape, timer and captions. */
+  clearance(ux, uy, ext) {
+    const { r, half, T } = this.geo;
+    const side = ext.hh + 2;                                 // the message's sideways offset
+    const X = half + ext.hw + side;
+    const Y = uy < 0 ? r + 20 + ext.hh + side : r + 2.75 * T + ext.hh + side;
+    const tx = Math.abs(ux) > 1e-6 ? X / Math.abs(ux) : Infinity;
+    const ty = Math.abs(uy) > 1e-6 ? Y / Math.abs(uy) : Infinity;
+    return Math.min(tx, ty);
+  }
+
+  /** Where message m is drawn when a fraction f of its flight is done. */
+  place(m, f, ext, push = 0) {
+    const p = this.positions.get(m.src), q = this.positions.get(m.dst);
+    const dx = q.x - p.x, dy = q.y - p.y, len = Math.hypot(dx, dy) || 1;
+    const ux = dx / len, uy = dy / len;
+    let a = this.clearance(ux, uy, ext), b = len - this.clearance(-ux, -uy, ext);
+    if (a > b) a = b = (a + b) / 2;                          // servers too close: the middle
+    const d = Math.min(b, a + (b - a) * f + push);
+    const side = ext.hh + 2;                                 // right of the direction of travel
+    return { x: p.x + ux * d - uy * side, y: p.y + uy * d + ux * side, ux, uy };
+  }
+
+  // ----- drawing what moves ----------------------------------------------------------
+  /** Draws the moment `now`; returns "fast" while messages fly or marks fade (every
+   * frame), "slow" while only the timer arcs and the clock move, null when still. */
   frame(now) {
-    const r = this.radius;
-    for (const [id, g] of this.messageEls) {
+    const playing = this.model.mode === "playing";
+    const flying = this.drawMessages(now);
+    const fading = this.drawDeaths(now, playing);
+    this.drawTimers(now);
+    this.drawn = now;
+    return flying || fading ? "fast" : playing ? "slow" : null;
+  }
+
+  drawMessages(now) {
+    if (this.drawn === now) return false;
+    const placed = [];
+    let visible = false;
+    // Messages sent by one server at one moment are placed in turn; one that would
+    // cover another moves further along its way, so a fan of requests stays legible.
+    const order = [...this.messageEls.entries()].sort((x, y) => {
+      const a = this.model.messages.get(x[0]), b = this.model.messages.get(y[0]);
+      return a.sent - b.sent || a.src - b.src || a.dst - b.dst;
+    });
+    for (const [id, g] of order) {
       const m = this.model.messages.get(id);
       const f = (now - m.sent) / Math.max(m.arrives - m.sent, 1e-6);
-      if (f < 0 || f > 1) { g.setAttribute("visibility", "hidden"); continue; }
+      if (f < 0 || f > 1) { if (g.getAttribute("visibility") !== "hidden") g.setAttribute("visibility", "hidden"); continue; }
+      visible = true;
+      const ext = g.ext;
+      let at = this.place(m, f, ext);
+      for (let k = 1; k <= 6 && placed.some((o) => overlaps(o, at, ext)); k++) at = this.place(m, f, ext, k * ext.hh * 1.2);
+      placed.push({ x: at.x, y: at.y, hw: ext.hw, hh: ext.hh });
       // On a link that is down, or to a server that is down, it will be lost unless that changes.
       const doomed = this.model.blocked(m.src, m.dst) || !this.model.nodes.get(m.dst)?.up;
       if (g.classList.contains("doomed") !== doomed) g.classList.toggle("doomed", doomed);
-      const p = this.positions.get(m.src), q = this.positions.get(m.dst);
-      const dx = q.x - p.x, dy = q.y - p.y, len = Math.hypot(dx, dy) || 1;
-      const ux = dx / len, uy = dy / len;
-      const travel = len - 2 * (r + 20);
-      // Right of the direction of travel: requests and replies on one link do not overlap.
-      const x = p.x + ux * (r + 20 + travel * f) - uy * 20;
-      const y = p.y + uy * (r + 20 + travel * f) + ux * 20;
-      g.setAttribute("transform", `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
-      g.setAttribute("visibility", "visible");
-      const half = Number(g.dataset.halfWidth);
-      const arrow = g.firstChild;
-      const angle = Math.atan2(uy, ux) * 180 / Math.PI;
-      arrow.setAttribute("transform", `rotate(${angle.toFixed(1)}) translate(${half + 2} 0)`);
+      g.setAttribute("transform", `translate(${at.x.toFixed(1)} ${at.y.toFixed(1)})`);
+      if (g.getAttribute("visibility") !== "visible") g.setAttribute("visibility", "visible");
+      const arrow = g.querySelector(".arrow");
+      if (arrow) {
+        // The arrow head touches the pill's edge in the direction of travel.
+        const angle = Math.atan2(at.uy, at.ux) * 180 / Math.PI;
+        const edge = Math.min(ext.hw / Math.max(Math.abs(at.ux), 1e-6), ext.hh / Math.max(Math.abs(at.uy), 1e-6));
+        arrow.setAttribute("transform", `rotate(${angle.toFixed(0)}) translate(${(edge + 1).toFixed(1)} 0)`);
+      }
     }
-    const [lo, hi] = this.model.config.election_timeout;
+    return visible && this.model.mode === "playing";
+  }
+
+  drawDeaths(now, playing) {
+    const wall = performance.now();
+    const s = this.geo.T * 0.45;
+    this.deaths = this.deaths.filter((d) => {
+      const current = !playing && d.seq === this.model.seq;
+      const age = wall - d.born;
+      if (!current && (age > DEATH_MS || d.seq > this.model.seq)) { d.el?.remove(); return false; }
+      if (!d.el) {
+        d.el = svg("path", { class: "death", d: `M${d.x - s},${d.y - s} L${d.x + s},${d.y + s} M${d.x - s},${d.y + s} L${d.x + s},${d.y - s}` });
+        this.deathLayer.append(d.el);
+      }
+      d.el.style.opacity = current ? "1" : (1 - age / DEATH_MS).toFixed(2);
+      return true;
+    });
+    return this.deaths.some((d) => !(!playing && d.seq === this.model.seq));
+  }
+
+  drawTimers(now) {
+    const [, hi] = this.model.config.election_timeout;
+    const r = this.geo.r;
     for (const [id, g] of this.nodeEls) {
       const n = this.model.nodes.get(id);
       const timer = g.querySelector(".timer");
-      if (!n || !n.up || n.timer === null) { timer.setAttribute("d", ""); continue; }
-      const left = Math.max(0, n.timer - now) / hi;
-      timer.setAttribute("d", arc(r + 13, Math.min(left, 0.9999)));
+      // Quantized to 1/240 of a turn: the arc is rewritten only when it visibly changes.
+      const left = !n || !n.up || n.timer === null ? 0 : Math.round(Math.min(Math.max(0, n.timer - now) / hi, 0.9999) * 240) / 240;
+      if (g.timerLeft === left) continue;
+      g.timerLeft = left;
+      timer.setAttribute("d", arc(r + 9, left));
     }
   }
 
@@ -298,6 +455,10 @@ export class ClusterView {
     const el = sel.kind === "node" ? this.nodeEls.get(sel.id) : this.messageEls.get(sel.id);
     if (el) el.classList.add("selected");
   }
+}
+
+function overlaps(o, at, ext) {
+  return Math.abs(o.x - at.x) < o.hw + ext.hw && Math.abs(o.y - at.y) < o.hh + ext.hh;
 }
 
 /** An arc clockwise from the top, covering `fraction` of a circle. */

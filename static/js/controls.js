@@ -2,18 +2,26 @@
 // becomes an `action` for the server; errors it answers come back as toasts.
 import { el, clear, svg, $ } from "./dom.js";
 import { termColour } from "./logs-view.js";
+import { messageShape } from "./cluster-view.js";
+import { openDialog, setUpDialogs } from "./dialogs.js";
 
 export const SHORTCUTS = [
   ["Space", "Play / pause"],
   ["→", "Step forward one event"],
   ["←", "Step back one event"],
-  ["N", "Next scenario step"],
-  ["B", "Previous scenario step"],
+  ["N or Page Down", "Next scenario step (a presentation clicker works); outside a scenario, step forward"],
+  ["B or Page Up", "Previous scenario step; outside a scenario, step back"],
+  ["C", "Send a client command to the leader"],
+  ["K", "Crash the selected server, or the leader when none is selected"],
+  ["R", "Restart the selected server, or the server that went down last"],
+  ["T", "Time out the selected server now (it starts an election)"],
+  ["I", "Inspector (the selected server, message or entry)"],
+  ["E", "Events: what happened, in plain words"],
   ["L", "Legend"],
   ["S", "Lecture scenarios"],
-  ["P", "Presenter mode (large text)"],
+  ["P", "Presenter mode: the projector layout (also ?presenter=1 in the address)"],
   ["?", "This list"],
-  ["Esc", "Close a dialog, clear the selection"],
+  ["Esc", "Close a dialog or the side panel, clear the selection"],
   ["Tab / Enter", "Move between servers and controls / open the selected one"],
   ["Home / End", "On the timeline: go to the start / the end"],
 ];
@@ -37,13 +45,18 @@ export function speedText(s) {
 }
 
 export class Controls {
-  constructor(model, send, { onSeek, scenario, onEscape }) {
+  constructor(model, send, { onSeek, scenario, drawer, view, onEscape, onLayout }) {
     this.model = model;
     this.send = send;
     this.onSeek = onSeek;
     this.onEscape = onEscape;
+    this.onLayout = onLayout;
     this.scenario = scenario;
+    this.drawer = drawer;
+    this.view = view;
     this.bannerSeen = 0;
+    this.commands = 0;
+    this.lastCrashed = null;
     this.wire();
   }
 
@@ -72,11 +85,18 @@ export class Controls {
     $("#legend-button").addEventListener("click", () => openDialog("#legend"));
     $("#help-button").addEventListener("click", () => openDialog("#help"));
     $("#presenter-button").addEventListener("click", () => this.presenter());
-    $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; });
+    $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; this.onLayout?.(); });
+    const dots = $("#pref-dots");
+    dots.checked = this.view.preferDots;
+    dots.addEventListener("change", () => this.view.setPreferDots(dots.checked));
+    setUpDialogs(this.model, this.send);
     document.addEventListener("keydown", (e) => this.key(e));
     this.buildLegend();
     this.buildHelp();
-    if (localStorage.getItem("raftviz-presenter") === "on") this.presenter(true);
+    const asked = new URLSearchParams(location.search).get("presenter");
+    const on = asked !== null ? asked === "1" || asked === "on" : localStorage.getItem("raftviz-presenter") === "on";
+    if (on) this.presenter(true, { remember: asked === null });
+    else if (window.innerWidth >= 1200) this.drawer.open("events");   // room for the story beside the picture
   }
 
   togglePlay() {
@@ -93,7 +113,13 @@ export class Controls {
   }
 
   network() {
-    const loss = Number($("#loss").value) / 100;
+    const percent = Number($("#loss").value);
+    if (!Number.isFinite(percent) || percent < 0 || percent > 100 || $("#loss").value.trim() === "") {
+      toast("Message loss is a percentage from 0 to 100 %.");
+      this.showNetwork();
+      return;
+    }
+    const loss = percent / 100;
     const latency = [Number($("#latency-lo").value), Number($("#latency-hi").value)];
     this.send({ type: "network", loss, latency }).then((ack) => {
       if (!ack.ok) { this.showNetwork(); return; }
@@ -143,12 +169,50 @@ export class Controls {
     if (!ack.ok) toast(ack.error);
   }
 
-  presenter(force) {
+  /** Presenter mode: the projector layout. The picture takes the screen; the side
+   * panel closes until asked for; every text of the picture is 18 px or more. */
+  presenter(force, { remember = true } = {}) {
     const on = force ?? !document.body.classList.contains("presenter");
     document.body.classList.toggle("presenter", on);
     $("#presenter-button").setAttribute("aria-pressed", String(on));
-    localStorage.setItem("raftviz-presenter", on ? "on" : "off");
-    window.dispatchEvent(new Event("resize"));
+    if (remember) localStorage.setItem("raftviz-presenter", on ? "on" : "off");
+    if (on) this.drawer.close();
+    this.onLayout?.();
+  }
+
+  /** The server a lecture key acts on: the selected one, else the given fallback. */
+  target(fallback) {
+    const sel = this.view.selected;
+    if (sel?.kind === "node") return this.model.nodes.get(sel.id);
+    return fallback;
+  }
+
+  clientCommand() {
+    const k = this.commands++;
+    this.send({ type: "submit", command: `SET ${"xyz"[k % 3]} ${k + 1}` }).then((ack) => {
+      if (ack.ok && ack.index === null) toast(ack.note, "info");
+    });
+  }
+
+  crashKey() {
+    const n = this.target(this.model.leader());
+    if (!n) { toast("Select a server to crash (there is no leader now).", "info"); return; }
+    if (n.up) this.lastCrashed = n.id;
+    this.send({ type: n.up ? "crash" : "restart", node: n.id });
+  }
+
+  restartKey() {
+    const down = [...this.model.nodes.values()].filter((n) => !n.up);
+    const n = this.target(down.find((d) => d.id === this.lastCrashed) || down[0]);
+    if (!n) { toast("Every server is up.", "info"); return; }
+    if (n.up) { toast(`${"S" + n.id} is up; select a server that is down.`, "info"); return; }
+    this.send({ type: "restart", node: n.id });
+  }
+
+  timeoutKey() {
+    const n = this.target(null);
+    if (!n) { toast("Select a server first (click it, or Tab to it), then press T.", "info"); return; }
+    this.send({ type: "timeout", node: n.id });
   }
 
   key(e) {
@@ -156,7 +220,8 @@ export class Controls {
     if (e.key === "Escape") {
       const open = document.querySelectorAll("dialog[open]");
       if (open.length) open.forEach((d) => d.close());
-      else this.onEscape?.();
+      else if (this.view.selected) this.onEscape?.();
+      else this.drawer.close();
       return;
     }
     if (target.closest("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey
@@ -170,6 +235,20 @@ export class Controls {
       "?": () => openDialog("#help"),
       l: () => openDialog("#legend"),
       L: () => openDialog("#legend"),
+      PageDown: () => (this.model.scenario ? this.scenario.next() : this.send({ type: "step" })),
+      PageUp: () => (this.model.scenario ? this.scenario.back() : this.send({ type: "step_back" })),
+      c: () => this.clientCommand(),
+      C: () => this.clientCommand(),
+      k: () => this.crashKey(),
+      K: () => this.crashKey(),
+      r: () => this.restartKey(),
+      R: () => this.restartKey(),
+      t: () => this.timeoutKey(),
+      T: () => this.timeoutKey(),
+      i: () => this.drawer.toggle("inspector"),
+      I: () => this.drawer.toggle("inspector"),
+      e: () => this.drawer.toggle("events"),
+      E: () => this.drawer.toggle("events"),
       p: () => this.presenter(),
       P: () => this.presenter(),
       s: () => $("#scenarios-button").click(),
@@ -268,8 +347,11 @@ export class Controls {
     const body = $("#legend-body");
     const sample = (...children) => svg("svg", { viewBox: "-40 -30 80 60", "aria-hidden": "true" }, ...children);
     const node = (cls, shape) => sample(svg("g", { class: `node ${cls}` }, shape));
+    const dots = (...kinds) => sample(...kinds.map(([cls, shape], k) =>
+      svg("g", { class: `message ${cls}`, transform: `translate(${-27 + k * (54 / Math.max(1, kinds.length - 1))} 0)` },
+        messageShape(shape, 8))));
     const msg = (cls, text) => sample(svg("g", { class: `message ${cls}` },
-      svg("rect", { x: -30, y: -16, width: 60, height: 32 }), svg("text", {}, text)));
+      svg("rect", { class: "body", x: -30, y: -16, width: 60, height: 32, rx: 9 }), svg("text", { style: "font-size:18px" }, text)));
     const rows = [
       [node("follower", svg("circle", { class: "shape", r: 24 })), "Follower: a circle."],
       [node("candidate", svg("polygon", { class: "shape", points: "0,-28 28,0 0,28 -28,0" })),
@@ -285,6 +367,12 @@ export class Controls {
       [msg("ae", "+3"), "AppendEntries carrying 3 log entries."],
       [msg("ok", "OK"), "AppendEntries succeeded."],
       [msg("no", "✗"), "AppendEntries rejected (logs do not match, or an old term)."],
+      [dots(["rv", "diamond"], ["ok", "circle"], ["no", "circle"]),
+        "Small shapes (more than 5 servers, or chosen under Cluster): a diamond asks for a vote; a circle answers it, green yes, red no."],
+      [dots(["ae", "square"], ["hb", "square"], ["ok", "small-square"], ["no", "small-square"]),
+        "A square is an AppendEntries (hollow: a heartbeat); a small square answers it, green OK, red rejected. Hover or click one for its details."],
+      [sample(svg("path", { class: "death", d: "M-10,-10 L10,10 M-10,10 L10,-10" })),
+        "A red cross: a message lost where it died (message loss, a cut link or partition, a crashed receiver, or dropped by hand)."],
       [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#D55E00;stroke-width:4;stroke-dasharray:8 6" })),
         "A cut link: nothing crosses it. Click a link to cut or restore it."],
       [sample(svg("circle", { r: 22, fill: "#56B4E9", opacity: 0.35 }), svg("circle", { r: 12, fill: "#0072B2" })),
@@ -307,11 +395,6 @@ function download(text, filename, type) {
   document.body.append(a);
   a.click();
   a.remove();
-}
-
-export function openDialog(selector) {
-  const d = $(selector);
-  if (!d.open) d.showModal();
 }
 
 export function toast(message, kind = "error") {

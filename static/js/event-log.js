@@ -4,10 +4,14 @@ import { el, clear, serverName } from "./dom.js";
 
 const MAX_ROWS = 400;              // rows kept while following the newest events
 const MAX_WITH_OLDER = 3000;       // ... and while older ones the user fetched are shown
+const FLUSH_MS = 120;              // new rows are drawn at most this often
 
 export class EventLog {
-  constructor(list, filter, model, { onSeek, onOlder }) {
+  constructor(list, filter, model, { onSeek, onOlder, isShown }) {
     this.list = list;
+    this.isShown = isShown;
+    this.pending = [];                     // records not drawn yet (drawn at most every FLUSH_MS)
+    this.flushTimer = null;
     this.filter = filter;
     this.model = model;
     this.onSeek = onSeek;
@@ -21,7 +25,7 @@ export class EventLog {
       e.preventDefault();
       e.stopPropagation();
       const next = e.key === "ArrowDown" ? row.nextElementSibling : row.previousElementSibling;
-      if (next?.dataset.seq) { row.tabIndex = -1; next.tabIndex = 0; next.focus(); }
+      if (next?.dataset.seq) { row.tabIndex = -1; next.tabIndex = 0; next.focus({ preventScroll: true }); }
     });
   }
 
@@ -34,6 +38,9 @@ export class EventLog {
   }
 
   render() {
+    this.pending = [];
+    if (!this.shown) { this.stale = true; return; }
+    this.stale = false;
     const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
     const keep = this.filter.value;
     clear(this.filter).append(el("option", { value: "", text: "all servers" }),
@@ -51,14 +58,34 @@ export class EventLog {
     }
     this.addOlderButton();
     this.markCurrent();
-    // After a jump in time, show where we are.
-    this.rows.get(this.model.seq)?.scrollIntoView({ block: "center" });
+    // After a jump in time, show where we are: the list scrolls inside its own
+    // box (scrollIntoView would scroll the whole page too).
+    const row = this.rows.get(this.model.seq);
+    if (row && this.list.clientHeight) this.list.scrollTop = row.offsetTop - (this.list.clientHeight - row.offsetHeight) / 2;
+  }
+
+  /** Whether the log is on screen (its drawer tab is open). */
+  get shown() {
+    return this.isShown ? this.isShown() : true;
   }
 
   update(changed) {
-    if (!changed.records.length) return this.markCurrent();
+    // Hidden, the log does nothing; it is rebuilt from the model when it is shown.
+    if (!this.shown) { this.stale = true; return; }
+    // Rows are added in batches: at full speed hundreds of records arrive each
+    // second, more than anyone reads, and one layout per batch is enough.
+    this.pending.push(...changed.records);
+    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  flush() {
+    this.flushTimer = null;
+    const records = this.pending;
+    this.pending = [];
+    if (!this.shown) { this.stale = true; return; }
+    if (!records.length) return this.markCurrent();
     const fragment = document.createDocumentFragment();
-    for (const r of changed.records) if (this.shows(r)) fragment.prepend(this.row(r));
+    for (const r of records) if (this.shows(r)) fragment.prepend(this.row(r));
     this.list.querySelector(".empty")?.remove();
     this.list.prepend(fragment);
     const cap = this.showingOlder ? MAX_WITH_OLDER : MAX_ROWS;

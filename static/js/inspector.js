@@ -49,7 +49,7 @@ export class Inspector {
     else this.entry(s.node, s.entry);
     const input = this.root.querySelector("input[data-key=command]");
     if (input && typed) input.value = typed;
-    if (focused) this.root.querySelector(`[data-key="${focused}"]`)?.focus();
+    if (focused) this.root.querySelector(`[data-key="${focused}"]`)?.focus({ preventScroll: true });
     this.root.scrollTop = scroll;
   }
 

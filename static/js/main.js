@@ -9,6 +9,7 @@ import { EventLog } from "./event-log.js";
 import { Inspector } from "./inspector.js";
 import { Controls, toast } from "./controls.js";
 import { ScenarioPanel } from "./scenario.js";
+import { Drawer } from "./drawer.js";
 
 const model = new Model();
 let renderedSize = 0;
@@ -22,12 +23,19 @@ function send(action) {
 
 const seek = (seq) => send({ type: "seek", seq });
 
+const presenter = () => document.body.classList.contains("presenter");
+
 function select(selection, { focus = false } = {}) {
   view.select(selection);
   inspector.show(selection);
-  if (focus && selection) $("#inspector").focus();      // keyboard users land on what they opened
+  // The inspector opens for what was clicked, except on the projector, where the
+  // picture keeps the screen until the inspector is asked for (I).
+  if (selection && (!presenter() || focus)) drawer.open("inspector");
+  if (focus && selection) $("#inspector").focus({ preventScroll: true });   // keyboard users land on what they opened
+  redraw();
 }
 
+const drawer = new Drawer({ onChange: (name) => { if (name === "events") events.render(); } });
 const view = new ClusterView($("#cluster"), model, {
   onSelect: (sel, how) => select(sel, { focus: how === "key" }),
   onLink: (a, b) => {
@@ -36,21 +44,28 @@ const view = new ClusterView($("#cluster"), model, {
     else send({ type: "cut", a, b });
   },
 });
+view.onResize = () => redraw();
 const logs = new LogsView($("#logs"), model, { onEntry: (node, entry) => select({ kind: "entry", node, entry }) });
 const timeline = new Timeline($("#timeline"), model, { onSeek: seek });
 const events = new EventLog($("#event-log"), $("#event-filter"), model, {
   onSeek: seek,
   onOlder: (before) => send({ type: "records", before, count: 200 }).then((ack) => ack.ok && events.appendOlder(ack.records)),
+  isShown: () => drawer.isOpen("events"),
 });
 const inspector = new Inspector($("#inspector"), model, { send, onSelect: (sel) => select(sel) });
 const scenario = new ScenarioPanel($("#narration"), model, send);
-const controls = new Controls(model, send, { onSeek: seek, scenario, onEscape: () => select(null) });
+const controls = new Controls(model, send, {
+  onSeek: seek, scenario, drawer, view, onEscape: () => select(null),
+  onLayout: () => { if (model.ready) { view.render(); logs.layout?.(); redraw(); } },
+});
 
 model.addEventListener("state", () => {
   if (model.nodes.size !== renderedSize || !view.nodeEls.size) {
     renderedSize = model.nodes.size;
     select(null);
   }
+  view.deaths.forEach((d) => d.el?.remove());
+  view.deaths = [];
   view.render();
   logs.render();
   timeline.render();
@@ -61,6 +76,7 @@ model.addEventListener("state", () => {
   const notice = $("#notice");
   notice.hidden = !model.notice;
   notice.textContent = model.notice || "";
+  redraw();
 });
 
 model.addEventListener("update", (e) => {
@@ -73,6 +89,7 @@ model.addEventListener("update", (e) => {
   inspector.refresh(changed);
   if (changed.scenario) scenario.render();
   if (changed.notice) toast(changed.notice, "info");
+  redraw();
 });
 
 const connection = new Connection({
@@ -80,23 +97,37 @@ const connection = new Connection({
   onEvents: (update) => model.applyEvents(update),
   onStatus: ({ connected, message, final }) => {
     document.body.classList.toggle("offline", !connected);
-    if (message) toast(final ? message : message, final ? "error" : "info");
+    if (message) toast(message, final ? "error" : "info");
   },
 });
 
+// The page draws only when something changed or moves: a frame is asked for by
+// every server message and user action; frames go on at the display's rate
+// while messages fly, ten times a second while only the timer arcs and the
+// clock move, and not at all when nothing moves. A paused page does no work.
+const SLOW_FRAME_MS = 100;
+let framePending = false, slowTimer = null;
 let lastTick = 0;
-function frame(t) {
-  if (model.ready) {
-    const now = model.now();
-    view.frame(now);
-    if (t - lastTick > 100) {
-      lastTick = t;
-      controls.tick(now);
-      inspector.tick(now);
-    }
-  }
+
+function redraw() {
+  if (framePending) return;
+  framePending = true;
+  clearTimeout(slowTimer);
   requestAnimationFrame(frame);
 }
-requestAnimationFrame(frame);
 
-window.raftviz = { model, send, connection };   // for the console, the browser tests and benchmarks
+function frame(t) {
+  framePending = false;
+  if (!model.ready) return;
+  const now = model.now();
+  const moving = view.frame(now);
+  if (t - lastTick > SLOW_FRAME_MS - 5 || !moving) {
+    lastTick = t;
+    controls.tick(now);
+    inspector.tick(now);
+  }
+  if (moving === "fast") redraw();
+  else if (moving === "slow") slowTimer = setTimeout(redraw, SLOW_FRAME_MS);
+}
+
+window.raftviz = { model, send, connection, view, drawer };   // for the console, the browser tests and benchmarks

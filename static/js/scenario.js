@@ -1,5 +1,6 @@
 // Lecture scenarios: the picker, the narration panel, and ?scenario=<id> links.
 import { el, clear, $ } from "./dom.js";
+import { openDialog, closeWithoutResume } from "./dialogs.js";
 
 export class ScenarioPanel {
   constructor(panel, model, send) {
@@ -43,8 +44,8 @@ export class ScenarioPanel {
     if (key !== this.shownStep) { this.revealed = false; this.shownStep = key; }
     clear(this.panel);
     const head = el("div", { class: "narration-head" },
-      el("div", { class: "where" },
-        el("strong", { class: "title", text: sc.title }),
+      el("div", { class: "where", title: `${sc.lecture}: ${sc.source}` },
+        el("strong", { class: "title", text: sc.title }), " ",
         el("span", { class: "stepno", text: sc.step ? `Step ${sc.step} of ${sc.steps}` : `${sc.steps} steps` })),
       el("div", { class: "buttons", role: "group", "aria-label": "Scenario steps" },
         el("button", { text: "◂ Back", title: "Back to where the previous step began (B)", disabled: sc.step === 0 && !sc.playing,
@@ -90,20 +91,26 @@ export class ScenarioPanel {
     if (this.revealed) {
       box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
     } else {
-      box.append(el("button", { type: "button", text: "Reveal the answer", onclick: () => { this.revealed = true; this.render(); } }));
+      list.append(el("button", { type: "button", class: "reveal-button", text: "Reveal the answer",
+        onclick: () => { this.revealed = true; this.render(); } }));
     }
     return box;
   }
 
+  /** The previous step's question, answered by what just played. The explanation
+   * folds (open by default except on the projector, where space goes to the picture). */
   answer(q) {
-    return el("p", { class: "reveal", text: `${q.prompt} — Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` });
+    const details = el("details", { class: "reveal answered" },
+      el("summary", { text: `${q.prompt} Answer: ${q.choices[q.answer - 1]}.` }),
+      el("p", { text: q.explanation }));
+    details.open = !document.body.classList.contains("presenter");
+    return details;
   }
 
   async openPicker() {
-    const dialog = $("#scenarios");
     const list = clear($("#scenario-list"));
     list.append(el("p", { class: "hint", text: "Loading…" }));
-    if (!dialog.open) dialog.showModal();
+    const dialog = openDialog("#scenarios");
     let data;
     try {
       data = await (await fetch("/api/scenarios")).json();
@@ -122,7 +129,7 @@ export class ScenarioPanel {
       for (const s of items) {
         ul.append(el("li", { "data-scenario": s.id },
           el("button", { class: "pick", text: s.title, onclick: () => {
-            dialog.close();
+            closeWithoutResume(dialog);            // a scenario opens paused at its start
             this.send({ type: "scenario", id: s.id });
           } }),
           el("span", { class: "hint", text: ` ${s.steps} steps · ${s.source}` }),
