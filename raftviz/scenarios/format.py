@@ -20,7 +20,7 @@ from ..sim.actions import MAX_COMMAND
 from ..sim.quote import quote, quote_names
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-TOP = {"id", "title", "source", "lecture", "summary", "cluster", "initial", "steps"}
+TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "initial", "steps"}
 CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options"}
 STEP = {"caption", "actions", "until", "expect", "question"}
 ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect", "partition", "heal", "cut", "link",
@@ -79,6 +79,7 @@ class Spec:
     initial: dict | None
     steps: list[Step]
     path: str = ""
+    labels: dict[int, str] = field(default_factory=dict)   # short names shown beside servers, e.g. {2: "(a)"}
 
     @property
     def size(self) -> int:
@@ -237,7 +238,8 @@ def parse(text: str, where: str = "<scenario>") -> Spec:
     if not isinstance(steps_raw, list) or not steps_raw:
         c.fail("steps", "should be a list with at least one step")
     steps = [_step(c, s, f"steps[{k}]", size) for k, s in enumerate(steps_raw)]
-    return Spec(id=sid, title=c.text(doc["title"], "title", 200),
+    labels = c.node_map(doc.get("labels", {}) or {}, "labels", size, lambda v, path: c.text(v, path, 12))
+    return Spec(labels=labels, id=sid, title=c.text(doc["title"], "title", 200),
                 source=c.text(doc.get("source", "raftviz"), "source", 300),
                 lecture=c.text(doc.get("lecture", "Your scenarios"), "lecture", 200),
                 summary=c.text(doc.get("summary", doc["title"]), "summary", 3000),

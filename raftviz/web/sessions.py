@@ -160,7 +160,7 @@ class Session:
         upcoming = sc.steps[sc.index] if not sc.done else None
         return {
             "id": spec.id, "title": spec.title, "source": spec.source, "lecture": spec.lecture,
-            "summary": spec.summary, "step": sc.index, "steps": len(sc.steps), "done": sc.done,
+            "summary": spec.summary, "labels": {str(k): v for k, v in spec.labels.items()}, "step": sc.index, "steps": len(sc.steps), "done": sc.done,
             "caption": done.caption if done else None,
             "question": upcoming.question.to_dict() if upcoming and upcoming.question else None,
             "answered": done.question.to_dict() if done and done.question else None,
