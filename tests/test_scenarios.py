@@ -151,7 +151,13 @@ BAD_FILES = [
      "steps[0].question.answer: should be a whole number from 1 to 2"),
     ("id: x\ntitle: T\nsteps: [{caption: c, actions: [drop: {type: Gossip}]}]\n",
      "steps[0].actions[0].drop.type: should be one of"),
+    ("id: x\ntitle: T\nlabels: {9: (z)}\nsteps: [{caption: c}]\n", "labels.9: there is no S9: this scenario has S1–S5"),
+    ("id: x\ntitle: T\nlabels: {2: [a]}\nsteps: [{caption: c}]\n", "labels.2: should be some text"),
 ]
+
+
+def test_figure_7_labels_its_followers_a_to_f():
+    assert scenarios.spec("figure-7").labels == {2: "(a)", 3: "(b)", 4: "(c)", 5: "(d)", 6: "(e)", 7: "(f)"}
 
 
 @pytest.mark.parametrize("text, message", BAD_FILES)
