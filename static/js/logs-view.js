@@ -1,132 +1,591 @@
-// Every server's log by index. Only the columns in view are built, so a log
-// of thousands of entries scrolls as easily as a short one; nothing is cut
-// off: the full command of an entry is in its tooltip and in the inspector.
+// Every server's log, one row per server, sized to fit its box. The grid
+// shows what matters now: each leader's commit point, each follower's
+// nextIndex and matchIndex as its own leader sees them, and the ends of the
+// logs. A committed prefix that all servers share folds into one block; if
+// the rest still does not fit, the gaps between the important indexes fold
+// too. Every fold opens on click. Nothing is cut off for good: the full
+// command of an entry is in its tooltip and in the inspector.
 import { el, clear, serverName } from "./dom.js";
 
-// Term colours cycle through a colour-blind-safe palette; the term number is
-// always written in the cell as well.
-// (Term 3 is not the leader's green: the two mean different things.)
-const TERM_COLOURS = ["#56B4E9", "#E69F00", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#009E73", "#999999"];
-const DARK_TEXT = new Set(["#56B4E9", "#E69F00", "#F0E442", "#999999", "#CC79A7"]);
-const CELL_EM = 4.2, GAP_EM = 0.25, BUFFER = 6;
+// Term colours: Okabe–Ito and Tol hues without the colours that already mean
+// something (leader green #009E73, danger vermillion #D55E00, down greys),
+// ordered so that neighbouring terms differ in lightness as well as hue.
+// Each comes with the text colour that reads on it; the term number is
+// always printed, so colour is never the only cue.
+const TERM_COLOURS = [
+  ["#56B4E9", "#111"],   // sky blue
+  ["#E69F00", "#111"],   // orange
+  ["#0072B2", "#fff"],   // blue
+  ["#F0E442", "#111"],   // yellow
+  ["#882255", "#fff"],   // wine
+  ["#CC79A7", "#111"],   // reddish purple
+  ["#332288", "#fff"],   // indigo
+];
+const paletteAt = (term) => TERM_COLOURS[(((term - 1) % TERM_COLOURS.length) + TERM_COLOURS.length) % TERM_COLOURS.length];
 
 export function termColour(term) {
-  return TERM_COLOURS[(term - 1 + TERM_COLOURS.length) % TERM_COLOURS.length];
+  return paletteAt(term)[0];
 }
+
+/** The text colour that reads on termColour(term). */
+export function termInk(term) {
+  return paletteAt(term)[1];
+}
+
+const HSCROLL = 14;            // px: height of the sideways scrollbar, when one is needed
+const PREFIX_MIN = 2;          // a shared prefix shorter than this is not worth a fold
+
+/**
+ * The leader whose pointers a server's row shows, or null: the leader it
+ * names, if that one is up, a leader and in its term; else (no leader heard
+ * of yet) the only up leader of its term or later. Only followers have one.
+ */
+export function leaderOf(node, nodes) {
+  if (!node.up || node.role !== "follower") return null;
+  const named = nodes.get(node.leader_id);
+  if (named && named.up && named.role === "leader" && named.term === node.term) return named;
+  const leaders = [...nodes.values()].filter((n) => n.up && n.role === "leader" && n.term >= node.term);
+  return leaders.length === 1 ? leaders[0] : null;
+}
+
+/** The pointers a leader keeps for a follower: {next, match} or null. */
+export function pointersFor(node, leader) {
+  if (!leader || !leader.next_index) return null;
+  const key = String(node.id);
+  if (!(key in leader.next_index)) return null;
+  return { next: leader.next_index[key], match: (leader.match_index || {})[key] || 0 };
+}
+
+/**
+ * How many leading entries every server holds alike (same index and term,
+ * hence the same entry) and are committed: at most the highest commitIndex
+ * among up servers.
+ */
+export function sharedCommitted(nodes) {
+  const list = [...nodes.values()];
+  if (!list.length) return 0;
+  let k = 0;
+  for (const n of list) if (n.up) k = Math.max(k, n.commit_index);
+  for (const n of list) k = Math.min(k, n.log.length);
+  const first = list[0].log;
+  for (let i = 0; i < k; i++) {
+    for (const n of list) if (n.log[i].term !== first[i].term) return i;
+  }
+  return k;
+}
+
+/**
+ * Which columns to show, in order: "prefix" (1..fold folded), "col" (one
+ * index), "gap" (a folded run between shown indexes). Columns run from 1 to
+ * `last`; `keep` must show, `opened` ranges are shown because the user asked.
+ * If all columns fit at `cell` px they all show; otherwise runs grow around
+ * the kept indexes while they fit and the rest folds. `fits` is false when
+ * even the kept indexes do not fit (the box must then scroll sideways).
+ */
+export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell, prefixWidth = 0, gapWidth = 0 }) {
+  const first = fold + 1;
+  const lead = fold ? prefixWidth : 0;
+  const slots = fold ? [{ kind: "prefix", from: 1, to: fold }] : [];
+  if (lead + (last - fold) * cell <= room) {
+    for (let i = first; i <= last; i++) slots.push({ kind: "col", index: i });
+    return { slots, fits: true };
+  }
+  const shown = new Set();
+  for (const i of keep) if (i >= first && i <= last) shown.add(i);
+  for (const [a, b] of opened) for (let i = Math.max(a, first); i <= Math.min(b, last); i++) shown.add(i);
+  const width = () => {
+    let w = lead, prev = fold;
+    for (const i of [...shown].sort((a, b) => a - b)) {
+      w += cell + (i > prev + 1 ? gapWidth : 0);
+      prev = i;
+    }
+    return w + (prev < last ? gapWidth : 0);
+  };
+  const fits = width() <= room;
+  if (fits) {
+    // Grow every run by one on each side per round, so the room is shared
+    // out evenly around the places that matter.
+    const seeds = [...shown];
+    for (let d = 1, grew = true; grew && d <= last; d++) {
+      grew = false;
+      for (const k of seeds) {
+        for (const i of [k - d, k + d]) {
+          if (i < first || i > last || shown.has(i) || !(shown.has(i - 1) || shown.has(i + 1))) continue;
+          shown.add(i);
+          if (width() > room) shown.delete(i);
+          else grew = true;
+        }
+      }
+    }
+    // A gap of one entry: show the entry itself if that still fits.
+    for (let i = first; i <= last; i++) {
+      if (shown.has(i) || !(i === first || shown.has(i - 1)) || !(i === last || shown.has(i + 1))) continue;
+      shown.add(i);
+      if (width() > room) shown.delete(i);
+    }
+  }
+  let prev = fold;
+  for (const i of [...shown].sort((a, b) => a - b)) {
+    if (i > prev + 1) slots.push({ kind: "gap", from: prev + 1, to: i - 1 });
+    slots.push({ kind: "col", index: i });
+    prev = i;
+  }
+  if (prev < last) slots.push({ kind: "gap", from: prev + 1, to: last });
+  return { slots, fits };
+}
+
+const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
 
 export class LogsView {
   constructor(root, model, { onEntry }) {
     this.root = root;
     this.model = model;
     this.onEntry = onEntry;
-    this.rows = new Map();
-    root.addEventListener("scroll", () => this.renderCells());
+    this.rows = new Map();           // id -> {row, who, strip, key}
+    this.size = { width: 0, height: 0 };
+    this.geom = null;
+    this.prefixOpen = false;         // the user opened the shared prefix
+    this.opened = [];                // gap ranges [from, to] the user opened
+    this.sx = 0;                     // sideways scroll, px
+    this.atEnd = true;               // keep the newest entries in view while the user has not scrolled away
+    this.widths = new Map();         // text width cache: measuring is cheap, but not free per cell
+    this.ctx = document.createElement("canvas").getContext("2d");
+    root.classList.add("logs-view");
+    root.addEventListener("click", (e) => this.click(e));
+    root.addEventListener("wheel", (e) => this.wheel(e), { passive: false });
+    new ResizeObserver(([entry]) => {
+      const { width, height } = entry.contentRect;
+      if (Math.abs(width - this.size.width) < 1 && Math.abs(height - this.size.height) < 1) return;
+      this.size = { width, height };
+      this.refresh(true);
+    }).observe(root);
+    // Presenter mode changes the minimum text size even if the box keeps its size.
+    new MutationObserver(() => {
+      if (this.geom && this.geom.presenter !== document.body.classList.contains("presenter")) this.refresh(true);
+    }).observe(document.body, { attributes: true, attributeFilter: ["class"] });
   }
 
-  get em() {
-    return parseFloat(getComputedStyle(this.root).fontSize);
-  }
-
-  get step() {
-    return (CELL_EM + GAP_EM) * this.em;
-  }
-
+  /** Rebuild from scratch (a new state: new cluster, seek, scenario step). */
   render() {
+    const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
+    if (ids.join() !== [...this.rows.keys()].join()) {
+      this.prefixOpen = false;
+      this.opened = [];
+      this.atEnd = true;
+    }
     clear(this.root);
     this.rows.clear();
-    this.inner = el("div", { class: "rows" });
-    this.indexRow = el("div", { class: "index-row" }, el("span", { class: "who" }, "index"),
-      this.indexCells = el("div", { class: "cells" }));
-    this.inner.append(this.indexRow);
-    for (const id of [...this.model.nodes.keys()].sort((a, b) => a - b)) {
+    this.frame = el("div", { class: "logs-frame" });
+    this.indexStrip = el("div", { class: "strip" });
+    this.frame.append(el("div", { class: "index-row", "aria-hidden": "true" },
+      el("div", { class: "who", text: "index" }), el("div", { class: "lane" }, this.indexStrip)));
+    for (const id of ids) {
       const who = el("div", { class: "who" });
-      const cells = el("div", { class: "cells" });
-      const row = el("div", { class: "log-row", "data-log-node": id }, who, cells);
-      this.rows.set(id, { row, who, cells });
-      this.inner.append(row);
+      const strip = el("div", { class: "strip" });
+      const row = el("div", { class: "log-row", "data-log-node": id }, who, el("div", { class: "lane" }, strip));
+      this.rows.set(id, { row, who, strip, key: null });
+      this.frame.append(row);
     }
-    this.root.append(this.inner);
-    this.update(null, true);
+    this.foldStrip = el("div", { class: "strip" });
+    this.frame.append(el("div", { class: "folds" }, this.foldStrip));
+    this.spacer = el("div");
+    this.hscroll = el("div", { class: "hscroll", tabindex: "0", "aria-label": "Logs: scroll sideways", hidden: true }, this.spacer);
+    this.hscroll.addEventListener("scroll", () => this.scrolled());
+    // Arrow keys step the cluster elsewhere on the page; here they scroll.
+    this.hscroll.addEventListener("keydown", (e) => {
+      const by = { ArrowLeft: -this.geom.w, ArrowRight: this.geom.w, Home: -Infinity, End: Infinity }[e.key];
+      if (by === undefined || e.ctrlKey || e.metaKey || e.altKey) return;
+      e.preventDefault();
+      e.stopPropagation();
+      this.hscroll.scrollLeft = clamp(this.hscroll.scrollLeft + by * 2, 0, this.geom.total);
+    });
+    this.root.append(this.frame, this.hscroll);
+    const css = getComputedStyle(this.root);
+    this.font = css.fontFamily;
+    this.mono = css.getPropertyValue("--mono").trim() || "monospace";
+    this.layout();
   }
 
-  update(changed, force = false) {
-    const width = this.columns() * this.step + 10;
-    const atEnd = this.root.scrollLeft + this.root.clientWidth >= this.root.scrollWidth - this.step * 1.5;
-    for (const { cells } of this.rows.values()) cells.style.width = `${width}px`;
-    this.indexCells.style.width = `${width}px`;
-    for (const id of this.rows.keys()) this.renderHeader(id);
-    if (force || !changed || changed.nodes.size) {
-      if (atEnd && this.model.mode === "playing") this.root.scrollLeft = this.root.scrollWidth;
-      this.renderCells();
+  /** The box was resized: measure it again and lay everything out. */
+  layout() {
+    this.size = { width: this.root.clientWidth, height: this.root.clientHeight };
+    this.refresh(true);
+  }
+
+  /** Called on every model update; does nothing unless a server changed. */
+  update(changed) {
+    if (!this.frame) return;
+    if (changed && !(changed.nodes && changed.nodes.size) && !changed.scenario) return;
+    this.refresh(!changed || !!changed.scenario, changed && changed.nodes);
+  }
+
+  refresh(all, ids) {
+    if (!this.frame || !this.model.nodes.size) return;
+    const g = this.plan();
+    const same = !all && this.geom && this.geom.key === g.key;
+    if (!same) {
+      this.geom = g;
+      this.applyGeometry(g);
+    }
+    for (const [id, r] of this.rows) {
+      const key = this.rowKey(id);
+      if (!same || (ids && ids.has(id)) || key !== r.key) this.buildRow(id, key);
     }
   }
 
-  columns() {
-    let most = 0;
-    for (const n of this.model.nodes.values()) most = Math.max(most, n.log.length);
-    return most + 1;
+  measure(text, px, bold = false, mono = false) {
+    const k = `${bold ? "b" : ""}${mono ? "m" : ""}${px}|${text}`;
+    let w = this.widths.get(k);
+    if (w === undefined) {
+      if (this.widths.size > 4000) this.widths.clear();
+      this.ctx.font = `${bold ? "700 " : ""}${px}px ${mono ? this.mono : this.font}`;
+      w = this.ctx.measureText(text).width;
+      this.widths.set(k, w);
+    }
+    return w;
   }
 
-  pointers() {
-    const leader = this.model.leader();
-    return leader ? { leader, next: leader.next_index, match: leader.match_index } : null;
-  }
-
-  renderHeader(id) {
+  // What a row shows besides its own node: its leader's pointers and its scenario label.
+  rowKey(id) {
     const n = this.model.nodes.get(id);
-    const { row, who } = this.rows.get(id);
-    const p = this.pointers();
-    row.classList.toggle("down", !n.up);
-    row.classList.toggle("leader", n.up && n.role === "leader");
-    clear(who).append(el("b", { text: serverName(id) }), el("span", { text: n.up ? `commitIndex ${n.commit_index}` : "down" }));
-    if (n.up && p && p.leader.id !== id) who.append(el("span", { text: `next ${p.next[id]} · match ${p.match[id]}` }));
+    const leader = leaderOf(n, this.model.nodes);
+    const p = pointersFor(n, leader);
+    return `${leader ? leader.id : ""}|${p ? `${p.next}/${p.match}` : ""}|${this.label(id)}`;
   }
 
-  renderCells() {
-    const step = this.step;
-    const first = Math.max(1, Math.floor(this.root.scrollLeft / step) - BUFFER + 1);
-    const last = Math.min(this.columns(), Math.ceil((this.root.scrollLeft + this.root.clientWidth) / step) + BUFFER);
-    const width = CELL_EM * this.em;
-    clear(this.indexCells);
-    for (let i = first; i <= last; i++) {
-      this.indexCells.append(el("span", { class: "i", style: `left:${(i - 1) * step}px;width:${width}px`, text: i }));
-    }
-    const p = this.pointers();
-    for (const [id, { cells }] of this.rows) {
-      const n = this.model.nodes.get(id);
-      clear(cells);
-      for (let i = first; i <= Math.min(last, n.log.length); i++) {
-        cells.append(this.cell(n, n.log[i - 1], step, width));
-      }
-      if (p && p.leader.id !== id && n.up) {
-        const next = p.next[id], match = p.match[id];
-        if (match && match + 1 === next) {
-          this.pointer(cells, match, "▾match", "the leader's matchIndex for this server", step);
-          this.pointer(cells, next, "▾next", "the leader's nextIndex for this server", step);
-        } else {
-          this.pointer(cells, next, "▾next", "the leader's nextIndex for this server", step);
-          if (match) this.pointer(cells, match, "▾match", "the leader's matchIndex for this server", step);
-        }
-      }
-    }
+  label(id) {
+    const labels = this.model.scenario && this.model.scenario.labels;
+    return (labels && labels[id]) || "";
   }
 
-  cell(node, entry, step, width) {
-    const colour = termColour(entry.term);
+  // The text lines of a row's label column; `lines` is how many fit.
+  whoLines(n, lines) {
+    const name = [serverName(n.id), this.label(n.id)].filter(Boolean).join(" ");
+    if (!n.up) return [{ name, tag: "down" }];
+    const tag = n.role === "leader" ? "★ leader" : n.role === "candidate" ? "candidate" : "";
+    const commit = `commit ${n.commit_index}`;
+    const p = pointersFor(n, leaderOf(n, this.model.nodes));
+    const pointers = p ? `next ${p.next} · match ${p.match}` : "";
+    if (!pointers) return [{ name, tag }, { text: commit }];
+    // Only followers have pointers, so there is no tag to lose when two lines must do.
+    if (lines >= 3) return [{ name }, { text: commit }, { text: pointers }];
+    return [{ name, text: commit }, { text: pointers }];
+  }
+
+  // Sizes and columns from the box, the mode and the logs. Reads no layout.
+  plan() {
+    const nodes = this.model.nodes;
+    const count = nodes.size;
+    const presenter = document.body.classList.contains("presenter");
+    const m = presenter ? 18 : 13;                        // the smallest text allowed
+    const W = this.size.width, H = this.size.height;
+    const hh = Math.ceil(m * 1.25);                        // index row
+    const rMin = Math.ceil(m * 1.05) + Math.ceil(m + 5) + 1;   // pointer band + a term-only cell + rule
+
+    const sized = (height) => {
+      let r = Math.floor((height - hh) / count);
+      const scrollY = r < rMin;
+      if (scrollY) r = rMin;
+      const f = clamp(Math.floor((r - 9) / 3), m, presenter ? 32 : 24);
+      const pf = Math.max(m, Math.round(f * 0.85));
+      const band = Math.ceil(pf * 1.05);
+      const cf = Math.max(m, Math.round(f * 0.8));
+      // The command goes under the term number if there is room, else beside it.
+      const cmd = r - band - 2 - 3 >= f + cf * 1.05 ? "stack" : "inline";
+      const lf = Math.max(m, Math.min(Math.round(f * 0.9), Math.floor((r - 2) / 2.2)));
+      const lines = 3 * lf * 1.1 <= r - 2 ? 3 : 2;
+      return { r, scrollY, f, pf, band, cf, cmd, lf, lines };
+    };
+
+    let s = sized(H);
+    let result = this.columns(s, m, W);
+    if (!result.fits) {
+      s = sized(H - HSCROLL);
+      result = this.columns(s, m, W);
+    }
+    const { slots, w, whoW, total, room } = result;
+    // A command cut to one or two letters says nothing: then show term numbers only.
+    if (w - 10 - result.beside < this.measure("SET…", s.cf, false, true)) s.cmd = null;
+    const key = JSON.stringify([W, H, presenter, s, whoW, w, slots]);
+    return { key, presenter, m, hh, ...s, slots, w, whoW, beside: result.beside, total, room, overflow: total > room + 0.5 };
+  }
+
+  // Label column width, cell width and the column plan for given text sizes.
+  columns(s, m, W) {
+    const nodes = this.model.nodes;
+    let whoW = this.measure("index", m);
+    let last = 0, maxTerm = 1, cmdW = 0;
+    const keep = new Set();
+    for (const n of nodes.values()) {
+      for (const line of this.whoLines(n, s.lines)) {
+        const name = line.name ? this.measure(line.name, s.lf, true) : 0;
+        const rest = [line.tag, line.text].filter(Boolean).join(" ");
+        whoW = Math.max(whoW, name + (rest ? this.measure(` ${rest}`, s.lf) : 0));
+      }
+      last = Math.max(last, n.log.length);
+      if (n.log.length) keep.add(n.log.length);
+      if (n.up && n.commit_index) keep.add(n.commit_index);
+      const p = pointersFor(n, leaderOf(n, nodes));
+      if (p) {
+        keep.add(p.next);
+        if (p.match) keep.add(p.match);
+      }
+      // Recent entries set how wide a cell must be to show its command.
+      for (let i = Math.max(0, n.log.length - 50); i < n.log.length; i++) {
+        const e = n.log[i];
+        maxTerm = Math.max(maxTerm, e.term);
+        if (e.command !== null) cmdW = Math.max(cmdW, this.measure(e.command, s.cf, false, true));
+      }
+    }
+    last += 1;                                          // the next free slot
+    keep.add(last);
+    whoW = Math.ceil(whoW + s.lf * 0.8);
+    const digits = (k) => "8".repeat(String(k).length);
+    const wMin = Math.ceil(Math.max(1.5 * s.f, this.measure(digits(maxTerm), s.f, true) + 8, this.measure(digits(last), m) + 6));
+    // Cells grow to show their commands in full, up to a cap; without commands, to a square-ish box.
+    const beside = s.cmd === "inline" ? Math.ceil(this.measure(digits(maxTerm), s.f, true) + 0.3 * s.f) : 0;
+    const wCap = cmdW ? clamp(Math.ceil(beside + cmdW + 12), wMin, (beside ? 9 : 7) * s.f) : Math.max(wMin, Math.ceil(3 * s.f));
+    // "▾next" on the next free slot runs past its cell: keep room for it at the end.
+    const tail = Math.max(0, Math.ceil(this.measure("▾next", s.pf, true)) - wMin + 2);
+    const room = Math.floor(W - whoW - tail - 2);
+    const gapWidth = Math.ceil(m * 1.5);
+    const shared = sharedCommitted(nodes);
+    const block = Math.ceil(Math.max(this.measure(`1–${shared}`, m, true), this.measure("committed", m)) + 14);
+    // Below this cell width the shared prefix folds: wide enough for the
+    // commands, but not so wide that fewer than five entries show beside the fold.
+    const want = clamp(wCap, wMin, (room - block) / 6);
+    let fold = 0;
+    if (shared - 1 >= PREFIX_MIN && last * want > room) {
+      // Fold just enough of 1..shared-1 for the rest to fit; the last shared
+      // entry stays, so the commit point shows, and the fold never covers an
+      // index that must show (a stale matchIndex, say).
+      keep.add(shared);
+      fold = Math.min(shared - 1, Math.min(...keep) - 1, last - Math.floor((room - block) / want));
+      if (fold < PREFIX_MIN || fold * wMin < block + wMin) fold = 0;     // a block no narrower than what it hides
+    }
+    const opened = this.opened.slice();
+    if (this.prefixOpen && shared - 1 >= PREFIX_MIN) {
+      opened.push([1, shared - 1]);
+      fold = 0;
+    }
+    // "committed on all" once every up server knows; until then the leader alone has committed them.
+    let known = true;
+    for (const n of nodes.values()) if (n.up && n.commit_index < fold) known = false;
+    const words = known ? ["committed", "on all"] : ["same on all", "committed"];
+    const prefixWidth = fold ? Math.ceil(Math.max(this.measure(`1–${fold}`, m, true), ...words.map((t) => this.measure(t, m))) + 14) : 0;
+    const refolds = opened.filter(([a, b]) => a <= last && b >= fold + 1).length + (this.prefixOpen && shared - 1 >= PREFIX_MIN ? 1 : 0);
+    const plan = planColumns({ last, fold, keep, opened, room: room - refolds * gapWidth, cell: wMin, prefixWidth, gapWidth });
+
+    // Mark where each opened range can be folded again, then place everything.
+    const slots = [];
+    const openStarts = new Map(opened.map(([a, b]) => [a, b]));
+    if (this.prefixOpen && shared - 1 >= PREFIX_MIN) openStarts.set(1, "prefix");
+    for (const slot of plan.slots) {
+      if (slot.kind === "prefix") Object.assign(slot, { words, known });
+      if (slot.kind === "col" && openStarts.has(slot.index)) {
+        const to = openStarts.get(slot.index);
+        slots.push(to === "prefix" ? { kind: "refold", from: 1, to: shared - 1, prefix: true } : { kind: "refold", from: slot.index, to });
+      }
+      slots.push(slot);
+    }
+    const fixed = slots.reduce((sum, x) => sum + (x.kind === "prefix" ? prefixWidth : x.kind === "col" ? 0 : gapWidth), 0);
+    const cols = slots.filter((x) => x.kind === "col").length;
+    const w = Math.floor(clamp((room - fixed) / cols, wMin, wCap));
+    let x = 0;
+    for (const slot of slots) {
+      slot.x = x;
+      slot.w = slot.kind === "prefix" ? prefixWidth : slot.kind === "col" ? w : gapWidth;
+      x += slot.w;
+    }
+    return { slots, w, whoW, beside, total: x + tail, room: room + tail, fits: x <= room };
+  }
+
+  applyGeometry(g) {
+    const style = this.root.style;
+    const px = { hh: g.hh, r: g.r, band: g.band, f: g.f, pf: g.pf, cf: g.cf, lf: g.lf, m: g.m, who: g.whoW };
+    for (const [k, v] of Object.entries(px)) style.setProperty(`--${k}`, `${v}px`);
+    this.root.classList.toggle("no-cmd", !g.cmd);
+    this.root.classList.toggle("inline-cmd", g.cmd === "inline");
+    this.root.classList.toggle("scroll-y", g.scrollY);
+    // A box that scrolls must be reachable from the keyboard.
+    if (g.scrollY) {
+      this.root.setAttribute("tabindex", "0");
+      this.root.setAttribute("aria-label", "Logs of all servers (scrolls)");
+    } else {
+      this.root.removeAttribute("tabindex");
+      this.root.removeAttribute("aria-label");
+    }
+    this.hscroll.hidden = !g.overflow;
+    this.spacer.style.width = `${g.total}px`;
+    this.colX = new Map();
+    for (const slot of g.slots) if (slot.kind === "col") this.colX.set(slot.index, slot);
+
+    clear(this.indexStrip);
+    for (const slot of g.slots) {
+      if (slot.kind === "col") this.indexStrip.append(el("span", { class: "i", style: `left:${slot.x}px;width:${slot.w}px`, text: slot.index }));
+    }
+    clear(this.foldStrip);
+    for (const slot of g.slots) if (slot.kind !== "col") this.foldStrip.append(this.foldButton(slot));
+    if (g.overflow) {
+      const max = g.total - g.room;
+      this.sx = this.atEnd ? max : Math.min(this.sx, max);
+      this.hscroll.scrollLeft = this.sx;
+    } else {
+      this.sx = 0;
+    }
+    style.setProperty("--sx", `${this.sx}px`);
+  }
+
+  foldButton(slot) {
+    const range = `${slot.from}–${slot.to}`;
+    const attrs = { class: `fold ${slot.kind}`, style: `left:${slot.x}px;width:${slot.w}px`, "data-from": slot.from, "data-to": slot.to, "data-kind": slot.kind };
+    if (slot.kind === "prefix") {
+      const label = `Entries ${range}: the same on every server and committed` +
+        `${slot.known ? "" : " (not every server knows it yet)"}. Click to show them.`;
+      return el("button", { ...attrs, title: label, "aria-label": label },
+        el("b", { text: range }), ...slot.words.map((text) => el("span", { text })));
+    }
+    if (slot.kind === "gap") {
+      const label = `Entries ${range} are folded. Click to show them.`;
+      return el("button", { ...attrs, title: label, "aria-label": label, text: `…${range}…` });
+    }
+    const label = `Fold entries ${range} again`;
+    return el("button", { ...attrs, "data-prefix": slot.prefix ? "true" : null, title: label, "aria-label": label, text: `fold ${range}` });
+  }
+
+  buildRow(id, key) {
+    const g = this.geom;
+    const n = this.model.nodes.get(id);
+    const r = this.rows.get(id);
+    r.key = key;
+    r.row.classList.toggle("down", !n.up);
+    r.row.classList.toggle("leader", n.up && n.role === "leader");
+    clear(r.who);
+    for (const line of this.whoLines(n, g.lines)) {
+      const div = el("div", {}, line.name ? el("b", { text: line.name }) : null);
+      if (line.tag) div.append(" ", el("span", { class: "tag", text: line.tag }));
+      if (line.text) div.append(line.name ? " " : "", line.text);
+      r.who.append(div);
+    }
+    clear(r.strip);
+    const [lo, hi] = this.window();
+    for (const slot of g.slots) {
+      if (slot.kind === "col" && slot.index <= n.log.length && slot.x + slot.w >= lo && slot.x <= hi) {
+        r.strip.append(this.cell(n, n.log[slot.index - 1], slot));
+      }
+    }
+    this.pointers(n, r.strip);
+  }
+
+  // The part of the strip worth building: all of it, or when it scrolls, a
+  // screenful either side of what is in view.
+  window() {
+    const g = this.geom;
+    if (!g.overflow) return [-Infinity, Infinity];
+    this.built = [this.sx - g.room, this.sx + 2 * g.room];
+    return this.built;
+  }
+
+  cell(node, entry, slot) {
+    const g = this.geom;
     const committed = entry.index <= node.commit_index;
     const command = entry.command === null ? "" : entry.command;
     const c = el("div", {
       class: `cell${committed ? "" : " uncommitted"}`,
-      style: `left:${(entry.index - 1) * step}px;width:${width}px;background-color:${colour};` +
-        (DARK_TEXT.has(colour) ? "color:#111;text-shadow:0 0 3px #fff,0 0 2px #fff" : "color:#fff;text-shadow:0 0 3px #000,0 0 2px #000"),
+      style: `left:${slot.x + 1}px;width:${slot.w - 3}px;--fill:${termColour(entry.term)};background-color:${termColour(entry.term)};color:${termInk(entry.term)}`,
       title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${command || "(no command)"} — ${committed ? "committed" : "not committed yet"}`,
       "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed),
     }, el("span", { class: "t", text: entry.term }), el("span", { class: "c", text: command }));
-    c.addEventListener("click", () => this.onEntry(node.id, entry));
+    // In presenter mode a command that does not fit is hidden rather than cut.
+    if (g.presenter && g.cmd && this.measure(command, g.cf, false, true) > slot.w - 10 - g.beside) c.classList.add("no-c");
     return c;
   }
 
-  pointer(cells, index, label, title, step) {
-    cells.append(el("span", { class: "pointer", style: `left:${(index - 1) * step + 2}px`, title, text: label }));
+  // ▾next at the left of its slot, match▾ / commit▾ ending at the right of
+  // their entry; flipped or shortened to stay inside their run of columns.
+  pointers(n, strip) {
+    const g = this.geom;
+    const marks = [];
+    if (n.up && n.role === "leader" && n.commit_index) {
+      marks.push({ index: n.commit_index, word: "commit", end: true, title: "this leader's commitIndex" });
+    } else {
+      const p = pointersFor(n, leaderOf(n, this.model.nodes));
+      if (p) {
+        if (p.match) marks.push({ index: p.match, word: "match", end: true, title: "matchIndex: what the leader knows this server holds" });
+        marks.push({ index: p.next, word: "next", end: false, title: "nextIndex: the next entry the leader will send this server" });
+      }
+    }
+    let used = -Infinity;                                   // right end of the previous mark
+    marks.forEach((mark, k) => {
+      const slot = this.colX.get(mark.index);
+      if (!slot) return;
+      const [runLo, runEnd] = this.run(slot);
+      const after = marks[k + 1] && this.colX.get(marks[k + 1].index);    // leave the next mark its start
+      const runHi = after ? Math.min(runEnd, after.x) : runEnd;
+      const full = { start: `▾${mark.word}`, end: `${mark.word}▾` };
+      const fit = (text, end) => {
+        const w = this.measure(text, g.pf, true);
+        const left = end ? slot.x + slot.w - w : slot.x;
+        return left >= Math.max(runLo, used) && left + w <= runHi ? { left, w, text } : null;
+      };
+      const at = fit(mark.end ? full.end : full.start, mark.end) || fit(mark.end ? full.start : full.end, !mark.end) ||
+        fit(`▾${mark.word[0]}`, false) || { left: slot.x, w: 0, text: "▾" };
+      used = at.left + at.w;
+      strip.append(el("span", { class: "pointer", style: `left:${at.left}px`, title: `${mark.word}: ${mark.title}`, text: at.text }));
+    });
+  }
+
+  // The x range of the run of columns a slot belongs to (folds bound it).
+  run(slot) {
+    const slots = this.geom.slots;
+    let i = slots.indexOf(slot), j = i;
+    while (i > 0 && slots[i - 1].kind === "col") i--;
+    while (j < slots.length - 1 && slots[j + 1].kind === "col") j++;
+    const end = j === slots.length - 1 ? this.geom.total : slots[j].x + slots[j].w;
+    return [slots[i].x, end];
+  }
+
+  click(e) {
+    const fold = e.target.closest("button.fold");
+    if (fold) {
+      const from = Number(fold.dataset.from), to = Number(fold.dataset.to);
+      if (fold.dataset.kind === "prefix") this.prefixOpen = true;
+      else if (fold.dataset.kind === "gap") this.opened.push([from, to]);
+      else if (fold.dataset.prefix) this.prefixOpen = false;
+      else this.opened = this.opened.filter(([a, b]) => a !== from || b !== to);
+      this.atEnd = false;
+      this.refresh(true);
+      // Keep the opened range in view.
+      const slot = this.colX.get(from);
+      if (this.geom.overflow && slot) this.hscroll.scrollLeft = Math.max(0, slot.x - 20);
+      return;
+    }
+    const cell = e.target.closest(".cell");
+    const row = cell && cell.closest("[data-log-node]");
+    if (!row) return;
+    const node = this.model.nodes.get(Number(row.dataset.logNode));
+    const entry = node && node.log[Number(cell.dataset.index) - 1];
+    if (entry) this.onEntry(node.id, entry);
+  }
+
+  wheel(e) {
+    if (!this.geom || !this.geom.overflow) return;
+    const dx = e.shiftKey ? e.deltaY || e.deltaX : e.deltaX;
+    if (!dx || (!e.shiftKey && Math.abs(e.deltaX) < Math.abs(e.deltaY))) return;
+    e.preventDefault();
+    this.hscroll.scrollLeft += dx;
+  }
+
+  scrolled() {
+    const g = this.geom;
+    if (!g || !g.overflow) return;
+    this.sx = this.hscroll.scrollLeft;
+    this.atEnd = this.sx >= g.total - g.room - 2;
+    this.root.style.setProperty("--sx", `${this.sx}px`);
+    // Build the cells that scroll into view.
+    const [lo, hi] = this.built || [0, 0];
+    if (this.sx < lo || this.sx + g.room > hi) {
+      for (const [id, r] of this.rows) this.buildRow(id, r.key);
+    }
   }
 }
