@@ -12,16 +12,7 @@ from raftviz.sim import Cluster
 from raftviz.web import create_app, limits, work
 from raftviz.web.sessions import CPU_BURST
 from test_web_protocol import act, connect, fingerprint, last_state, post_import, received
-
-
-@pytest.fixture
-def app():
-    return create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11})
-
-
-@pytest.fixture
-def server(app):
-    return app.extensions["raftviz"]
+from test_web_protocol import app, server  # noqa: F401  (the same fixtures)
 
 
 # ----- sessions and connections ----------------------------------------------------------

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
 SESSION_HEADER = "X-Raftviz-Session"   # carries the session id with POST /api/import
 MAX_BACKLOG = 8                        # messages a page may have waiting before it gets no more full states
+MAX_PACKETS = 120                      # Socket.IO messages a connection may send per second (actions: 50)
 HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
 
 DEFAULTS = {
@@ -141,6 +142,7 @@ def create_app(config: dict | None = None) -> Flask:
     socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"],
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
                         max_http_buffer_size=limits.MAX_ACTION_BYTES + 4 * 1024)
+    _limit_packets(socketio)
     if app.config["SCENARIOS"]:
         scenarios.configure(app.config["SCENARIOS"])
     server = Server(app, socketio)
@@ -150,6 +152,37 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["START_SCHEDULER"]:
         server.scheduler.start()
     return app
+
+
+def _limit_packets(socketio: SocketIO) -> None:
+    """Close a connection that floods the server with messages. Every message
+    starts a task on the one event loop, so any event name (not only actions,
+    which have their own limit) sent thousands of times a second would make
+    everyone else wait behind it."""
+    eio = socketio.server.eio
+    receive = eio.handlers["message"]
+    recent: dict[str, list] = {}                   # connection -> [second, messages in it]
+
+    def message(eio_sid, data):
+        second = int(time.monotonic())
+        count = recent.setdefault(eio_sid, [second, 0])
+        if count[0] != second:
+            count[:] = [second, 0]
+        count[1] += 1
+        if count[1] > MAX_PACKETS:
+            if count[1] == MAX_PACKETS + 1:
+                log.warning("closing a connection that sent over %d messages in a second", MAX_PACKETS)
+                socketio.start_background_task(eio.disconnect, eio_sid)
+            return None
+        return receive(eio_sid, data)
+
+    def disconnect(eio_sid, *args):
+        recent.pop(eio_sid, None)
+        return closed(eio_sid, *args)
+
+    closed = eio.handlers["disconnect"]
+    eio.on("message", message)
+    eio.on("disconnect", disconnect)
 
 
 def _security_headers(response, frame_ancestors: str):

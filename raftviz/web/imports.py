@@ -48,6 +48,10 @@ def run(session: Session, data: dict, work: Work) -> dict:
     if isinstance(actions, list) and len(actions) > limits.MAX_ACTIONS:
         raise ImportRefused(f"That history has {len(actions):,} actions; this server imports at most "
                             f"{limits.MAX_ACTIONS:,}.")
+    try:
+        limits.check_initial(data)
+    except ValueError as e:
+        raise ImportRefused(str(e)) from None
     # How much history to keep, and how often to checkpoint it, is the server's business.
     config = data.get("config")
     if isinstance(config, dict):

@@ -10,11 +10,11 @@ and the files it imports.
 from __future__ import annotations
 
 from ..raft import LEADER
-from ..sim.state import MAX_LOG
 
 HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 12 MB at most
 MAX_RECORDS = 1_000_000          # records in a session's history in all: playing pauses there
 MAX_ACTIONS = 10_000             # user actions recorded in a session (an export holds them all)
+MAX_LOG = 2_000                  # entries in a server's log (a full state then stays under 1 MB)
 MAX_STORE_KEYS = 1_000           # keys in a server's key-value store
 MAX_ACTION_BYTES = 16 * 1024     # one action, as JSON
 MAX_IMPORT_BYTES = 4 * 1024 * 1024   # one history file, posted to /api/import
@@ -23,6 +23,17 @@ KEEP = {"history_limit": HISTORY_LIMIT, "checkpoint_interval": 1000}   # how the
 
 FULL_HISTORY = (f"This cluster's history has reached {MAX_RECORDS:,} records, the most the server keeps for "
                 f"one session. Save it (Save history), or start a new cluster.")
+
+
+def check_initial(data: dict) -> None:
+    """Refuse an imported initial state with logs past the budget."""
+    initial = data.get("initial")
+    nodes = initial.get("nodes") if isinstance(initial, dict) else None
+    for node in nodes if isinstance(nodes, list) else []:
+        log = node.get("log") if isinstance(node, dict) else None
+        if isinstance(log, list) and len(log) > MAX_LOG:
+            raise ValueError(f"That history starts with a log of {len(log):,} entries; the server keeps at most "
+                             f"{MAX_LOG:,} per server.")
 
 
 def check_action(cluster, action: dict) -> None:

@@ -18,7 +18,7 @@ from ..sim.budget import Budget
 
 # One request's budget: (seconds of CPU, events).
 IMPORT_BUDGET = (60.0, 1_100_000)        # a history the server itself made re-imports (imports.MAX_RECORDS)
-STEP_BUDGET = (5.0, 500_000)             # a scenario step, or replaying a script to where it stood
+STEP_BUDGET = (3.0, 200_000)             # a scenario step, or replaying a script to where it stood
 MAX_LONG = 2                             # long requests running at once on the whole server
 
 
