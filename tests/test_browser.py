@@ -75,12 +75,15 @@ def test_crashing_the_leader_in_the_ui_leads_to_a_new_leader(app: Page):
 def test_a_partition_made_in_the_ui_and_healed(app: Page):
     set_speed(app, 0.3)
     wait_for_leader(app)
+    app.locator('.tab[data-drawer="network"]').click()
     for i in (1, 2):
         app.locator(f'#partition-choices input[value="{i}"]').check()
     app.locator("#partition").click()
     # 2 x 3 links cross the partition: all drawn as down.
     expect(app.locator(".link.blocked")).to_have_count(6)
+    app.locator('.tab[data-drawer="events"]').click()
     expect(app.locator("#event-log li", has_text="The network is partitioned: {S1, S2} | {S3, S4, S5}")).to_have_count(1)
+    app.locator('.tab[data-drawer="network"]').click()
     app.locator("#heal").click()
     expect(app.locator(".link.blocked")).to_have_count(0)
 
@@ -136,13 +139,14 @@ def test_dropping_a_message(app: Page):
             break
         app.locator("#step").click()
         app.wait_for_timeout(50)
-    message = app.locator("[data-message-id][visibility=visible]").last     # drawn on top
+    message = app.locator("[data-message-id][visibility=visible]").last
     mid = message.get_attribute("data-message-id")
-    box = message.locator("rect").bounding_box()
+    box = message.locator(".body").bounding_box()
     app.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)   # a real click on it
     expect(app.locator("#inspector h3").first).to_contain_text(f"#{mid}")
     app.get_by_role("button", name="Drop this message").click()
     expect(app.locator(f'[data-message-id="{mid}"]')).to_have_count(0)
+    app.locator('.tab[data-drawer="events"]').click()
     expect(app.locator("#event-log li", has_text=f"Message #{mid} is dropped by hand")).to_have_count(1)
 
 

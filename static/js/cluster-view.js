@@ -87,13 +87,14 @@ export class ClusterView {
     root.append(this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
       this.partitionLabel);
     this.onResize = null;
-    let pending = null, size = "";
+    // Re-laid out at once when the stage changes size (the narration grows, the
+    // drawer opens), before the browser paints: text never shows at a wrong scale.
+    let size = "";
     new ResizeObserver(() => {
       const now = `${root.clientWidth}x${root.clientHeight}`;
       if (now === size) return;
       size = now;
-      clearTimeout(pending);
-      pending = setTimeout(() => { if (this.model.ready) { this.render(); this.onResize?.(); } }, 60);
+      if (this.model.ready) { this.render(); this.onResize?.(); }
     }).observe(root);
   }
 
@@ -117,7 +118,10 @@ export class ClusterView {
     const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062));
     const top = r + 22;                      // the timer arc and the vote dots
     const bottom = r + 2.9 * T;              // two lines of captions
-    const half = Math.max(r + 10, 3.2 * T);  // the wider of the shape and its captions
+    // A scenario's label ("(a)") stands left of the shape, beside the server's name.
+    this.labels = JSON.stringify(this.model.scenario?.labels || {});
+    const labelled = this.labels !== "{}";
+    const half = Math.max(r + 22 + (labelled ? 1.8 * T : 0), 3.2 * T);  // the shape with its rings and label, or its captions
     const angles = ids.map((_, k) => -Math.PI / 2 + (2 * Math.PI * k) / n);
     const sinMax = n === 1 ? 0 : Math.max(...angles.map(Math.sin));
     const cosMax = n === 1 ? 1 : Math.max(...angles.map((a) => Math.abs(Math.cos(a))));
@@ -192,7 +196,7 @@ export class ClusterView {
     g.captions = svg("g", { class: "node-captions", transform: at, "data-captions-of": id },
       svg("text", { class: "name", y: -r * 0.24, style: `font-size:${(1.2 * T).toFixed(1)}px` }, serverName(id)),
       svg("text", { class: "term", y: r * 0.4 }),
-      svg("text", { class: "label", x: 0, y: -r - 16 }),
+      svg("text", { class: "label", x: -r - 10, y: -r * 0.24 }),
       svg("text", { class: "caption", y: r + 0.35 * T }),
       svg("text", { class: "caption sub", y: r + 1.55 * T }));
     this.captionLayer.append(g.captions);

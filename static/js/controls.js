@@ -54,7 +54,6 @@ export class Controls {
     this.scenario = scenario;
     this.drawer = drawer;
     this.view = view;
-    this.bannerSeen = 0;
     this.commands = 0;
     this.lastCrashed = null;
     this.wire();
@@ -85,7 +84,11 @@ export class Controls {
     $("#legend-button").addEventListener("click", () => openDialog("#legend"));
     $("#help-button").addEventListener("click", () => openDialog("#help"));
     $("#presenter-button").addEventListener("click", () => this.presenter());
-    $("#banner-close").addEventListener("click", () => { $("#banner").hidden = true; this.onLayout?.(); });
+    $("#banner-close").addEventListener("click", () => {
+      $("#banner").hidden = true;
+      this.bannerDismissed = this.bannerKey;
+      this.onLayout?.();
+    });
     const dots = $("#pref-dots");
     dots.checked = this.view.preferDots;
     dots.addEventListener("change", () => this.view.setPreferDots(dots.checked));
@@ -321,12 +324,23 @@ export class Controls {
     $("#time-readout").textContent = `t = ${now.toFixed(0)} ms`;
   }
 
+  /** The safety banner: once shown it stays (also after stepping back before the
+   * violation, where its buttons lead back) until dismissed, or until the history
+   * that held the violation is gone (a new cluster, a fork before it). */
   banner() {
-    const found = this.model.violations;
     const banner = $("#banner");
-    if (!found.length) { banner.hidden = true; this.bannerSeen = 0; return; }
-    if (found.length === this.bannerSeen) return;
-    this.bannerSeen = found.length;
+    const latest = this.model.violations;
+    const kept = (this.bannerShown || []).filter((v) => v.seq <= this.model.length);
+    const found = latest.length >= kept.length ? latest : kept;
+    const key = found.map((v) => `${v.seq}:${v.property}`).join(",");
+    if (!found.length || key === this.bannerDismissed) {
+      if (!banner.hidden) { banner.hidden = true; this.onLayout?.(); }
+      this.bannerShown = found.length ? found : null;
+      return;
+    }
+    if (key === this.bannerKey && !banner.hidden) return;
+    this.bannerKey = key;
+    this.bannerShown = found;
     const v = found[found.length - 1];
     $("#banner-title").textContent = found.length === 1 ? `Safety violated: ${v.property}.`
       : `${found.length} safety violations. Latest: ${v.property}.`;
@@ -334,7 +348,7 @@ export class Controls {
     clear($("#banner-go")).append(...found.slice(-4).map((x) =>
       el("button", { text: found.length === 1 ? "Go to where it happened" : `Go to ${x.property} (event ${x.seq})`,
         onclick: () => this.onSeek(x.seq) })));
-    banner.hidden = false;
+    if (banner.hidden) { banner.hidden = false; this.onLayout?.(); }
   }
 
   // ----- dialogs ------------------------------------------------------------------

@@ -282,11 +282,11 @@ export class LogsView {
     const hh = Math.ceil(m * 1.25);                        // index row
     const rMin = Math.ceil(m * 1.05) + Math.ceil(m + 5) + 1;   // pointer band + a term-only cell + rule
 
-    const sized = (height) => {
+    const sized = (height, cap = presenter ? 32 : 24) => {
       let r = Math.floor((height - hh) / count);
       const scrollY = r < rMin;
       if (scrollY) r = rMin;
-      const f = clamp(Math.floor((r - 9) / 3), m, presenter ? 32 : 24);
+      const f = clamp(Math.floor((r - 9) / 3), m, cap);
       const pf = Math.max(m, Math.round(f * 0.85));
       const band = Math.ceil(pf * 1.05);
       const cf = Math.max(m, Math.round(f * 0.8));
@@ -299,6 +299,13 @@ export class LogsView {
 
     let s = sized(H);
     let result = this.columns(s, m, W);
+    // Tall rows give big text, and big cells may no longer all fit across: smaller
+    // text (never under the minimum) is better than folding entries away.
+    const gaps = (r) => r.slots.some((x) => x.kind === "gap");
+    for (let cap = s.f - 2; gaps(result) && cap >= m; cap -= 2) {
+      const smaller = sized(H, cap), tried = this.columns(smaller, m, W);
+      if (!gaps(tried)) { s = smaller; result = tried; }
+    }
     if (!result.fits) {
       s = sized(H - HSCROLL);
       result = this.columns(s, m, W);

@@ -87,7 +87,11 @@ model.addEventListener("update", (e) => {
   events.update(changed);
   controls.update(changed);
   inspector.refresh(changed);
-  if (changed.scenario) scenario.render();
+  if (changed.scenario) {
+    scenario.render();
+    const labels = JSON.stringify(model.scenario?.labels || {});
+    if (labels !== view.labels) view.render();           // a scenario's server labels came or went
+  }
   if (changed.notice) toast(changed.notice, "info");
   redraw();
 });

@@ -1,0 +1,54 @@
+"""Makes the README's screenshots from the real server in Debian's Chromium:
+
+    python docs/screenshots.py
+
+docs/screenshot.png           the sandbox at 1280x720, a leader and commands, the event log open
+docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown
+"""
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from serverproc import running_server  # noqa: E402
+
+LAUNCH = {"executable_path": "/usr/bin/chromium",
+          "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
+
+
+def main() -> None:
+    with running_server() as (url, _), sync_playwright() as p:
+        browser = p.chromium.launch(**LAUNCH)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url + "/?presenter=0")
+        page.wait_for_selector("[data-node-id]")
+        page.evaluate("() => window.raftviz.send({type: 'reset', nodes: 5, seed: 4})")
+        page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
+        page.wait_for_selector('[data-role="leader"]', timeout=20_000)
+        for command in ("SET x 1", "SET y 2", "SET x 3"):
+            page.evaluate("c => window.raftviz.send({type: 'submit', command: c})", command)
+            page.wait_for_timeout(400)
+        page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.05})")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(HERE / "screenshot.png"))
+
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url + "/?scenario=figure-7&presenter=1")
+        page.wait_for_selector("#narration .stepno")
+        page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+        page.keyboard.press("PageDown")
+        page.wait_for_function("() => !window.raftviz.model.scenario.playing")
+        page.keyboard.press("PageDown")
+        page.wait_for_function("() => window.raftviz.model.scenario.step === 2 && !window.raftviz.model.scenario.playing",
+                               timeout=60_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(HERE / "screenshot-presenter.png"))
+        browser.close()
+    print("wrote docs/screenshot.png and docs/screenshot-presenter.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""The page on a projector: one unscrolled screen at 1280x720 and 1920x1080,
+normal and presenter mode, 5, 7 and 9 servers; text sizes; messages that can
+be clicked; lost messages marked; no work while paused; an accessibility audit.
+Real server, Debian's Chromium."""
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from serverproc import running_server
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SIZES = [(1280, 720), (1920, 1080)]
+
+# Rectangles (left, top, right, bottom) of what must be on screen, in CSS pixels,
+# measured after two animation frames: what the browser paints, not a state
+# between a change and the re-layout that the same frame makes.
+FRAMES = "await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));"
+GEOMETRY = """async () => {
+  """ + FRAMES + """
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const all = (sel) => [...document.querySelectorAll(sel)].map(box);
+  const narration = document.querySelector('#narration');
+  return {
+    viewport: [window.innerWidth, window.innerHeight],
+    ring: box(document.querySelector('#cluster')),
+    nodes: all('#cluster [data-node-id]'),
+    logs: box(document.querySelector('#logs')),
+    rows: all('[data-log-node]'),
+    controls: all('#step-back, #play, #step, #speed, #timeline'),
+    narration: narration.hidden ? null : box(narration),
+    narrationCut: narration.hidden ? 0 : narration.scrollHeight - narration.clientHeight,
+    caption: all('#narration .caption, #narration .question'),
+    scrollY: window.scrollY, scrollHeight: document.documentElement.scrollHeight,
+  };
+}"""
+
+# The on-screen size of every visible text of the picture.
+TEXT_SIZES = """async () => {
+  """ + FRAMES + """
+  const out = [];
+  const visible = (e) => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0
+    && getComputedStyle(e).visibility !== 'hidden' && getComputedStyle(e).display !== 'none'; };
+  for (const t of document.querySelectorAll('#cluster text')) {
+    if (!t.textContent.trim() || !visible(t)) continue;
+    const scale = t.getScreenCTM().a;
+    out.push([t.textContent.trim().slice(0, 20), parseFloat(getComputedStyle(t).fontSize) * scale]);
+  }
+  const html = '#logs *, #narration .caption, #narration .prompt, #narration .choices label, #narration .reveal';
+  for (const e of document.querySelectorAll(html)) {
+    const own = [...e.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
+    if (own && visible(e)) out.push([e.textContent.trim().slice(0, 20), parseFloat(getComputedStyle(e).fontSize)]);
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    with running_server() as (url, _):
+        yield url
+
+
+def open_page(browser: Browser, url: str, size, path="/", presenter=False) -> Page:
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    page.goto(url + path + (("&" if "?" in path else "?") + "presenter=1" if presenter else ""))
+    expect(page.locator("[data-node-id]").first).to_be_visible()
+    return page
+
+
+def reset(page: Page, nodes: int):
+    page.evaluate("n => window.raftviz.send({type: 'reset', nodes: n, seed: 3})", nodes)
+    expect(page.locator("[data-node-id]")).to_have_count(nodes)
+    expect(page.locator("[data-log-node]")).to_have_count(nodes)
+
+
+def inside(inner, outer, slack=0.5):
+    return (inner[0] >= outer[0] - slack and inner[1] >= outer[1] - slack
+            and inner[2] <= outer[2] + slack and inner[3] <= outer[3] + slack)
+
+
+def assert_one_screen(page: Page):
+    g = page.evaluate(GEOMETRY)
+    screen = [0, 0, *g["viewport"]]
+    assert g["scrollY"] == 0 and g["scrollHeight"] <= g["viewport"][1], g
+    assert inside(g["ring"], screen), ("ring", g["ring"])
+    for k, node in enumerate(g["nodes"]):
+        assert inside(node, g["ring"]), (f"server {k + 1} (with its captions) leaves the ring's box", node, g["ring"])
+    assert inside(g["logs"], screen), ("logs", g["logs"])
+    for k, row in enumerate(g["rows"]):
+        assert inside(row, g["logs"], slack=1), (f"log row of S{k + 1} is not in view", row, g["logs"])
+    for box in g["controls"]:
+        assert inside(box, screen), ("a time control is off screen", box)
+    if g["narration"]:
+        assert inside(g["narration"], screen), ("narration", g["narration"])
+        assert g["narrationCut"] <= 1, "the narration is cut: its caption or question scrolls inside the panel"
+        for box in g["caption"]:
+            assert inside(box, g["narration"]), ("caption or question outside the narration", box)
+    return g
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_one_screen_with_5_7_and_9_servers(browser: Browser, server_url, size, presenter):
+    page = open_page(browser, server_url, size, presenter=presenter)
+    for nodes in (5, 7, 9):
+        reset(page, nodes)
+        page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.2})")
+        page.wait_for_timeout(1500)                    # an election under way, messages in flight
+        assert_one_screen(page)
+        if presenter:
+            small = [(text, round(px, 1)) for text, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+            assert small == [], f"text under 18 px in presenter mode with {nodes} servers: {small[:8]}"
+    if presenter:
+        # Servers are at least as large as in normal mode.
+        big = page.locator("[data-node-id] .shape").first.bounding_box()["width"]
+        page.keyboard.press("p")
+        page.wait_for_timeout(300)
+        normal = page.locator("[data-node-id] .shape").first.bounding_box()["width"]
+        assert big >= normal - 0.5, (big, normal)
+    assert page.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("scenario", ["figure-7", "figure-8-unsafe"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_scenario_played_with_the_clicker_never_scrolls(browser: Browser, server_url, scenario, size):
+    """PageDown to the end, then back with PageUp, N and B: the window never moves,
+    and at every step the ring, every log row, the caption and the question show,
+    with presenter-sized text."""
+    page = open_page(browser, server_url, size, f"/?scenario={scenario}", presenter=True)
+    narration = page.locator("#narration")
+    expect(narration).to_be_visible()
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    steps = int(page.evaluate("() => window.raftviz.model.scenario.steps"))
+    next_button = page.locator("#scenario-next")
+    for step in range(1, steps + 1):
+        page.keyboard.press("PageDown")
+        expect(narration.locator(".stepno")).to_have_text(f"Step {step} of {steps}")
+        expect(next_button).not_to_have_text("Finish step ▸▸", timeout=30_000)
+        assert_one_screen(page)
+        small = [(t, round(px, 1)) for t, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+        assert small == [], f"step {step}: text under 18 px: {small[:8]}"
+    expect(next_button).to_have_text("Done")
+    banner = page.locator("#banner")
+    if scenario == "figure-8-unsafe":
+        expect(banner).to_be_visible()
+    for key, expected in (("PageUp", steps - 1), ("b", steps - 2), ("n", steps - 1), ("PageUp", steps - 2)):
+        page.keyboard.press(key)
+        expect(narration.locator(".stepno")).to_have_text(f"Step {expected} of {steps}")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.scrollY") == 0
+        assert_one_screen(page)
+        if scenario == "figure-8-unsafe":
+            # Once shown, the safety banner stays in view, also before the violation, until dismissed.
+            expect(banner).to_be_visible()
+            box = banner.bounding_box()
+            assert box["y"] >= 0 and box["y"] + box["height"] <= size[1]
+    if scenario == "figure-8-unsafe":
+        page.locator("#banner-close").click()
+        expect(banner).to_be_hidden()
+        assert_one_screen(page)
+    assert page.errors == []
+    page.context.close()
+
+
+def paused_with_messages(page: Page, nodes: int):
+    reset(page, nodes)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    for _ in range(60):                                   # step until several messages are in flight
+        if page.locator("[data-message-id][visibility=visible]").count() >= 3:
+            break
+        page.locator("#step").click()
+        page.wait_for_timeout(40)
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("nodes", [5, 9])
+def test_a_click_at_the_centre_of_every_message_selects_it(browser: Browser, server_url, nodes):
+    page = open_page(browser, server_url, SIZES[0])
+    paused_with_messages(page, nodes)
+    ids = page.eval_on_selector_all("[data-message-id][visibility=visible]", "els => els.map(e => e.dataset.messageId)")
+    assert len(ids) >= 3
+    for mid in ids:
+        body = page.locator(f'[data-message-id="{mid}"] .body').bounding_box()
+        page.mouse.click(body["x"] + body["width"] / 2, body["y"] + body["height"] / 2)
+        expect(page.locator("#inspector h3").first).to_contain_text(f"#{mid} ")
+        page.wait_for_timeout(120)                        # a re-layout (the inspector opening) settles
+    assert page.errors == []
+    page.context.close()
+
+
+def test_fanned_out_messages_cover_neither_each_other_nor_their_sender(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    reset(page, 5)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.evaluate("() => window.raftviz.send({type: 'timeout', node: 1})")   # four RequestVotes at one moment
+    page.wait_for_timeout(400)
+    boxes = page.evaluate("""() => [...document.querySelectorAll('[data-message-id][visibility=visible] .body')]
+        .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    sender = page.evaluate("""() => { const r = document.querySelector('[data-node-id="1"]').getBoundingClientRect();
+        return [r.left, r.top, r.right, r.bottom]; }""")
+    assert len(boxes) == 4
+    overlap = lambda a, b: a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+    for i, a in enumerate(boxes):
+        assert not overlap(a, sender), ("a message covers its sender", a, sender)
+        for b in boxes[i + 1:]:
+            assert not overlap(a, b), ("two messages cover each other", a, b)
+    page.context.close()
+
+
+def test_a_lost_message_leaves_a_mark_where_it_dies(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    paused_with_messages(page, 5)
+    mid = page.locator("[data-message-id][visibility=visible]").first.get_attribute("data-message-id")
+    page.evaluate("m => window.raftviz.send({type: 'drop', message: Number(m)})", mid)
+    expect(page.locator(f'[data-message-id="{mid}"]')).to_have_count(0)
+    expect(page.locator("#cluster .death")).to_have_count(1)
+    # A message into a partition dies on arrival, with the same mark.
+    page.evaluate("() => window.raftviz.send({type: 'partition', groups: [[1, 2]]})")
+    for _ in range(80):
+        page.locator("#step").click()
+        if page.evaluate("() => window.raftviz.model.records.at(-1).kind") == "drop":
+            break
+    assert page.evaluate("() => window.raftviz.model.records.at(-1).kind") == "drop"
+    expect(page.locator("#cluster .death")).to_have_count(1)
+    page.context.close()
+
+
+def busy_fraction(page: Page, seconds: float) -> float:
+    """Share of wall time the page's main thread spent in tasks, from Chrome's metrics."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    metric = lambda: {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    a = metric()
+    page.wait_for_timeout(seconds * 1000)
+    b = metric()
+    return (b["TaskDuration"] - a["TaskDuration"]) / (b["Timestamp"] - a["Timestamp"])
+
+
+def test_a_paused_page_does_no_work(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[1])
+    paused_with_messages(page, 9)
+    busy = busy_fraction(page, 2.0)
+    print(f"paused, 9 servers, messages in flight: main thread busy {busy:.1%}")
+    assert busy < 0.05, f"a paused page keeps its main thread busy {busy:.1%} of the time"
+    page.context.close()
+
+
+def test_dialogs_pause_the_cluster_and_resume_it(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    mode = page.locator("#mode-readout")
+    expect(mode).to_have_text("playing")
+    for key, dialog in (("l", "#legend"), ("?", "#help"), ("s", "#scenarios")):
+        page.keyboard.press(key)
+        expect(page.locator(dialog)).to_be_visible()
+        expect(mode).to_have_text("paused")
+        page.keyboard.press("Escape")
+        expect(page.locator(dialog)).to_be_hidden()
+        expect(mode).to_have_text("playing")
+    page.context.close()
+
+
+def test_lecture_keys(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0], presenter=True)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
+    leader = page.locator('[data-role="leader"][data-up="true"]')
+    expect(leader).to_have_count(1, timeout=20_000)
+    old = leader.get_attribute("data-node-id")
+    page.keyboard.press("c")                                   # a client command to the leader
+    expect(page.locator(f'[data-log-node="{old}"] .cell')).not_to_have_count(0)
+    page.keyboard.press("k")                                   # no selection: the leader crashes
+    expect(page.locator(f'[data-node-id="{old}"]')).to_have_attribute("data-up", "false")
+    page.keyboard.press("r")                                   # and restarts
+    expect(page.locator(f'[data-node-id="{old}"]')).to_have_attribute("data-up", "true")
+    page.locator('[data-node-id="3"]').click()                 # selected, in presenter mode the drawer stays shut
+    expect(page.locator("#drawer")).to_be_hidden()
+    before = page.evaluate("() => window.raftviz.model.records.length")
+    page.keyboard.press("t")
+    page.wait_for_function("""() => window.raftviz.model.records.some(
+        (r) => r.text.includes("S3's election timer is made to fire now"))""")
+    page.keyboard.press("?")
+    for key in ("Page Down", "C", "K", "R", "T"):
+        expect(page.locator("#help-keys")).to_contain_text(key)
+    assert page.evaluate("() => window.raftviz.model.records.length") > before
+    page.context.close()
+
+
+def test_a_restarted_follower_says_whom_it_follows(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
+    expect(page.locator('[data-role="leader"][data-up="true"]')).to_have_count(1, timeout=20_000)
+    leader = page.locator('[data-role="leader"][data-up="true"]').get_attribute("data-node-id")
+    follower = next(i for i in "12345" if i != leader)
+    page.evaluate("n => window.raftviz.send({type: 'crash', node: n})", int(follower))
+    page.evaluate("n => window.raftviz.send({type: 'restart', node: n})", int(follower))
+    expect(page.locator(f'[data-captions-of="{follower}"] .caption.sub')).to_have_text(f"follows S{leader}", timeout=10_000)
+    page.context.close()
+
+
+def test_the_loss_field_speaks_in_percent(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    page.locator('.tab[data-drawer="network"]').click()
+    page.locator("#loss").fill("150")
+    page.locator("#network-apply").click()
+    expect(page.locator(".toast.error")).to_contain_text("0 to 100 %")
+    assert page.evaluate("() => window.raftviz.model.network.loss") == 0
+    page.context.close()
+
+
+@pytest.mark.parametrize("where", ["sandbox", "scenario", "presenter"])
+def test_accessibility_audit(browser: Browser, server_url, where):
+    """axe-core (from npm, pinned by the lockfile): no serious or critical violation."""
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run npm ci (make test does)")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+    page = context.new_page()
+    path = {"sandbox": "/", "scenario": "/?scenario=figure-7", "presenter": "/?scenario=figure-8&presenter=1"}[where]
+    page.goto(server_url + path)
+    expect(page.locator("[data-node-id]").first).to_be_visible()
+    page.wait_for_timeout(1500)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+      const r = await axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
+    }""")
+    assert result == [], json.dumps(result, indent=1)
+    context.close()
