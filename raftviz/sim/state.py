@@ -7,8 +7,10 @@ Omitted fields take defaults. Beyond the issue's fields, a node may give
 "timer" (its first election deadline, ms) and, for a leader, "next_index"
 and "match_index" ({peer: value}), so a lecture case can start exactly
 where the slide does. A state that no Raft cluster could be in is refused
-with the reason (terms that decrease along a log, an entry newer than its
-server's term, two leaders of one term, ...).
+with the reason, naming the servers and the rule: terms that decrease along
+a log, an entry newer than its server's term, two leaders of one term, two
+logs that break Log Matching, an entry of a leader's term the leader lacks,
+a vote no election could have given (docs/scenarios.md lists them all).
 """
 from __future__ import annotations
 
@@ -87,7 +89,112 @@ def parse(state) -> list[dict]:
             if n["term"] in leaders:
                 raise ValueError(f"S{leaders[n['term']]} and S{n['id']} cannot both lead term {n['term']}.")
             leaders[n["term"]] = n["id"]
+    _check_log_matching(nodes)
+    for n in nodes.values():
+        if n["role"] == LEADER:
+            _check_leader_entries(n, nodes)
+    for n in nodes.values():
+        _check_vote(n, nodes)
     return [nodes[i] for i in sorted(nodes)]
+
+
+def _check_log_matching(nodes: dict) -> None:
+    """Log Matching (Figure 3): if two logs contain an entry with the same
+    index and term, the logs are identical in all entries up through that
+    index. (Only the leader of a term writes entries of that term, one per
+    index, and a follower accepts entries only after the entry before them.)
+    Commands are compared where both servers give one."""
+    ids = sorted(nodes)
+    for x, a in enumerate(ids):
+        for b in ids[x + 1:]:
+            la, lb = nodes[a]["log"], nodes[b]["log"]
+            differ = None                     # the first index where the two logs differ in term
+            for k in range(min(len(la), len(lb))):
+                ea, eb = la[k], lb[k]
+                if ea.term != eb.term:
+                    if differ is None:
+                        differ = k
+                    continue
+                if ea.command is not None and eb.command is not None and ea.command != eb.command:
+                    raise ValueError(
+                        f"S{a} and S{b} both hold an entry of term {ea.term} at index {k + 1}, with different "
+                        f"commands ({quote(ea.command, 30)} and {quote(eb.command, 30)}): impossible, only the "
+                        f"leader of term {ea.term} writes entries of that term, one per index.")
+                if differ is not None:
+                    d = differ
+                    raise ValueError(
+                        f"S{a} and S{b} both hold an entry of term {ea.term} at index {k + 1}, but differ at "
+                        f"index {d + 1} (term {la[d].term} on S{a}, term {lb[d].term} on S{b}): impossible by "
+                        f"Log Matching, two logs with an entry of the same index and term hold the same "
+                        f"entries before it.")
+
+
+def _check_leader_entries(leader: dict, nodes: dict) -> None:
+    """Entries of term T are created only by the leader of term T, and a
+    leader never deletes or overwrites its own entries (Leader Append-Only):
+    while it still leads, every entry of its term anywhere is in its log."""
+    t, me, own = leader["term"], leader["id"], leader["log"]
+    for n in nodes.values():
+        for k, e in enumerate(n["log"]):
+            if e.term == t and (k >= len(own) or own[k].term != t):
+                raise ValueError(
+                    f"S{n['id']} holds an entry of term {t} at index {k + 1}, but S{me}, the leader of term "
+                    f"{t}, has {'no entry' if k >= len(own) else 'an entry of term %d' % own[k].term} there: "
+                    f"only the leader of a term writes entries of that term, and it never deletes its own.")
+
+
+def _up_to_date(log: list) -> tuple[int, int]:
+    """What RequestVote compares (§5.4.1): the last entry's term, then the length."""
+    return (log[-1].term if log else 0, len(log))
+
+
+def _before(log: list, term: int) -> list:
+    """The entries of terms before `term` (a prefix: terms never decrease along a log)."""
+    k = len(log)
+    while k and log[k - 1].term >= term:
+        k -= 1
+    return log[:k]
+
+
+def _where(log: list) -> str:
+    return f"end at index {len(log)} (term {log[-1].term})" if log else "are none"
+
+
+def _check_vote(voter: dict, nodes: dict) -> None:
+    """A voted_for that no election could have produced. Let V be in term T
+    with voted_for C (C another server).
+
+    - C asked for V's vote in term T, so C's term is at least T.
+    - If C leads term T now, then when V granted its vote, C's log as
+      carried in its RequestVote was at least as up-to-date as V's log, and
+      both held only entries of terms before T. Since then: C, a candidate
+      and then the leader, has only appended entries of term T; V, still in
+      term T, has changed its log only on AppendEntries from the one leader
+      of term T, C, which leaves V's log unchanged, extends it along C's log,
+      or cuts it to a prefix of C's log. None of these can make V's entries
+      of terms before T more up-to-date than C's. So V's entries of terms
+      before T must be at most as up-to-date as C's entries of terms before T.
+
+    (If C is not the leader of term T now, another leader of term T may have
+    rewritten V's log or C's, or a later leader C's: no such conclusion holds,
+    and none is drawn.)"""
+    c, me, t = voter["voted_for"], voter["id"], voter["term"]
+    if c is None or c == me:
+        return
+    cand = nodes[c]
+    if cand["term"] < t:
+        raise ValueError(
+            f"S{me} cannot have voted for S{c} in term {t}: S{c} is only in term {cand['term']}, but a server "
+            f"asks for votes in its own term, and terms never go down.")
+    if cand["role"] != LEADER or cand["term"] != t:
+        return
+    mine, theirs = _before(voter["log"], t), _before(cand["log"], t)
+    if _up_to_date(mine) > _up_to_date(theirs):
+        raise ValueError(
+            f"S{me} cannot have voted for S{c}, the leader of term {t}: a server grants its vote only to a "
+            f"candidate whose log is at least as up-to-date as its own (last term first, then length), and "
+            f"S{me}'s entries from before term {t} {_where(mine)}, beyond S{c}'s, which {_where(theirs)}. "
+            f"S{c} has not changed those since it asked, and S{me} could only have received entries from S{c}.")
 
 
 def _check_commit(node: dict, nodes: dict) -> None:
