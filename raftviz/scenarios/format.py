@@ -22,7 +22,7 @@ from ..sim.quote import quote, quote_names
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "initial", "steps"}
 CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options"}
-STEP = {"caption", "actions", "until", "expect", "question"}
+STEP = {"caption", "from", "actions", "until", "expect", "question"}
 ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect", "partition", "heal", "cut", "link",
            "submit", "drop", "network", "options")
 STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index"}
@@ -66,6 +66,7 @@ class Step:
     until: dict = field(default_factory=dict)
     expect: dict = field(default_factory=dict)
     question: Question | None = None
+    from_start: bool = False         # `from: start`: begin from the initial state again (a branch)
 
 
 @dataclass
@@ -256,8 +257,11 @@ def _step(c: _Checker, raw, path: str, size: int) -> Step:
     actions = raw.get("actions", []) or []
     if not isinstance(actions, list):
         c.fail(f"{path}.actions", "should be a list of actions, e.g. [crash: 2, timeout: 5]")
+    if "from" in raw and raw["from"] != "start":
+        c.fail(f"{path}.from", f"should be `start` (begin again from the initial state), not {quote(raw['from'])}")
     return Step(
         caption=c.text(raw["caption"], f"{path}.caption"),
+        from_start="from" in raw,
         actions=[_action(c, a, f"{path}.actions[{k}]", size) for k, a in enumerate(actions)],
         until=_until(c, raw.get("until", {}) or {}, f"{path}.until", size),
         expect=_expect(c, raw.get("expect", {}) or {}, f"{path}.expect", size),

@@ -16,6 +16,13 @@ nothing hangs. Given a Budget (sim/budget.py), the events a step or a
 return to the script processes count against it, and a step past its
 budget fails with the budget's message.
 
+A step marked `from: start` begins a branch: the runner builds the cluster
+afresh from the scenario's initial state (same seed, so the same timers)
+before its actions, so several "what if" runs start from one state, each
+with its own history (its trace, its leaders per term, its rejection counts
+and safety checks), and each replays exactly. The earlier branches are
+kept, so Back returns into them.
+
 Between steps the lecturer may depart from the script (crash a server, say).
 Next and Back first return to where the script was: by seeking, if the
 history still holds that moment, else by replaying the scenario from its
@@ -39,7 +46,7 @@ class Scenario:
         self.steps = spec.steps
         self.cluster = self._fresh()
         self.index = 0                   # how many steps have run
-        self._marks: list[tuple] = [self._mark()]   # where each step began, then where the last ended
+        self._marks: list[tuple] = [self._mark()]   # (cluster, seq, print): where each step began, then where the last ended
         self.results: list[list[str]] = []          # failed checks of each step run
 
     @property
@@ -53,12 +60,20 @@ class Scenario:
     @property
     def position(self) -> int:
         """The seq where the script stands: the end of the last step run."""
-        return self._marks[self.index][0]
+        return self._marks[self.index][1]
+
+    def on_script(self, cluster: Cluster) -> bool:
+        """`cluster` stands where the script does (the same branch, the same record)."""
+        mark = self._marks[self.index]
+        return cluster is mark[0] and cluster.seq == mark[1]
 
     @property
     def last_start(self) -> int:
-        """The seq where the last step run began."""
-        return self._marks[self.index - 1][0] if self.index else 0
+        """The seq, in the current cluster, where the last step run began (0 if
+        it began a branch: its events start from the initial state)."""
+        if not self.index or self.steps[self.index - 1].from_start:
+            return 0
+        return self._marks[self.index - 1][1]
 
     @property
     def last_failures(self) -> list[str]:
@@ -74,16 +89,15 @@ class Scenario:
 
     # ----- where the script is -------------------------------------------------------
     def _mark(self) -> tuple:
-        """The cluster's position, with what identifies its last record."""
+        """The cluster and its position, with what identifies its last record."""
         c = self.cluster
         if c.seq <= c.oldest:                   # nothing kept to recognise it by
-            return (c.seq, None)
+            return (c, c.seq, None)
         r = c.trace[c.seq - 1]
-        return (c.seq, (r["time"], r["text"]))
+        return (c, c.seq, (r["time"], r["text"]))
 
     def _intact(self, mark: tuple) -> bool:
-        seq, print_ = mark
-        c = self.cluster
+        c, seq, print_ = mark
         if seq == 0:
             return True
         if print_ is None or seq > len(c.trace) or seq <= c.oldest:
@@ -95,8 +109,9 @@ class Scenario:
         """Put the cluster where the script is after k steps."""
         mark = self._marks[k]
         if self._intact(mark):
-            if self.cluster.seq != mark[0]:
-                self.cluster.seek(mark[0])
+            self.cluster = mark[0]
+            if self.cluster.seq != mark[1]:
+                self.cluster.seek(mark[1])
             return
         # The history no longer holds that moment: play the script again.
         self.cluster = self._fresh()
@@ -151,6 +166,8 @@ class Scenario:
 
     # ----- one step --------------------------------------------------------------------
     def _run(self, step: Step, number: int, budget: Budget | None = None) -> list[str]:
+        if step.from_start:
+            self.cluster = self._fresh()
         c = self.cluster
         label = f"step {number}"
         drops: list[dict] = []

@@ -45,7 +45,7 @@ def next_step(session: Session, budget: Budget | None = None) -> dict:
         finish_playing(session)
         return {"ok": True, "step": sc.index, "finished": True}
     if sc.done:
-        if session.cluster.seq != sc.position:
+        if not sc.on_script(session.cluster):
             sc.return_to_script(budget)
             _paused_on_script(session)
             return {"ok": True, "step": sc.index, "returned": True}

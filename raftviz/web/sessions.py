@@ -166,7 +166,7 @@ class Session:
             "answered": done.question.to_dict() if done and done.question else None,
             "failures": sc.last_failures,
             "playing": self.stop_at is not None,
-            "on_script": self.stop_at is not None or self.cluster.seq == sc.position,
+            "on_script": self.stop_at is not None or sc.on_script(self.cluster),
         }
 
     def clock(self) -> dict:
