@@ -41,6 +41,7 @@ bench: setup-dev browser
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/history.py
 	$(PY) benchmarks/server.py
+	$(PY) benchmarks/attacks.py
 	$(PY) benchmarks/render.py
 
 clean:

@@ -210,14 +210,15 @@ def test_a_scenario_link_steps_to_the_end_and_answers_a_question(page: Page, ser
     expect(page.locator("[data-node-id]")).to_have_count(7)
     next_button = page.locator("#scenario-next")
     set_speed(page, 1)
-    for step in (1, 2, 3):
+    steps = int(page.evaluate("() => window.raftviz.model.scenario.steps"))
+    for step in range(1, steps + 1):
         question = narration.locator(".question")
-        if question.count():
+        if question.count() and "reject" in question.inner_text():
             question.locator("label", has_text="7").locator("input").check()
-            question.get_by_role("button", name="Reveal the answer").click()
-            expect(narration.locator(".reveal")).to_contain_text("Answer: 7.")
+            narration.get_by_role("button", name="Reveal the answer").click()
+            expect(narration.locator(".question .reveal")).to_contain_text("Answer: 7.")
         next_button.click()
-        expect(narration.locator(".stepno")).to_have_text(f"Step {step} of 3")
+        expect(narration.locator(".stepno")).to_have_text(f"Step {step} of {steps}")
         expect(next_button).not_to_have_text("Finish step ▸▸", timeout=20_000)   # the step has played out
         expect(narration.locator(".warning")).to_have_count(0)
     expect(next_button).to_have_text("Done")
@@ -227,4 +228,4 @@ def test_a_scenario_link_steps_to_the_end_and_answers_a_question(page: Page, ser
         expect(row.locator('.cell[data-index="11"]')).to_have_attribute("data-term", "8")
     expect(page.locator("#event-log li", has_text=re.compile(r"S1 commits index(es 1–)?11"))).to_have_count(1)
     page.keyboard.press("b")                                  # Back, from the keyboard
-    expect(narration.locator(".stepno")).to_have_text("Step 2 of 3")
+    expect(narration.locator(".stepno")).to_have_text(f"Step {steps - 1} of {steps}")

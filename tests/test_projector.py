@@ -3,6 +3,7 @@ normal and presenter mode, 5, 7 and 9 servers; text sizes; messages that can
 be clicked; lost messages marked; no work while paused; an accessibility audit.
 Real server, Debian's Chromium."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ TEXT_SIZES = """async () => {
     const scale = t.getScreenCTM().a;
     out.push([t.textContent.trim().slice(0, 20), parseFloat(getComputedStyle(t).fontSize) * scale]);
   }
-  const html = '#logs *, #narration .caption, #narration .prompt, #narration .choices label, #narration .reveal';
+  const html = '#logs *, #narration .caption, #narration .prompt, #narration .choices label, #narration .reveal, ' +
+    '#narration .predict, #banner strong, #banner span';
   for (const e of document.querySelectorAll(html)) {
     const own = [...e.childNodes].some((c) => c.nodeType === 3 && c.textContent.trim());
     if (own && visible(e)) out.push([e.textContent.trim().slice(0, 20), parseFloat(getComputedStyle(e).fontSize)]);
@@ -182,15 +184,17 @@ def paused_with_messages(page: Page, nodes: int):
     page.wait_for_timeout(300)
 
 
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
 @pytest.mark.parametrize("nodes", [5, 9])
-def test_a_click_at_the_centre_of_every_message_selects_it(browser: Browser, server_url, nodes):
-    page = open_page(browser, server_url, SIZES[0])
+def test_a_click_at_the_centre_of_every_message_selects_it(browser: Browser, server_url, nodes, presenter):
+    page = open_page(browser, server_url, SIZES[0], presenter=presenter)
     paused_with_messages(page, nodes)
     ids = page.eval_on_selector_all("[data-message-id][visibility=visible]", "els => els.map(e => e.dataset.messageId)")
     assert len(ids) >= 3
     for mid in ids:
         body = page.locator(f'[data-message-id="{mid}"] .body').bounding_box()
         page.mouse.click(body["x"] + body["width"] / 2, body["y"] + body["height"] / 2)
+        expect(page.locator(f'[data-message-id="{mid}"]')).to_have_class(re.compile("selected"))
         expect(page.locator("#inspector h3").first).to_contain_text(f"#{mid} ")
         page.wait_for_timeout(120)                        # a re-layout (the inspector opening) settles
     assert page.errors == []
@@ -334,3 +338,137 @@ def test_accessibility_audit(browser: Browser, server_url, where):
     }""")
     assert result == [], json.dumps(result, indent=1)
     context.close()
+
+
+CUT_COMMANDS = """async () => {
+  """ + FRAMES + """
+  return [...document.querySelectorAll('#logs .cell .c')]
+    .filter((c) => c.offsetParent !== null && c.textContent && c.scrollWidth > c.clientWidth + 1)
+    .map((c) => c.textContent);
+}"""
+
+
+def test_presenter_mode_shows_commands_whole_or_not_at_all(browser: Browser, server_url):
+    """The climax of figure-8-unsafe is SET x 2 against SET x 3: never "SET x…"."""
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=figure-8-unsafe", presenter=True)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    steps = int(page.evaluate("() => window.raftviz.model.scenario.steps"))
+    for step in range(1, steps + 1):
+        page.keyboard.press("PageDown")
+        page.wait_for_function("s => window.raftviz.model.scenario.step === s && !window.raftviz.model.scenario.playing",
+                               arg=step, timeout=30_000)
+        assert page.evaluate(CUT_COMMANDS) == [], f"step {step}: commands cut short"
+    shown = page.eval_on_selector_all("#logs .cell .c", "cs => cs.filter(c => c.offsetParent).map(c => c.textContent)")
+    assert "SET x 3" in shown and "SET x 2" in shown, shown
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_scenario_stepped_with_the_buttons_in_normal_mode(browser: Browser, server_url, size):
+    page = open_page(browser, server_url, size, "/?scenario=figure-8")
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    narration = page.locator("#narration")
+    steps = int(page.evaluate("() => window.raftviz.model.scenario.steps"))
+    for step in range(1, steps + 1):
+        page.locator("#scenario-next").click()
+        expect(narration.locator(".stepno")).to_have_text(f"Step {step} of {steps}")
+        expect(page.locator("#scenario-next")).not_to_have_text("Finish step ▸▸", timeout=30_000)
+        assert_one_screen(page)
+    narration.get_by_role("button", name="◂ Back").click()
+    expect(narration.locator(".stepno")).to_have_text(f"Step {steps - 1} of {steps}")
+    assert_one_screen(page)
+    page.context.close()
+
+
+OVERLAPS = """async () => {
+  """ + FRAMES + """
+  const box = (e) => e.getBoundingClientRect();
+  const hit = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const msgs = [...document.querySelectorAll('[data-message-id][visibility=visible]')].map((g) => {
+    const m = window.raftviz.model.messages.get(Number(g.dataset.messageId));
+    return { id: g.dataset.messageId, src: m.src, dst: m.dst, r: box(g.querySelector('.body')) };
+  });
+  const captions = [...document.querySelectorAll('[data-captions-of] .caption')]
+    .filter((t) => t.textContent).map((t) => ({ of: Number(t.parentNode.dataset.captionsOf), r: box(t) }));
+  const found = [];
+  msgs.forEach((a, i) => {
+    for (const b of msgs.slice(i + 1)) if (hit(a.r, b.r)) found.push(`#${a.id} covers #${b.id}`);
+    for (const c of captions) if (c.of !== a.src && c.of !== a.dst && hit(a.r, c.r)) found.push(`#${a.id} covers S${c.of}'s caption`);
+  });
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_messages_never_cover_each_other_or_other_servers_captions(browser: Browser, server_url, presenter):
+    """Forty moments of an election and the first heartbeats, one event at a time."""
+    page = open_page(browser, server_url, SIZES[0], presenter=presenter)
+    reset(page, 5)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.evaluate("() => window.raftviz.send({type: 'timeout', node: 2})")
+    for k in range(40):
+        page.locator("#step").click()
+        page.wait_for_timeout(60)
+        found = page.evaluate(OVERLAPS)
+        assert found == [], f"after step {k + 1}: {found}"
+    page.context.close()
+
+
+def test_each_leader_shows_its_pointers_on_its_own_followers(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    reset(page, 5)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.5})")
+    expect(page.locator('[data-role="leader"]')).to_have_count(1, timeout=20_000)
+    old = int(page.locator('[data-role="leader"]').get_attribute("data-node-id"))
+    minority = [old, 1 if old != 1 else 2]
+    page.evaluate("g => window.raftviz.send({type: 'partition', groups: [g]})", minority)
+    expect(page.locator('[data-role="leader"]')).to_have_count(2, timeout=30_000)   # two leaders, two terms
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.wait_for_timeout(300)
+    rows = page.evaluate("""() => [...document.querySelectorAll('[data-log-node]')].map((row) => {
+        const n = window.raftviz.model.nodes.get(Number(row.dataset.logNode));
+        const leader = window.raftviz.model.nodes.get(n.leader_id);
+        const label = row.querySelector('.who').textContent;
+        return { id: n.id, role: n.role, label, next: leader && leader.role === 'leader' && leader.id !== n.id
+                 && leader.term === n.term ? leader.next_index[n.id] : null,
+                 match: leader && leader.role === 'leader' && leader.id !== n.id && leader.term === n.term
+                 ? leader.match_index[n.id] : null };
+    })""")
+    for r in rows:
+        if r["role"] == "leader":
+            assert "leader" in r["label"] and "next" not in r["label"], r
+        elif r["next"] is not None:
+            assert f"next {r['next']} · match {r['match']}" in r["label"], r
+    page.context.close()
+
+
+def test_a_long_log_folds_its_shared_committed_prefix_and_keeps_the_action_in_view(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0], presenter=True)
+    reset(page, 5)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    expect(page.locator('[data-role="leader"]')).to_have_count(1, timeout=20_000)
+    for k in range(60):
+        page.evaluate("k => window.raftviz.send({type: 'submit', command: `SET k ${k}`})", k)
+    page.wait_for_function("""() => [...window.raftviz.model.nodes.values()].every((n) => n.commit_index >= 60)""",
+                           timeout=30_000)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    fold = page.locator("#logs .fold.prefix")
+    expect(fold).to_have_count(1)
+    expect(fold).to_contain_text("committed")
+    leader = page.evaluate("() => window.raftviz.model.leader()")
+    logs = page.locator("#logs").bounding_box()
+    for node in range(1, 6):
+        cell = page.locator(f'[data-log-node="{node}"] .cell[data-index="{leader["commit_index"]}"]')
+        box = cell.bounding_box()
+        assert box and logs["x"] <= box["x"] and box["x"] + box["width"] <= logs["x"] + logs["width"] + 1, node
+    fold.click()                                               # opens: the first entries show
+    expect(page.locator('[data-log-node="1"] .cell[data-index="1"]')).to_be_visible()
+    page.context.close()
+
+
+def test_figure_7_labels_the_followers_in_the_ring_and_the_logs(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=figure-7", presenter=True)
+    expect(page.locator('[data-captions-of="7"] .label')).to_have_text("(f)")
+    expect(page.locator('[data-log-node="2"] .who')).to_contain_text("(a)")
+    expect(page.locator('[data-node-id="4"]')).to_have_attribute("aria-label", re.compile(r"^S4 \(c\), term"))
+    page.context.close()

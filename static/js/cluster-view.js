@@ -113,27 +113,61 @@ export class ClusterView {
     const W = Math.max(this.root.clientWidth, 160), H = Math.max(this.root.clientHeight, 120);
     const n = ids.length;
     const presenter = document.body.classList.contains("presenter");
-    // The text size follows the stage; presenter mode never goes below 18 px.
-    const T = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
-    const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062));
-    const top = r + 22;                      // the timer arc and the vote dots
-    const bottom = r + 2.9 * T;              // two lines of captions
     // A scenario's label ("(a)") stands left of the shape, beside the server's name.
     this.labels = JSON.stringify(this.model.scenario?.labels || {});
     const labelled = this.labels !== "{}";
+    this.partitioned = Boolean(this.model.network.partition);
+    // The text size follows the stage (presenter mode never goes below 18 px); it
+    // comes down, to its floor, while neighbouring servers' captions would collide.
+    const floor = presenter ? 18 : 13;
+    const T0 = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
+    // Then, on a short stage, the ring may stretch wider than usual.
+    let T = T0;
+    for (const stretch of [1.6, 2.6]) {
+      for (T = T0; ; T = Math.max(floor, T - 1)) {
+        this.place_(ids, W, H, T, T / T0, labelled, presenter, stretch);
+        if (T <= floor || !this.crowded(ids)) break;
+      }
+      if (!this.crowded(ids)) break;
+    }
+    this.root.setAttribute("viewBox", `${-W / 2} ${-H / 2} ${W} ${H}`);
+    this.root.style.setProperty("--t", `${this.geo.T.toFixed(1)}px`);
+  }
+
+  /** Positions on an ellipse that fills the stage, for text size T. */
+  place_(ids, W, H, T, shrink, labelled, presenter, stretch) {
+    const n = ids.length;
+    const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062) * shrink);
+    // Above: the timer arc and vote dots (and the partition's line at the top left).
+    const top = r + 22 + (this.partitioned ? 1.5 * T : 0);
+    const bottom = r + 2.9 * T;              // two lines of captions
     const half = Math.max(r + 22 + (labelled ? 1.8 * T : 0), 3.2 * T);  // the shape with its rings and label, or its captions
     const angles = ids.map((_, k) => -Math.PI / 2 + (2 * Math.PI * k) / n);
     const sinMax = n === 1 ? 0 : Math.max(...angles.map(Math.sin));
     const cosMax = n === 1 ? 1 : Math.max(...angles.map((a) => Math.abs(Math.cos(a))));
     const ay = n === 1 ? 0 : Math.max(0, (H - top - bottom - 8) / (1 + sinMax));
     const cy = n === 1 ? (top - bottom) / 2 : -H / 2 + top + 4 + ay;
-    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), ay * 1.6);
+    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), ay * stretch);
     this.positions.clear();
     ids.forEach((id, k) => this.positions.set(id, { x: ax * Math.cos(angles[k]), y: cy + ay * Math.sin(angles[k]) }));
     const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
     this.geo = { W, H, T, r, top, bottom, half, mt, dot: Math.max(7, 0.5 * T), presenter };
-    this.root.setAttribute("viewBox", `${-W / 2} ${-H / 2} ${W} ${H}`);
-    this.root.style.setProperty("--t", `${T.toFixed(1)}px`);
+  }
+
+  /** The box a server takes with its rings, label and captions, around its centre. */
+  nodeBox(p) {
+    const { r, T, half } = this.geo;
+    return { x: p.x, y: p.y + (2.9 * T - 22) / 2, hw: half, hh: (r + 22 + r + 2.9 * T) / 2 };
+  }
+
+  /** Whether two neighbouring servers' boxes overlap. */
+  crowded(ids) {
+    const boxes = ids.map((id) => this.nodeBox(this.positions.get(id)));
+    for (let i = 0; i < boxes.length; i++) {
+      const a = boxes[i], b = boxes[(i + 1) % boxes.length];
+      if (boxes.length > 1 && a !== b && overlaps(a, b, b)) return true;
+    }
+    return false;
   }
 
   // ----- from scratch -------------------------------------------------------------
@@ -155,7 +189,7 @@ export class ClusterView {
     }
     for (const id of ids) this.addNode(id);
     this.partitionLabel.setAttribute("x", -W / 2 + 10);
-    this.partitionLabel.setAttribute("y", -H / 2 + T + 6);
+    this.partitionLabel.setAttribute("y", -H / 2 + T + 4);
     this.updateLinks();
     for (const id of ids) this.updateNode(id);
     this.syncMessages();
@@ -210,6 +244,7 @@ export class ClusterView {
 
   // ----- incremental updates -----------------------------------------------------
   update(changed) {
+    if (Boolean(this.model.network.partition) !== this.partitioned) { this.render(); return; }   // room for its line
     if (!changed || changed.nodes.size || changed.records.length) {
       const violation = changed?.records.some((r) => r.violations);
       for (const id of changed && !violation ? changed.nodes : this.model.nodes.keys()) this.updateNode(id);
@@ -345,11 +380,18 @@ export class ClusterView {
     this.drawn = null;
   }
 
+  /** How far a message moves sideways, right of its direction of travel, so that
+   * it and a message going the other way on the same link never overlap: enough
+   * for the two (axis-aligned) boxes to clear each other in x or in y. */
+  side(ux, uy, ext) {
+    return Math.min(ext.hw / Math.max(Math.abs(uy), 1e-6), ext.hh / Math.max(Math.abs(ux), 1e-6)) + 2;
+  }
+
   /** How far from a server's centre, in direction (ux, uy), a message of the given
    * extents clears the server's shape, timer and captions. */
   clearance(ux, uy, ext) {
     const { r, half, T } = this.geo;
-    const side = ext.hh + 2;                                 // the message's sideways offset
+    const side = this.side(ux, uy, ext);
     const X = half + ext.hw + side;
     const Y = uy < 0 ? r + 20 + ext.hh + side : r + 2.75 * T + ext.hh + side;
     const tx = Math.abs(ux) > 1e-6 ? X / Math.abs(ux) : Infinity;
@@ -357,15 +399,16 @@ export class ClusterView {
     return Math.min(tx, ty);
   }
 
-  /** Where message m is drawn when a fraction f of its flight is done. */
+  /** Where message m is drawn when a fraction f of its flight is done (moved by
+   * `push` along its way, to get clear of something). */
   place(m, f, ext, push = 0) {
     const p = this.positions.get(m.src), q = this.positions.get(m.dst);
     const dx = q.x - p.x, dy = q.y - p.y, len = Math.hypot(dx, dy) || 1;
     const ux = dx / len, uy = dy / len;
     let a = this.clearance(ux, uy, ext), b = len - this.clearance(-ux, -uy, ext);
     if (a > b) a = b = (a + b) / 2;                          // servers too close: the middle
-    const d = Math.min(b, a + (b - a) * f + push);
-    const side = ext.hh + 2;                                 // right of the direction of travel
+    const d = Math.min(b, Math.max(a, a + (b - a) * f + push));
+    const side = this.side(ux, uy, ext);
     return { x: p.x + ux * d - uy * side, y: p.y + uy * d + ux * side, ux, uy };
   }
 
@@ -387,18 +430,41 @@ export class ClusterView {
     let visible = false;
     // Messages sent by one server at one moment are placed in turn; one that would
     // cover another moves further along its way, so a fan of requests stays legible.
-    const order = [...this.messageEls.entries()].sort((x, y) => {
-      const a = this.model.messages.get(x[0]), b = this.model.messages.get(y[0]);
-      return a.sent - b.sent || a.src - b.src || a.dst - b.dst;
-    });
-    for (const [id, g] of order) {
+    // (An update not drawn yet may have removed messages from the model: those wait
+    // for syncMessages, hidden.)
+    const order = [];
+    for (const [id, g] of this.messageEls) {
       const m = this.model.messages.get(id);
+      if (m) order.push([m, g]);
+      else if (g.getAttribute("visibility") !== "hidden") g.setAttribute("visibility", "hidden");
+    }
+    order.sort(([a], [b]) => a.sent - b.sent || a.src - b.src || a.dst - b.dst);
+    // Other servers' shapes and captions are obstacles too: a message passing one
+    // moves a little ahead or back along its way rather than cover it. Other
+    // messages matter most: a place clear of them is taken even if a caption is near.
+    const { r, T } = this.geo;
+    const obstacles = [];
+    for (const [id, p] of this.positions) {
+      obstacles.push({ id, x: p.x, y: p.y, hw: r + 4, hh: r + 4 },
+        { id, x: p.x, y: p.y + r + 1.4 * T, hw: 3.1 * T, hh: 1.4 * T });
+    }
+    for (const [m, g] of order) {
       const f = (now - m.sent) / Math.max(m.arrives - m.sent, 1e-6);
       if (f < 0 || f > 1) { if (g.getAttribute("visibility") !== "hidden") g.setAttribute("visibility", "hidden"); continue; }
       visible = true;
       const ext = g.ext;
-      let at = this.place(m, f, ext);
-      for (let k = 1; k <= 6 && placed.some((o) => overlaps(o, at, ext)); k++) at = this.place(m, f, ext, k * ext.hh * 1.2);
+      const onMessage = (at) => placed.some((o) => overlaps(o, at, ext));
+      const onServer = (at) => obstacles.some((o) => o.id !== m.src && o.id !== m.dst && overlaps(o, at, ext));
+      const natural = this.place(m, f, ext);
+      let at = natural, second = onMessage(natural) ? null : natural;
+      for (let k = 1; k <= 12 && (onMessage(at) || onServer(at)); k++) {
+        const moved = this.place(m, f, ext, (k % 2 ? 1 : -1) * Math.ceil(k / 2) * ext.hh * 1.5);
+        if (!onMessage(moved)) {
+          if (!onServer(moved)) at = moved;
+          else second ??= moved;
+        }
+      }
+      if (onMessage(at) || onServer(at)) at = second ?? natural;
       placed.push({ x: at.x, y: at.y, hw: ext.hw, hh: ext.hh });
       // On a link that is down, or to a server that is down, it will be lost unless that changes.
       const doomed = this.model.blocked(m.src, m.dst) || !this.model.nodes.get(m.dst)?.up;

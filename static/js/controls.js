@@ -315,7 +315,7 @@ export class Controls {
       $("#speed-value").value = speedText(m.speed);
     }
     if ((!changed || changed.records.some((r) => r.action?.type === "network"))
-        && document.activeElement?.closest(".drawers") == null) this.showNetwork();
+        && document.activeElement?.closest(".drawer") == null) this.showNetwork();
     if (changed && changed.records.some((r) => r.action?.type === "options")) this.renderOptions();
     this.banner();
   }
@@ -345,7 +345,7 @@ export class Controls {
     $("#banner-title").textContent = found.length === 1 ? `Safety violated: ${v.property}.`
       : `${found.length} safety violations. Latest: ${v.property}.`;
     $("#banner-text").textContent = v.text;
-    clear($("#banner-go")).append(...found.slice(-4).map((x) =>
+    clear($("#banner-go")).append(...found.slice(-2).map((x) =>
       el("button", { text: found.length === 1 ? "Go to where it happened" : `Go to ${x.property} (event ${x.seq})`,
         onclick: () => this.onSeek(x.seq) })));
     if (banner.hidden) { banner.hidden = false; this.onLayout?.(); }
@@ -411,7 +411,8 @@ function download(text, filename, type) {
   a.remove();
 }
 
-export function toast(message, kind = "error") {
+/** A short message in the corner; `lasting` ones (the server refused the page) stay until dismissed. */
+export function toast(message, kind = "error", { lasting = false } = {}) {
   const box = $("#toasts");
   // The same message again only renews the one on screen.
   const same = [...box.children].find((t) => t.dataset.message === message);
@@ -420,5 +421,5 @@ export function toast(message, kind = "error") {
     el("span", { text: message }),
     el("button", { text: "✕", "aria-label": "Dismiss", onclick: () => t.remove() }));
   box.append(t);
-  setTimeout(() => t.remove(), kind === "error" ? 7000 : 4000);
+  if (!lasting) setTimeout(() => t.remove(), kind === "error" ? 7000 : 4000);
 }

@@ -4,14 +4,11 @@ import { el, clear, serverName } from "./dom.js";
 
 const MAX_ROWS = 400;              // rows kept while following the newest events
 const MAX_WITH_OLDER = 3000;       // ... and while older ones the user fetched are shown
-const FLUSH_MS = 120;              // new rows are drawn at most this often
 
 export class EventLog {
   constructor(list, filter, model, { onSeek, onOlder, isShown }) {
     this.list = list;
     this.isShown = isShown;
-    this.pending = [];                     // records not drawn yet (drawn at most every FLUSH_MS)
-    this.flushTimer = null;
     this.filter = filter;
     this.model = model;
     this.onSeek = onSeek;
@@ -38,7 +35,6 @@ export class EventLog {
   }
 
   render() {
-    this.pending = [];
     if (!this.shown) { this.stale = true; return; }
     this.stale = false;
     const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
@@ -72,17 +68,7 @@ export class EventLog {
   update(changed) {
     // Hidden, the log does nothing; it is rebuilt from the model when it is shown.
     if (!this.shown) { this.stale = true; return; }
-    // Rows are added in batches: at full speed hundreds of records arrive each
-    // second, more than anyone reads, and one layout per batch is enough.
-    this.pending.push(...changed.records);
-    if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
-  }
-
-  flush() {
-    this.flushTimer = null;
-    const records = this.pending;
-    this.pending = [];
-    if (!this.shown) { this.stale = true; return; }
+    const records = changed.records;
     if (!records.length) return this.markCurrent();
     const fragment = document.createDocumentFragment();
     for (const r of records) if (this.shows(r)) fragment.prepend(this.row(r));

@@ -34,6 +34,7 @@ export function termInk(term) {
 
 const HSCROLL = 14;            // px: height of the sideways scrollbar, when one is needed
 const PREFIX_MIN = 2;          // a shared prefix shorter than this is not worth a fold
+const PREFIX_LONG = 12;        // ... and one shorter than this folds only when the columns cannot all fit
 
 /**
  * The leader whose pointers a server's row shows, or null: the leader it
@@ -135,6 +136,11 @@ export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell
 }
 
 const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
+
+/** The width a command has inside a cell of slot width w: less the gap between
+ * cells (3), the borders (2 x 2), the text's padding (0.15 em a side) and the
+ * term number when it stands beside the command. */
+const cmdRoom = (w, cf, beside) => w - 3 - 4 - 0.3 * cf - 2 - beside;
 
 export class LogsView {
   constructor(root, model, { onEntry }) {
@@ -292,27 +298,32 @@ export class LogsView {
       const cf = Math.max(m, Math.round(f * 0.8));
       // The command goes under the term number if there is room, else beside it.
       const cmd = r - band - 2 - 3 >= f + cf * 1.05 ? "stack" : "inline";
-      const lf = Math.max(m, Math.min(Math.round(f * 0.9), Math.floor((r - 2) / 2.2)));
+      // Row labels stay smaller than the cells: they repeat what the pointers show.
+      const lf = Math.max(m, Math.min(Math.round(f * 0.8), presenter ? 22 : 17, Math.floor((r - 2) / 2.2)));
       const lines = 3 * lf * 1.1 <= r - 2 ? 3 : 2;
       return { r, scrollY, f, pf, band, cf, cmd, lf, lines };
     };
 
+    // Tall rows give big text, and big cells may no longer fit across: smaller text
+    // (never under the minimum) is better than folding entries away or hiding
+    // the commands, in that order.
+    const gaps = (r) => r.slots.some((x) => x.kind === "gap");
+    // A command cut to one or two letters says nothing: then show term numbers only.
+    const commands = (r, sz) => sz.cmd && cmdRoom(r.w, sz.cf, r.beside) >= this.measure("SET…", sz.cf, false, true);
+    const whole = (r, sz) => sz.cmd && cmdRoom(r.w, sz.cf, r.beside) >= r.cmdW;
+    const score = (r, sz) => (gaps(r) ? 4 : 0) + (whole(r, sz) ? 0 : commands(r, sz) ? 1 : 2);
     let s = sized(H);
     let result = this.columns(s, m, W);
-    // Tall rows give big text, and big cells may no longer all fit across: smaller
-    // text (never under the minimum) is better than folding entries away.
-    const gaps = (r) => r.slots.some((x) => x.kind === "gap");
-    for (let cap = s.f - 2; gaps(result) && cap >= m; cap -= 2) {
+    for (let cap = s.f - 1; score(result, s) > 0 && cap >= m; cap -= 1) {
       const smaller = sized(H, cap), tried = this.columns(smaller, m, W);
-      if (!gaps(tried)) { s = smaller; result = tried; }
+      if (score(tried, smaller) < score(result, s)) { s = smaller; result = tried; }
     }
     if (!result.fits) {
       s = sized(H - HSCROLL);
       result = this.columns(s, m, W);
     }
     const { slots, w, whoW, total, room } = result;
-    // A command cut to one or two letters says nothing: then show term numbers only.
-    if (w - 10 - result.beside < this.measure("SET…", s.cf, false, true)) s.cmd = null;
+    if (!commands(result, s)) s.cmd = null;
     const key = JSON.stringify([W, H, presenter, s, whoW, w, slots]);
     return { key, presenter, m, hh, ...s, slots, w, whoW, beside: result.beside, total, room, overflow: total > room + 0.5 };
   }
@@ -351,7 +362,7 @@ export class LogsView {
     const wMin = Math.ceil(Math.max(1.5 * s.f, this.measure(digits(maxTerm), s.f, true) + 8, this.measure(digits(last), m) + 6));
     // Cells grow to show their commands in full, up to a cap; without commands, to a square-ish box.
     const beside = s.cmd === "inline" ? Math.ceil(this.measure(digits(maxTerm), s.f, true) + 0.3 * s.f) : 0;
-    const wCap = cmdW ? clamp(Math.ceil(beside + cmdW + 12), wMin, (beside ? 9 : 7) * s.f) : Math.max(wMin, Math.ceil(3 * s.f));
+    const wCap = cmdW ? clamp(Math.ceil(beside + cmdW + 10 + 0.3 * s.cf), wMin, (beside ? 9 : 7) * s.f) : Math.max(wMin, Math.ceil(3 * s.f));
     // "▾next" on the next free slot runs past its cell: keep room for it at the end.
     const tail = Math.max(0, Math.ceil(this.measure("▾next", s.pf, true)) - wMin + 2);
     const room = Math.floor(W - whoW - tail - 2);
@@ -362,7 +373,7 @@ export class LogsView {
     // commands, but not so wide that fewer than five entries show beside the fold.
     const want = clamp(wCap, wMin, (room - block) / 6);
     let fold = 0;
-    if (shared - 1 >= PREFIX_MIN && last * want > room) {
+    if (shared - 1 >= PREFIX_MIN && (last * wMin > room || (shared - 1 >= PREFIX_LONG && last * want > room))) {
       // Fold just enough of 1..shared-1 for the rest to fit; the last shared
       // entry stays, so the commit point shows, and the fold never covers an
       // index that must show (a stale matchIndex, say).
@@ -404,7 +415,7 @@ export class LogsView {
       slot.w = slot.kind === "prefix" ? prefixWidth : slot.kind === "col" ? w : gapWidth;
       x += slot.w;
     }
-    return { slots, w, whoW, beside, total: x + tail, room: room + tail, fits: x <= room };
+    return { slots, w, whoW, beside, cmdW, total: x + tail, room: room + tail, fits: x <= room };
   }
 
   applyGeometry(g) {
@@ -504,7 +515,7 @@ export class LogsView {
       "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed),
     }, el("span", { class: "t", text: entry.term }), el("span", { class: "c", text: command }));
     // In presenter mode a command that does not fit is hidden rather than cut.
-    if (g.presenter && g.cmd && this.measure(command, g.cf, false, true) > slot.w - 10 - g.beside) c.classList.add("no-c");
+    if (g.presenter && g.cmd && this.measure(command, g.cf, false, true) > cmdRoom(slot.w, g.cf, g.beside)) c.classList.add("no-c");
     return c;
   }
 

@@ -79,8 +79,40 @@ model.addEventListener("state", () => {
   redraw();
 });
 
+// Server updates are drawn as they come while stepping or playing slowly; at high
+// speed they are merged and drawn ten times a second: hundreds of events a second
+// are more than anyone can read, and each drawing costs the browser a layout.
+const MERGE_ABOVE_SPEED = 0.1, MERGE_MS = 100;
+let merged = null, mergeTimer = null, lastDrawn = 0;
+
+function merge(into, c) {
+  if (!into) return { ...c, records: c.records.slice(), nodes: new Set(c.nodes) };
+  into.records.push(...c.records);
+  for (const id of c.nodes) into.nodes.add(id);
+  into.clockOnly = into.clockOnly && c.clockOnly;
+  into.markersReset = into.markersReset || c.markersReset;
+  into.scenario = into.scenario || c.scenario;
+  into.notice = c.notice || into.notice;
+  return into;
+}
+
 model.addEventListener("update", (e) => {
-  const changed = e.detail;
+  merged = merge(merged, e.detail);
+  const fast = model.mode === "playing" && model.speed > MERGE_ABOVE_SPEED;
+  const wait = fast ? MERGE_MS - (performance.now() - lastDrawn) : 0;
+  if (wait <= 0) drawUpdate();
+  else if (!mergeTimer) mergeTimer = setTimeout(drawUpdate, wait);
+});
+
+model.addEventListener("state", () => { clearTimeout(mergeTimer); mergeTimer = null; merged = null; });
+
+function drawUpdate() {
+  clearTimeout(mergeTimer);
+  mergeTimer = null;
+  const changed = merged;
+  merged = null;
+  if (!changed) return;
+  lastDrawn = performance.now();
   view.update(changed);
   logs.update(changed);
   timeline.update(changed);
@@ -94,14 +126,15 @@ model.addEventListener("update", (e) => {
   }
   if (changed.notice) toast(changed.notice, "info");
   redraw();
-});
+}
 
 const connection = new Connection({
   onState: (state) => model.applyState(state),
   onEvents: (update) => model.applyEvents(update),
   onStatus: ({ connected, message, final }) => {
     document.body.classList.toggle("offline", !connected);
-    if (message) toast(message, final ? "error" : "info");
+    // A refusal (server full, too many new sessions) stays on screen: nothing else will happen.
+    if (message) toast(message, final ? "error" : "info", { lasting: Boolean(final) });
   },
 });
 

@@ -42,19 +42,23 @@ export class ScenarioPanel {
     if (!sc) return;
     const key = `${sc.id}:${sc.step}`;
     if (key !== this.shownStep) { this.revealed = false; this.shownStep = key; }
+    // Redrawing must not take the keyboard focus away: it goes back to the same button.
+    const focused = this.panel.contains(document.activeElement) ? document.activeElement.dataset.key : null;
     clear(this.panel);
     const head = el("div", { class: "narration-head" },
       el("div", { class: "where", title: `${sc.lecture}: ${sc.source}` },
         el("strong", { class: "title", text: sc.title }), " ",
         el("span", { class: "stepno", text: sc.step ? `Step ${sc.step} of ${sc.steps}` : `${sc.steps} steps` })),
       el("div", { class: "buttons", role: "group", "aria-label": "Scenario steps" },
-        el("button", { text: "◂ Back", title: "Back to where the previous step began (B)", disabled: sc.step === 0 && !sc.playing,
+        el("button", { "data-key": "back", text: "◂ Back", title: "Back to where the previous step began (B)", disabled: sc.step === 0 && !sc.playing,
           onclick: () => this.back() }),
-        el("button", { class: "primary", id: "scenario-next", title: "Run the next step (N)",
+        el("button", { class: "primary", id: "scenario-next", "data-key": "next", title: "Run the next step (N)",
           text: sc.playing ? "Finish step ▸▸" : sc.done ? (sc.on_script ? "Done" : "Back to the script")
             : sc.step === 0 ? "Start ▸" : "Next ▸",
           disabled: sc.done && sc.on_script && !sc.playing, onclick: () => this.next() }),
-        el("button", { text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
+        sc.question && !sc.playing && !this.revealed ? el("button", { type: "button", class: "reveal-button", "data-key": "reveal",
+          text: "Reveal the answer", title: "Show the answer to the question below", onclick: () => { this.revealed = true; this.render(); } }) : null,
+        el("button", { "data-key": "restart", text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
         el("button", { text: "✕", "aria-label": "Close the scenario", title: "Close the scenario (the cluster stays)",
           onclick: () => this.send({ type: "scenario_close" }) })));
     this.panel.append(head);
@@ -71,16 +75,20 @@ export class ScenarioPanel {
     if (!sc.on_script) {
       this.panel.append(el("p", { class: "hint", text: "You have left the script: Next and Back return to it." }));
     } else if (sc.done && !sc.playing) {
-      this.panel.append(el("p", { class: "hint", text: "The end of this scenario. Restart, or pick another." }));
+      this.panel.append(el("p", { class: "hint end", text: "The end of this scenario. Restart, or pick another." }));
     }
     this.panel.append(el("p", { class: "source", text: `${sc.lecture}: ${sc.source}` }));
+    if (focused) this.panel.querySelector(`[data-key="${focused}"]`)?.focus({ preventScroll: true });
   }
 
+  /** A predict-then-reveal question: the prompt, the choices and Reveal, as compact
+   * as a slide's question (a projector needs the room for the picture). */
   question(q) {
     const name = `q-${this.shownStep}`;
-    const box = el("fieldset", { class: "question" },
-      el("legend", { text: "Predict, then press Next or Reveal" }),
-      el("p", { class: "prompt", text: q.prompt }));
+    const promptId = `${name}-prompt`;
+    const box = el("div", { class: "question", role: "radiogroup", "aria-labelledby": promptId },
+      el("p", { class: "prompt", id: promptId, title: "Predict, then press Next (or Reveal)" },
+        el("span", { class: "predict", text: "Predict: " }), q.prompt));
     const list = el("div", { class: "choices" });
     q.choices.forEach((choice, k) => {
       const input = el("input", { type: "radio", name, value: k + 1 });
@@ -88,12 +96,7 @@ export class ScenarioPanel {
       list.append(label);
     });
     box.append(list);
-    if (this.revealed) {
-      box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
-    } else {
-      list.append(el("button", { type: "button", class: "reveal-button", text: "Reveal the answer",
-        onclick: () => { this.revealed = true; this.render(); } }));
-    }
+    if (this.revealed) box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
     return box;
   }
 
@@ -130,7 +133,8 @@ export class ScenarioPanel {
         ul.append(el("li", { "data-scenario": s.id },
           el("button", { class: "pick", text: s.title, onclick: () => {
             closeWithoutResume(dialog);            // a scenario opens paused at its start
-            this.send({ type: "scenario", id: s.id });
+            // Keyboard users land on the scenario's Next button once it is shown.
+            this.send({ type: "scenario", id: s.id }).then(() => $("#scenario-next")?.focus({ preventScroll: true }));
           } }),
           el("span", { class: "hint", text: ` ${s.steps} steps · ${s.source}` }),
           el("p", { class: "summary", text: s.summary })));
