@@ -3,7 +3,7 @@
     python docs/screenshots.py
 
 docs/screenshot.png           the sandbox at 1280x720, a leader and commands, the event log open
-docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown
+docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown to the end of the repair
 """
 import sys
 from pathlib import Path
@@ -39,11 +39,10 @@ def main() -> None:
         page.goto(url + "/?scenario=figure-7&presenter=1")
         page.wait_for_selector("#narration .stepno")
         page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
-        page.keyboard.press("PageDown")
-        page.wait_for_function("() => !window.raftviz.model.scenario.playing")
-        page.keyboard.press("PageDown")
-        page.wait_for_function("() => window.raftviz.model.scenario.step === 2 && !window.raftviz.model.scenario.playing",
-                               timeout=60_000)
+        for step in (1, 2, 3):                                # to the end of the repair
+            page.keyboard.press("PageDown")
+            page.wait_for_function("s => window.raftviz.model.scenario.step === s && !window.raftviz.model.scenario.playing",
+                                   arg=step, timeout=60_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(HERE / "screenshot-presenter.png"))
         browser.close()
