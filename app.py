@@ -18,9 +18,21 @@ if MODE == "eventlet":
     eventlet.monkey_patch()   # first, before anything else imports socket or threading
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 
 from raftviz import scenarios  # noqa: E402
 from raftviz.web import create_app  # noqa: E402
+
+
+def settle_memory() -> None:
+    """Keep the garbage collector's full passes short. A full pass looks at
+    every object in the process at once, without yielding to the event loop,
+    so each one stalls every client for as long as it takes. What exists now
+    (modules, the app, the scenario library) lives as long as the server:
+    freeze it so no pass looks at it again. Sessions' histories are kept small
+    for the same reason (raftviz/sim/cluster.py, KEPT_CHUNKS)."""
+    gc.collect()
+    gc.freeze()
 
 
 def main() -> None:
@@ -40,6 +52,7 @@ def main() -> None:
     app = create_app(config)
     for problem in scenarios.problems():
         print(f"Scenario not loaded: {problem}", flush=True)
+    settle_memory()
     socketio = app.extensions["raftviz"].socketio
     extra = {"allow_unsafe_werkzeug": True} if MODE == "threading" else {}   # Werkzeug's server, for development
     print(f"raftviz is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)

@@ -2,9 +2,11 @@
 client: sessions and connections, budgets, memory limits, edges. The real
 server, raw packets and the fuzz test are in test_server_e2e.py and
 test_fuzz.py."""
+import gc
 import json
 import threading
 import time
+import types
 
 import pytest
 
@@ -210,6 +212,148 @@ def test_every_request_is_charged_to_its_session(app, server):
 
 
 # ----- memory ------------------------------------------------------------------------------
+
+def _tracked_objects(root) -> int:
+    """Objects reachable from `root` that the garbage collector scans in a full pass."""
+    seen, stack = set(), [root]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or not gc.is_tracked(o) or isinstance(o, (type, types.ModuleType, types.FunctionType)):
+            continue
+        seen.add(id(o))
+        stack.extend(gc.get_referents(o))
+    return len(seen)
+
+
+def test_a_long_history_holds_few_objects_for_the_garbage_collector():
+    # A full collection scans every session's objects at once without yielding to the loop:
+    # a history must not hold its records as objects for long (it rebuilds old ones when read).
+    c = Cluster(5, seed=1, **limits.KEEP)
+    while len(c.trace) < 30_000:
+        c.run_for(20_000)
+    assert _tracked_objects(c) < 12_000
+    assert c.trace[1000]["seq"] == 1001 and len(c.records(5000, 5999)) == 1000, "older records still read"
+
+
+FLOOD = {"size": 5, "seed": 1, "election_timeout": [1, 1], "heartbeat_interval": 1, "latency": [1000, 1000]}
+
+
+def test_an_import_that_would_keep_too_many_messages_in_flight_is_refused(app, server, monkeypatch):
+    # Timers of 1 ms and messages of 1 s: every checkpoint would hold thousands of messages.
+    client = connect(app)
+    session = server.sessions.all()[0]
+    monkeypatch.setattr(limits, "MAX_IN_FLIGHT", 2000)
+    before = fingerprint(session)
+    status, ack = post_import(app, session.id, {
+        "format": "raftviz-history", "version": 1, "config": FLOOD, "initial": None, "actions": [],
+        "length": 30_000, "position": {"seq": 30_000, "time": 0}})
+    assert status == 400 and "more than 2,000 messages in flight" in ack["error"], ack
+    assert "Nothing was changed" in ack["error"] and fingerprint(session) == before
+    assert act(client, type="sync")["ok"]
+
+
+def test_a_playing_cluster_that_would_keep_too_many_messages_in_flight_pauses_and_says_so(app, server,
+                                                                                          monkeypatch):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.cluster.run_for(2000)
+    monkeypatch.setattr(limits, "MAX_IN_FLIGHT", 300)
+    assert act(client, type="network", latency=[10_000, 10_000])["ok"]
+    assert act(client, type="speed", value=1)["ok"]
+    t = 1.0
+    while session.mode == "playing" and t < 30:
+        server.scheduler.run_once(t)
+        t += 0.25
+    assert session.mode == "paused" and session.cluster.in_flight_count() < 1000
+    notices = [u["notice"] for u in received(client, "events") if "notice" in u]
+    assert any("more than 300 messages in flight" in n for n in notices), notices
+
+
+def _scenario_app(tmp_path, text):
+    (tmp_path / "mine.yaml").write_text(text)
+    app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(tmp_path)})
+    return app, connect(app)
+
+
+def test_a_scenario_step_that_would_keep_too_many_messages_in_flight_stops_with_a_plain_message(tmp_path,
+                                                                                               monkeypatch):
+    from raftviz import scenarios
+    monkeypatch.setattr(limits, "MAX_IN_FLIGHT", 300)
+    app, client = _scenario_app(tmp_path, (
+        "id: flood\ntitle: Timers of 1 ms, messages of 1 s\ncluster: {election_timeout: [1, 1], "
+        "heartbeat_interval: 1, latency: [1000, 1000]}\nsteps:\n  - caption: no leader can win\n"
+        "    until: {leader: any, within: 5000}\n"))
+    try:
+        assert act(client, type="scenario", id="flood")["ok"]
+        ack = act(client, type="scenario_next")
+        assert ack["ok"] and "more than 300 messages in flight" in ack["failures"][0], ack
+        session = app.extensions["raftviz"].sessions.all()[0]
+        assert session.cluster.in_flight_count() < 1000
+    finally:
+        scenarios.configure(None)
+
+
+def test_a_scenario_keeps_its_history_within_the_session_budget_and_plays_a_long_step(tmp_path, monkeypatch):
+    from raftviz import scenarios
+    monkeypatch.setattr(limits, "KEEP", {"history_limit": 500, "checkpoint_interval": 100})
+    app, client = _scenario_app(tmp_path, (
+        "id: storm\ntitle: Timers of 1 ms\ncluster: {election_timeout: [1, 1], heartbeat_interval: 1, "
+        "latency: [5, 10]}\nsteps:\n  - caption: elections\n    until: {for: 100}\n"
+        "  - caption: more elections\n    until: {for: 100}\n"))
+    try:
+        assert act(client, type="scenario", id="storm")["ok"]
+        session = app.extensions["raftviz"].sessions.all()[0]
+        assert session.cluster.config["history_limit"] == 500
+        first = act(client, type="scenario_next")
+        assert first["ok"] and first["failures"] == [], first
+        assert session.cluster.oldest > 0, "the step is longer than the history kept"
+        assert session.mode == "playing" and session.cluster.seq == session.cluster.oldest
+        second = act(client, type="scenario_next")           # finishes playing the first step
+        assert second["ok"] and second.get("finished")
+        assert act(client, type="scenario_next")["ok"]
+        assert act(client, type="scenario_back")["ok"]        # its start is gone: the script is replayed
+        assert session.scenario.index == 1 and session.cluster.config["history_limit"] == 500
+    finally:
+        scenarios.configure(None)
+
+
+def _with_actions(n: int) -> Cluster:
+    c = Cluster(5, seed=3)
+    c.run_for(1000)
+    while c.recorded_actions < n:
+        c.partition([1, 2], [3, 4, 5]) if c.recorded_actions % 2 else c.heal()
+        c.run_for(5)
+    return c
+
+
+def test_saving_a_long_session_as_a_scenario_pauses_for_others_and_gives_a_file_that_loads(app, server):
+    from raftviz.scenarios import parse
+    from raftviz.web import protocol
+    connect(app)
+    session = server.sessions.all()[0]
+    session.cluster = _with_actions(1000)
+    pauses = []
+    ack, _ = protocol.handle(session, {"type": "save_scenario"}, work.Work(pauses.append))
+    assert ack["ok"], ack
+    assert len(pauses) >= 2, "it let the loop answer others while it wrote"
+    spec = parse(ack["yaml"], "saved.yaml")
+    assert sum(len(step.actions) for step in spec.steps) == 1000
+
+
+@pytest.mark.parametrize("make", [
+    lambda: _with_actions(10_000),
+    lambda: Cluster.replay({"format": "raftviz-history", "version": 1, "config": {"size": 1, "seed": 1},
+                            "initial": None, "actions": [{"seq": 1, "time": 0, "type": "crash", "node": 1}],
+                            "length": 1, "position": {"seq": 1, "time": 1e9}}),
+], ids=["10,000 actions", "an idle clock of 1e9 ms"])
+def test_a_session_longer_than_a_scenario_file_may_hold_is_refused_with_a_sentence(app, server, make):
+    client = connect(app)
+    session = server.sessions.all()[0]
+    session.cluster = make()
+    ack = act(client, type="save_scenario")
+    assert ack["ok"] is False and "too long to save as a scenario" in ack["error"], str(ack)[:300]
+    assert act(client, type="pause")["ok"]
+
 
 def test_updates_carry_store_changes_not_whole_stores(app, server):
     client = connect(app)

@@ -41,7 +41,11 @@ FORMAT = "raftviz-history"
 VERSION = 1
 DEFAULT_HISTORY_LIMIT = 1_000_000        # records: over 30 minutes of a 9-node cluster at full speed
 DEFAULT_CHECKPOINT_INTERVAL = 1000
-KEPT_CHUNKS = 16                         # stretches of checkpoint_interval records held as records
+# Stretches of checkpoint_interval records held as records: the one being written and the one
+# before it (a page's last 200 records may reach into it); older ones are rebuilt when read. Each
+# record is a few objects the garbage collector scans in every full pass, over all sessions at
+# once and without pausing: more held stretches make those passes longer for everyone.
+KEPT_CHUNKS = 2
 MAX_TIME = 1e12                          # ms: about 30 years of virtual time; beyond, floats lose microseconds
 
 
@@ -186,6 +190,11 @@ class Cluster:
         """Ids of the messages in flight, in order of arrival."""
         return [m.id for m in self._world.in_flight()]
 
+    def in_flight_count(self) -> int:
+        """About how many messages are in flight, at no cost: the length of
+        the world's queue, which also holds a timer or two per server."""
+        return len(self._world.queue)
+
     # ----- moving through time -------------------------------------------------------
     def _next(self, world: World, seq: int, until: float):
         """The record at position `seq` (the next one) in `world`: the user
@@ -259,10 +268,12 @@ class Cluster:
         max_events, stop after that many records, without advancing now
         further; returns False then (the server's guard against a cluster
         that has more to do than it can show). With a budget, the events
-        done count against it (budget.py)."""
+        done and the messages in flight count against it (budget.py)."""
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration <= MAX_TIME:
             raise ValueError(f"run_for takes a number of milliseconds, from 0 to {MAX_TIME:g}.")
         until = self._world.now + us(duration)
+        if budget is not None and not budget.watching:
+            budget.watch(self.in_flight_count)
         cap = self._seq + max_events if max_events is not None else None
         end = stop_at if cap is None else cap if stop_at is None else min(stop_at, cap)
         while self._seq < self._length and (end is None or self._seq < end):
@@ -544,6 +555,8 @@ class Cluster:
             cluster = cls.from_state(initial, **kwargs)
             if size is not None and size != len(cluster.nodes):
                 raise ValueError("The config's size does not match the initial state.")
+        if budget is not None and not budget.watching:
+            budget.watch(cluster.in_flight_count)
         steps, length, position = data.get("actions"), data.get("length"), data.get("position")
         if not isinstance(steps, list):
             raise ValueError("The history's actions must be a list.")

@@ -9,13 +9,17 @@ jumps to its end first.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import itertools
+import json
 
 import yaml
 
 from .. import scenarios
-from ..scenarios.format import MAX_FOR
+from ..scenarios.format import MAX_FILE_BYTES, MAX_FOR
 from ..sim.budget import Budget
+from . import limits
 from .sessions import PAUSED, PLAYING, Session
 
 
@@ -27,7 +31,10 @@ def _paused_on_script(session: Session) -> None:
 
 
 def load(session: Session, name: str) -> None:
-    session.scenario = scenarios.load(name)
+    # The scenario's cluster keeps its history as the server keeps every session's (limits.KEEP):
+    # the runner replays the script when a step's start is no longer kept.
+    spec = scenarios.spec(name)
+    session.scenario = scenarios.Scenario(dataclasses.replace(spec, cluster={**spec.cluster, **limits.KEEP}))
     _paused_on_script(session)
 
 
@@ -54,7 +61,9 @@ def next_step(session: Session, budget: Budget | None = None) -> dict:
     session.cluster = sc.cluster
     start, end = sc.last_start, sc.cluster.seq
     if end > start:
-        session.cluster.seek(start)              # play the step's events on screen
+        # Play the step's events on screen, from its start or, for a step longer than the
+        # history kept, from the oldest record kept.
+        session.cluster.seek(max(start, session.cluster.oldest))
         session.stop_at = end
         session.set_mode(PLAYING)
     else:
@@ -102,9 +111,27 @@ def _action(a: dict, dropped: dict | None) -> dict:
     return {"options": a["options"]}
 
 
-def save(session: Session) -> dict:
+# PyYAML's C emitter when it is built with libyaml (same text, faster), else its Python one.
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BATCH = 50                      # steps written at once, between two looks at the budget
+
+
+def _dump(value) -> str:
+    return yaml.dump(value, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _too_long(what: str) -> ValueError:
+    return ValueError(f"This session is too long to save as a scenario: {what} more than a scenario file may hold "
+                      f"({MAX_FILE_BYTES // 1024} KB). Save history keeps all of it; a scenario is best made of "
+                      f"a few moments.")
+
+
+def save(session: Session, budget: Budget | None = None) -> dict:
     """The session so far as a scenario file skeleton: its cluster and
-    initial state, then one step per moment the user acted."""
+    initial state, then one step per moment the user acted. The file is
+    written a few steps at a time (spending `budget`, which pauses for other
+    clients) and refused past what a scenario file may hold, so a session of
+    thousands of actions or of a long idle clock costs a bounded effort."""
     c = session.cluster
     data = c.export()
     config = data["config"]
@@ -119,6 +146,8 @@ def save(session: Session) -> dict:
                     "options": {k: v for k, v in config["options"].items()}},
     }
     if data["initial"]:
+        if len(json.dumps(data["initial"])) > MAX_FILE_BYTES:
+            raise _too_long("its initial state alone is")
         doc["initial"] = data["initial"]
     else:
         doc["cluster"]["size"] = config["size"]
@@ -131,27 +160,49 @@ def save(session: Session) -> dict:
             by_time[-1][1].append(action)
         else:
             by_time.append((step["time"], [action]))
+        if budget is not None:
+            budget.spend()
     end = c.now
-    steps: list[dict] = []
 
-    def wait(step: dict, duration: float) -> None:
-        """Let `duration` ms pass at the end of `step`, in steps a file may hold."""
-        while duration > 0:
+    def wait(step: dict, duration: float):
+        """`step`, then steps letting `duration` ms pass at its end, in steps a file may hold."""
+        while True:
             chunk = min(duration, MAX_FOR)
-            step["until"] = {"for": round(chunk, 3)}
+            if chunk > 0:
+                step["until"] = {"for": round(chunk, 3)}
             duration -= chunk
-            if duration > 0:
-                step = {"caption": "Time passes."}
-                steps.append(step)
+            yield step
+            if duration <= 0:
+                return
+            step = {"caption": "Time passes."}
 
-    if not by_time or by_time[0][0] > 0:
-        first = {"caption": "The cluster runs by itself."}
-        steps.append(first)
-        wait(first, by_time[0][0] if by_time else end)
-    for k, (time, acts) in enumerate(by_time):
-        step = {"caption": f"Describe what happens here (step {len(steps) + 1}).", "actions": acts}
-        steps.append(step)
-        wait(step, (by_time[k + 1][0] if k + 1 < len(by_time) else end) - time)
-    doc["steps"] = steps
-    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
-    return {"ok": True, "filename": "my-scenario.yaml", "yaml": text}
+    def steps():
+        count = 0
+        if not by_time or by_time[0][0] > 0:
+            for step in wait({"caption": "The cluster runs by itself."}, by_time[0][0] if by_time else end):
+                count += 1
+                yield step
+        for k, (time, acts) in enumerate(by_time):
+            step = {"caption": f"Describe what happens here (step {count + 1}).", "actions": acts}
+            for step in wait(step, (by_time[k + 1][0] if k + 1 < len(by_time) else end) - time):
+                count += 1
+                yield step
+
+    parts = [_dump(doc), "steps:\n"]
+    size = sum(len(p.encode()) for p in parts)
+    if size > MAX_FILE_BYTES:
+        raise _too_long("its initial state alone is")
+    batch: list[dict] = []
+    for step in itertools.chain(steps(), [None]):
+        if step is not None:
+            batch.append(step)
+        if len(batch) == _BATCH or (step is None and batch):
+            text = _dump(batch)              # a list at the top level reads as it would under steps:
+            size += len(text.encode())
+            if size > MAX_FILE_BYTES:
+                raise _too_long("its actions and waits are")
+            parts.append(text)
+            if budget is not None:
+                budget.spend(len(batch))
+            batch = []
+    return {"ok": True, "filename": "my-scenario.yaml", "yaml": "".join(parts)}

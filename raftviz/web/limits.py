@@ -5,7 +5,7 @@ With the session cap filled, the server's memory is about MAX_SESSIONS times
 what one session may hold, so every way a session grows is bounded: the
 history it keeps reachable, its total length (so that its export always
 re-imports), the user actions it records, its logs and its key-value stores,
-and the files it imports.
+the messages its cluster has in flight, and the files it imports.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from ..raft import LEADER
 HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 12 MB at most
 MAX_RECORDS = 1_000_000          # records in a session's history in all: playing pauses there
 MAX_ACTIONS = 10_000             # user actions recorded in a session (an export holds them all)
-MAX_LOG = 2_000                  # entries in a server's log (a full state then stays under 1 MB)
+MAX_LOG = 2_000                  # entries in a server's log (a full state then stays under about 5 MB)
 MAX_STORE_KEYS = 1_000           # keys in a server's key-value store
+MAX_IN_FLIGHT = 10_000           # messages in flight at once (every checkpoint holds them; about 3 KB each)
 MAX_ACTION_BYTES = 16 * 1024     # one action, as JSON
 MAX_IMPORT_BYTES = 4 * 1024 * 1024   # one history file, posted to /api/import
 

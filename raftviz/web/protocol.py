@@ -14,6 +14,7 @@ import random
 from .. import scenarios
 from ..sim import Cluster
 from ..sim import actions as engine
+from ..sim.budget import Budget
 from ..sim.quote import quote, quote_names
 from . import lecture, limits
 from .limits import MAX_ACTION_BYTES
@@ -217,25 +218,27 @@ def _in_scenario(handler, effect, long: bool = False):
         if session.scenario is None:
             raise Refused("No scenario is open: pick one from the Scenarios list first.")
         if long:
-            return handler(session, work.budget("This scenario step", STEP_BUDGET)), effect
+            budget = work.budget("This scenario step", STEP_BUDGET)
+            budget.watch(lambda: session.scenario.cluster.in_flight_count())   # whichever cluster it runs on
+            return handler(session, budget), effect
         return handler(session), effect
     return run
 
 
-def _save_scenario(session, data):
+def _save_scenario(session, data, work):
     _only(data)
-    return lecture.save(session), None
+    return lecture.save(session, Budget("Saving this session", pause=work.pause)), None
 
 
 _LONG = {
     "scenario_next": _in_scenario(lecture.next_step, STATE, long=True),
     "scenario_back": _in_scenario(lecture.back, STATE, long=True),
     "scenario_restart": _in_scenario(lecture.restart, STATE, long=True),
+    "save_scenario": _save_scenario,
 }
 _WEB = {
     "scenario": _scenario,
     "scenario_close": _in_scenario(lecture.close, UPDATES),
-    "save_scenario": _save_scenario,
     "sync": _sync, "play": _play, "pause": _pause, "step": _step, "step_back": _step_back,
     "seek": _seek, "speed": _speed, "reset": _reset, "export": _export, "import": _import,
     "records": _records,

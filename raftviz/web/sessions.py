@@ -20,6 +20,7 @@ import time
 from collections import deque
 
 from ..sim import Cluster
+from ..sim.budget import Budget, OverBudget
 from . import limits
 
 PLAYING, PAUSED, STEP = "playing", "paused", "step"
@@ -131,7 +132,15 @@ class Session:
             self.notice = limits.FULL_HISTORY
             return False
         if elapsed > 0:
-            if not self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at, max_events=MAX_TICK_EVENTS):
+            budget = Budget("This cluster", in_flight=limits.MAX_IN_FLIGHT)
+            try:
+                kept_up = self.cluster.run_for(elapsed * 1000 * self.speed, stop_at=self.stop_at,
+                                               max_events=MAX_TICK_EVENTS, budget=budget)
+            except OverBudget as e:
+                self.set_mode(PAUSED)
+                self.notice = str(e)
+                return True
+            if not kept_up:
                 self.set_mode(PAUSED)
                 self.notice = ("Paused: this cluster produces events faster than they can be shown "
                                "(are its timers far shorter than its network latency?).")
