@@ -206,18 +206,3 @@ def test_replay_keeps_the_clock_of_a_past_position_and_seek_is_exact_either_way(
     d.seek(end)
     assert d.now == at == d.trace[end - 1]["time"]
 
-
-def test_scenario_runner_and_saving_survive_a_trimmed_history():
-    from raftviz.web.lecture import save
-    from raftviz.web.sessions import Session
-    c = Cluster(5, seed=2, history_limit=500, checkpoint_interval=100)
-    c.run_for(300)
-    msg = c.message_ids()[0] if c.message_ids() else None
-    if msg is None:
-        c.run_for(20)
-        msg = c.message_ids()[0]
-    c.drop(msg)
-    c.run_for(10_000)
-    assert c.oldest > 10, "the drop is no longer in the kept records"
-    out = save(Session("s", c, 0.025))
-    assert "drop:" in out["yaml"] and "type: " in out["yaml"]

@@ -7,6 +7,7 @@ import pytest
 
 from raftviz.raft import (AppendEntries, AppendEntriesReply, CANDIDATE, Entry, FOLLOWER, LEADER, Node,
                           Options, RequestVote, RequestVoteReply)
+from raftviz.raft.notes import RejectMissing
 
 PEERS = (1, 2, 3, 4, 5)
 
@@ -19,7 +20,7 @@ def node(i=1, term=0, log=(), role=FOLLOWER, voted_for=None, commit_index=0, **o
 
 
 def codes(notes):
-    return [n[0] for n in notes]
+    return [n.code for n in notes]
 
 
 def append(src, dst, term, prev, prev_term, entries=(), commit=0):
@@ -138,7 +139,8 @@ def test_5_3_reject_when_no_entry_at_prev_log_index():
     n = node(term=2, log=[1, 2])
     (reply,), reset, notes = n.receive(append(2, 1, 2, 3, 2, [2]))
     assert not reply.success and reset, "a rejection from the current leader still restarts the timer"
-    assert notes[-1] == ("reject_missing", 2, 3, 2, 2, None)
+    assert notes[-1] == RejectMissing(2, 3, 2, 2, None, None)
+    assert (notes[-1].prev_log_index, notes[-1].my_last_index) == (3, 2)
     assert [e.term for e in n.log] == [1, 2]
 
 

@@ -516,7 +516,7 @@ def test_the_scenario_list_and_a_lecturers_broken_file(tmp_path):
     assert {"figure-7", "figure-8", "split-vote"} <= ids
     assert all(s["lecture"] and s["source"] and s["summary"] for s in data["scenarios"])
     assert data["problems"] == ["bad.yaml: steps[0].actions[0]: unknown action 'fly' (known: crash, restart, "
-                                "timeout, disconnect, connect, partition, heal, cut, link, submit, drop, network, options)"]
+                                "timeout, disconnect, connect, partition, heal, cut, link, drop, submit, network, options)"]
 
 
 def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, server, client):
@@ -628,3 +628,27 @@ def test_a_session_that_makes_too_many_events_is_paused_with_a_notice(app, serve
     assert session.mode == "paused"
     notes = [u["notice"] for u in received(client, "events") if "notice" in u]
     assert notes and notes[0].startswith("Paused: this cluster produces events faster")
+
+
+def registry_bad_values():
+    """A bad value of every field of every action, from the registry (sim/actions.py)."""
+    from raftviz.sim.actions import REGISTRY
+    from test_actions import BAD
+    for kind in REGISTRY.values():
+        for f in kind.fields:
+            for value in BAD[f.kind][:3]:
+                yield pytest.param(kind.type, f.name, value, id=f"{kind.type}.{f.name}={value!r}"[:50])
+
+
+@pytest.mark.parametrize("kind, field, value", list(registry_bad_values()))
+def test_every_field_of_every_action_is_checked_at_the_protocol(app, server, client, kind, field, value):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(500)
+    before = fingerprint(session)
+    good = {"crash": {"node": 1}, "restart": {"node": 1}, "timeout": {"node": 1}, "disconnect": {"node": 1},
+            "connect": {"node": 1}, "partition": {"groups": [[1, 2]]}, "heal": {}, "cut": {"a": 1, "b": 2},
+            "link": {"a": 1, "b": 2}, "drop": {"message": 1}, "submit": {"command": "SET x 1"},
+            "network": {"loss": 0.1}, "options": {"options": {"fast_backup": True}}}[kind]
+    ack = client.emit("action", {"type": kind, **good, field: value}, callback=True)
+    assert ack["ok"] is False and ack["error"][:1].isupper(), ack
+    assert fingerprint(session) == before

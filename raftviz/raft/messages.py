@@ -1,7 +1,7 @@
 """The four RPC messages of the Raft paper's Figure 2, plus log entries.
 
 Field names are Figure 2's in snake_case. A node fills in src, dst, term and
-the Figure 2 fields; the simulator fills in the envelope (id, sent, arrives)
+the Figure 2 fields; the simulator fills in the envelope (id, sent, arrives, sent_blocked)
 when it puts the message on the wire. Messages are never changed after that,
 so the simulator's history can share them freely.
 """
@@ -21,7 +21,9 @@ class Entry(NamedTuple):
 
 
 class Message:
-    __slots__ = ("src", "dst", "term", "id", "sent", "arrives")
+    # The envelope: id, sent and arrives (µs), and sent_blocked: why the link
+    # was down when the message was sent (None if it was up).
+    __slots__ = ("src", "dst", "term", "id", "sent", "arrives", "sent_blocked")
     type = "Message"
 
     def to_dict(self) -> dict:

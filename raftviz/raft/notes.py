@@ -1,12 +1,70 @@
 """Plain-language explanations of a node's decisions.
 
-A Node returns notes: tuples whose first item names the decision and whose
-other items are its facts, e.g. ("refuse_log", 5, 3, 7, 0, 0). Keeping them
-as data is cheap (nothing is formatted while the cluster runs) and lets the
-safety monitor and the view use the facts directly. describe() turns one
-into a sentence in the words of the lectures.
+A Node returns notes: named tuples whose first field, `code`, names the
+decision and whose other fields are its facts, read by name:
+RefuseLog(5, 3, 7, 0, 0).my_last_term == 3, and the note equals the plain
+tuple ("refuse_log", 5, 3, 7, 0, 0). Keeping them as data is cheap (nothing
+is formatted while the cluster runs) and lets the safety monitor and the
+view use the facts directly. describe() turns one into a sentence in the
+words of the lectures; each sentence function takes the note's fields, by
+the same names, in the same order.
 """
 from __future__ import annotations
+
+from collections import namedtuple
+
+NOTES: dict[str, type] = {}         # code -> note type
+
+
+def note_type(cls_name: str, code: str, fields: str) -> type:
+    """A note type: a named tuple (code, *fields) made from its facts alone,
+    e.g. Election(5) == ("election", 5). A namedtuple rather than a
+    dataclass: notes are made on every event, and tuples are made fastest."""
+    base = namedtuple(cls_name, ("code", *fields.split()))
+    # A constructor with the facts as named parameters, written out as
+    # namedtuple writes its own: *args would cost a third more per note.
+    params = ", ".join(base._fields[1:])
+    scope = {"make": tuple.__new__, "code": code}
+    exec(f"def __new__(cls, {params}):\n    return make(cls, (code, {params}{',' if params else ''}))", scope)
+    cls = type(cls_name, (base,), {"__slots__": (), "__new__": scope["__new__"], "__doc__": base.__doc__,
+                                  "__getnewargs__": lambda self: tuple(self)[1:]})
+    NOTES[code] = cls
+    return cls
+
+
+# The decisions of a Node (node.py), in the order of Figure 2.
+Term = note_type("Term", "term", "old new src was")                       # saw a newer term, was: its role before
+Election = note_type("Election", "election", "term")                      # timed out, became candidate of term
+IgnoredTimeout = note_type("IgnoredTimeout", "ignored_timeout", "role up")
+Grant = note_type("Grant", "grant", "candidate term unsafe")
+RefuseTerm = note_type("RefuseTerm", "refuse_term", "candidate candidate_term my_term")
+RefuseVoted = note_type("RefuseVoted", "refuse_voted", "candidate voted_for term")
+RefuseLog = note_type("RefuseLog", "refuse_log",
+                      "candidate my_last_term my_last_index their_last_term their_last_index")
+Votes = note_type("Votes", "votes", "voter granted count needed")
+Leader = note_type("Leader", "leader", "term voters")
+StaleReply = note_type("StaleReply", "stale_reply", "kind src term")
+RejectTerm = note_type("RejectTerm", "reject_term", "leader their_term my_term")
+RejectSameTermLeader = note_type("RejectSameTermLeader", "reject_same_term_leader", "leader term")
+Concede = note_type("Concede", "concede", "leader term")
+# leader_now: what the leader was when the follower answered, filled in by the
+# host, which alone can see it: "leads" (still leader of that term),
+# "crashed", "deposed" (no longer leader of that term), or None (unknown).
+RejectMissing = note_type("RejectMissing", "reject_missing",
+                          "leader prev_log_index prev_log_term my_last_index hint leader_now")
+RejectConflict = note_type("RejectConflict", "reject_conflict",
+                           "leader prev_log_index prev_log_term my_term hint leader_now")
+Accept = note_type("Accept", "accept", "leader prev_log_index count")
+Truncate = note_type("Truncate", "truncate", "first last my_term their_term")
+Append = note_type("Append", "append", "first last")
+Commit = note_type("Commit", "commit", "old new holders unsafe")         # holders None: learned from the leader
+Apply = note_type("Apply", "apply", "first last")
+Match = note_type("Match", "match", "peer match_index progressed")
+Retry = note_type("Retry", "retry", "peer next_index")
+OldTermMajority = note_type("OldTermMajority", "old_term_majority", "index term holders")
+Heartbeat = note_type("Heartbeat", "heartbeat", "peers")
+Propose = note_type("Propose", "propose", "index command")
+NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
 
 
 def name(node: int | None) -> str:
@@ -29,7 +87,8 @@ def command_text(command: str | None) -> str:
 
 def describe(me: int, note: tuple) -> str:
     """One sentence for one note of node `me`."""
-    return _TEXT[note[0]](name(me), *note[1:])
+    code, *facts = note
+    return _TEXT[code](name(me), *facts)
 
 
 def _term(me, old, new, src, was):
@@ -40,26 +99,27 @@ def _term(me, old, new, src, was):
             f"it stops being {was} and becomes a follower.")
 
 
-def _grant(me, cand, term, unsafe):
+def _grant(me, candidate, term, unsafe):
     extra = (" without checking whose log is more up-to-date (unsafe switch)" if unsafe else "")
-    return f"{me} grants its vote to {name(cand)} for term {term}{extra} and restarts its election timer."
+    return f"{me} grants its vote to {name(candidate)} for term {term}{extra} and restarts its election timer."
 
 
-def _refuse_term(me, cand, cand_term, my_term):
-    return f"{me} refuses {name(cand)}'s vote: {name(cand)}'s term {cand_term} is older than {me}'s term {my_term}."
+def _refuse_term(me, candidate, candidate_term, my_term):
+    c = name(candidate)
+    return f"{me} refuses {c}'s vote: {c}'s term {candidate_term} is older than {me}'s term {my_term}."
 
 
-def _refuse_voted(me, cand, voted_for, term):
+def _refuse_voted(me, candidate, voted_for, term):
     who = "itself" if name(voted_for) == me else name(voted_for)
-    return f"{me} refuses {name(cand)}'s vote: {me} already voted for {who} in term {term}."
+    return f"{me} refuses {name(candidate)}'s vote: {me} already voted for {who} in term {term}."
 
 
-def _refuse_log(me, cand, my_term, my_index, their_term, their_index):
-    if my_term != their_term:
-        why = f"last term {my_term} > {their_term}"
+def _refuse_log(me, candidate, my_last_term, my_last_index, their_last_term, their_last_index):
+    if my_last_term != their_last_term:
+        why = f"last term {my_last_term} > {their_last_term}"
     else:
-        why = f"same last term {my_term}, but longer: index {my_index} > {their_index}"
-    return f"{me} refuses {name(cand)}'s vote: {me}'s log is more up-to-date ({why})."
+        why = f"same last term {my_last_term}, but longer: index {my_last_index} > {their_last_index}"
+    return f"{me} refuses {name(candidate)}'s vote: {me}'s log is more up-to-date ({why})."
 
 
 def _votes(me, voter, granted, count, needed):
@@ -97,23 +157,33 @@ def _concede(me, leader, term):
     return f"{me} hears from {name(leader)}, the leader of its term {term}: it stops its candidacy and becomes a follower."
 
 
-def _retry_hint(leader, prev, hint):
+def _retry_hint(leader, prev, hint, leader_now):
+    """What comes of a rejection. A retry is promised only by a leader that
+    still leads: one that crashed or was deposed will send no retry."""
+    who = name(leader)
+    if leader_now == "crashed":
+        return f"but {who} has crashed, so no retry will come from it"
+    if leader_now == "deposed":
+        return f"but {who} is no longer the leader of that term, so it will not retry"
     if hint is not None:
-        return f"its reply points {name(leader)} back to index {hint} (fast backup)"
-    return f"{name(leader)} will retry at index {prev - 1}"
+        return f"its reply points {who} back to index {hint} (fast backup)"
+    return f"{who} will retry at index {prev - 1}"
 
 
-def _reject_missing(me, leader, prev, prev_term, my_last, hint):
-    return (f"{me} rejects AppendEntries from {name(leader)}: it has no entry at index {prev} with term "
-            f"{prev_term} (its log ends at index {my_last}); {_retry_hint(leader, prev, hint)}.")
+def _reject_missing(me, leader, prev_log_index, prev_log_term, my_last_index, hint, leader_now):
+    return (f"{me} rejects AppendEntries from {name(leader)}: it has no entry at index {prev_log_index} with "
+            f"term {prev_log_term} (its log ends at index {my_last_index}); "
+            f"{_retry_hint(leader, prev_log_index, hint, leader_now)}.")
 
 
-def _reject_conflict(me, leader, prev, prev_term, mine, hint):
-    return (f"{me} rejects AppendEntries from {name(leader)}: it has no entry at index {prev} with term "
-            f"{prev_term} (its entry there has term {mine}); {_retry_hint(leader, prev, hint)}.")
+def _reject_conflict(me, leader, prev_log_index, prev_log_term, my_term, hint, leader_now):
+    return (f"{me} rejects AppendEntries from {name(leader)}: it has no entry at index {prev_log_index} with "
+            f"term {prev_log_term} (its entry there has term {my_term}); "
+            f"{_retry_hint(leader, prev_log_index, hint, leader_now)}.")
 
 
-def _accept(me, leader, prev, count):
+def _accept(me, leader, prev_log_index, count):
+    prev = prev_log_index
     if count == 0:
         return f"{me} accepts {name(leader)}'s heartbeat: its log matches at index {prev}; it restarts its election timer."
     return (f"{me} accepts AppendEntries from {name(leader)} carrying {span(prev + 1, prev + count)}: "
@@ -144,13 +214,15 @@ def _apply(me, first, last):
     return f"{me} applies {span(first, last)} to its state machine."
 
 
-def _match(me, peer, match, progressed):
+def _match(me, peer, match_index, progressed):
+    match = match_index
     if not progressed:
         return f"{me} hears {name(peer)} is up to date at index {match}."
     return f"{me} learns {name(peer)} matches its log through index {match} (matchIndex {match}, nextIndex {match + 1})."
 
 
-def _retry(me, peer, nxt):
+def _retry(me, peer, next_index):
+    nxt = next_index
     return f"{me} sets nextIndex for {name(peer)} to {nxt} and tries again with the entry before it (index {nxt - 1})."
 
 
@@ -172,7 +244,9 @@ def _not_leader(me, role, leader_id):
     return f"{me} is a {role}, not the leader: it does not accept the command{where}."
 
 
-def _ignored_timeout(me, role):
+def _ignored_timeout(me, role, up):
+    if not up:
+        return f"{me} is down: nothing runs on it, so its election timer does nothing."
     return f"{me} is the leader: it has no election timer."
 
 

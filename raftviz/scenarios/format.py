@@ -16,20 +16,17 @@ from pathlib import Path
 import yaml
 
 from ..sim import state as state_rules
-from ..sim.actions import MAX_COMMAND
+from ..sim.actions import MAX_NODES as MAX_SERVERS, MIN_NODES, REGISTRY, TYPES, FieldError, Where, check_options
+from ..sim.cluster import Cluster
 from ..sim.quote import quote, quote_names
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "initial", "steps"}
 CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options"}
 STEP = {"caption", "from", "actions", "until", "expect", "question"}
-ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect", "partition", "heal", "cut", "link",
-           "submit", "drop", "network", "options")
 STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index"}
 UNTIL = STATE | {"for", "delivered", "sent", "quiet", "votes_counted", "within"}
 EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores"}
-MESSAGE_TYPES = ("RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply")
-PATTERN = {"type", "from", "to", "index", "success", "granted", "all"}
 QUESTION = {"prompt", "choices", "answer", "explanation"}
 ROLES = ("follower", "candidate", "leader", "down")
 REFUSALS = ("log", "term", "voted")
@@ -232,9 +229,8 @@ def parse(text: str, where: str = "<scenario>") -> Spec:
         if "size" in cluster and cluster["size"] != size:
             c.fail("cluster.size", f"is {quote(cluster['size'])}, but the initial state has {size} servers")
     else:
-        size = c.whole(cluster.get("size", 5), "cluster.size", 1, state_rules.MAX_NODES)
-    options = cluster.get("options", {}) or {}
-    c.mapping(options, "cluster.options", set(_option_names()))
+        size = c.whole(cluster.get("size", 5), "cluster.size", MIN_NODES, MAX_SERVERS)
+    _cluster_settings(c, cluster)
     steps_raw = doc["steps"]
     if not isinstance(steps_raw, list) or not steps_raw:
         c.fail("steps", "should be a list with at least one step")
@@ -245,6 +241,22 @@ def parse(text: str, where: str = "<scenario>") -> Spec:
                 lecture=c.text(doc.get("lecture", "Your scenarios"), "lecture", 200),
                 summary=c.text(doc.get("summary", doc["title"]), "summary", 3000),
                 cluster=cluster, initial=initial, steps=steps, path=where)
+
+
+def _cluster_settings(c: _Checker, cluster: dict) -> None:
+    """The cluster's settings, checked as the engine checks them, value by value."""
+    options = c.mapping(cluster.get("options", {}) or {}, "cluster.options", set(_option_names()))
+    for key, value in options.items():
+        try:
+            check_options({key: value})
+        except ValueError as e:
+            c.fail(f"cluster.options.{key}", _fragment(e))
+    timing = {k: cluster[k] for k in ("seed", "election_timeout", "heartbeat_interval", "latency") if k in cluster}
+    for key, value in timing.items():
+        try:
+            Cluster(1, **{key: value})              # the engine's own checks of each setting
+        except ValueError as e:
+            c.fail(f"cluster.{key}", _fragment(e))
 
 
 def _option_names():
@@ -270,75 +282,36 @@ def _step(c: _Checker, raw, path: str, size: int) -> Step:
 
 
 def _action(c: _Checker, raw, path: str, size: int) -> dict:
-    """One action: a one-key mapping such as {crash: 2} or {cut: [1, 3]}, or a bare word such as heal."""
+    """One action: a one-key mapping such as {crash: 2} or {cut: [1, 3]}, or a bare
+    word such as heal; its form and checks are the action's own (sim/actions.py)."""
     if isinstance(raw, str):
         raw = {raw: True}
     if not isinstance(raw, dict) or len(raw) != 1:
         c.fail(path, "should be one action such as `crash: 2` or `heal`")
     (name, arg), = raw.items()
-    if name not in ACTIONS:
-        c.fail(path, f"unknown action {quote(name)} (known: {', '.join(ACTIONS)})")
-    p = f"{path}.{name}"
-    if name in ("crash", "restart", "timeout", "disconnect", "connect"):
-        return {"type": name, "node": c.node(arg, p, size)}
-    if name == "heal":
-        return {"type": "heal"}
-    if name in ("cut", "link"):
-        if not isinstance(arg, list) or len(arg) != 2:
-            c.fail(p, "should be two servers, e.g. [1, 3]")
-        a, b = (c.node(x, p, size) for x in arg)
-        if a == b:
-            c.fail(p, "a link joins two different servers")
-        return {"type": name, "a": a, "b": b}
-    if name == "partition":
-        if not isinstance(arg, list) or not arg or not all(isinstance(g, list) and g for g in arg):
-            c.fail(p, "should be a list of groups, e.g. [[1, 2], [3, 4, 5]]")
-        groups = [[c.node(x, p, size) for x in g] for g in arg]
-        flat = [x for g in groups for x in g]
-        if len(flat) != len(set(flat)):
-            c.fail(p, "a server can be in only one group")
-        return {"type": name, "groups": groups}
-    if name == "submit":
-        if isinstance(arg, str):
-            arg = {"command": arg}
-        arg = c.mapping(arg, p, {"command", "node"}, ("command",))
-        out = {"type": "submit", "command": c.text(arg["command"], f"{p}.command", MAX_COMMAND)}
-        if arg.get("node") is not None:
-            out["node"] = c.node(arg["node"], f"{p}.node", size)
-        return out
-    if name == "drop":
-        return {"type": "drop_matching", "pattern": _pattern(c, arg, p, size)}
-    if name == "network":
-        arg = c.mapping(arg, p, {"loss", "latency"})
-        out = {"type": "network"}
-        if "loss" in arg:
-            out["loss"] = c.number(arg["loss"], f"{p}.loss", 0, 1)
-        if "latency" in arg:
-            lat = arg["latency"]
-            if not isinstance(lat, list) or len(lat) != 2:
-                c.fail(f"{p}.latency", "should be [lowest, highest] in ms")
-            out["latency"] = [c.number(x, f"{p}.latency", 0.001, 10_000) for x in lat]
-        return out
-    arg = c.mapping(arg, p, set(_option_names()))
-    return {"type": "options", "options": dict(arg)}
+    kind = REGISTRY.get(name) if isinstance(name, str) else None
+    if kind is None:
+        c.fail(path, f"unknown action {quote(name)} (known: {', '.join(TYPES)})")
+    try:
+        if name == "drop":
+            return kind.from_file(kind.check_pattern(arg, Where(size, "scenario")))
+        return kind.check_fields(kind.from_file(arg), Where(size, "scenario"))
+    except FieldError as e:
+        c.fail(f"{path}.{name}{kind.file_path(e.field)}", _fragment(e))
 
 
 def _pattern(c: _Checker, raw, path: str, size: int) -> dict:
-    raw = c.mapping(raw, path, PATTERN, ("type",))
-    if raw["type"] not in MESSAGE_TYPES:
-        c.fail(f"{path}.type", f"should be one of {', '.join(MESSAGE_TYPES)}")
-    out = {"type": raw["type"]}
-    for key in ("from", "to"):
-        if key in raw:
-            out[key] = c.node(raw[key], f"{path}.{key}", size)
-    if "index" in raw:
-        out["index"] = c.whole(raw["index"], f"{path}.index", 1)
-    for key in ("success", "granted", "all"):
-        if key in raw:
-            if not isinstance(raw[key], bool):
-                c.fail(f"{path}.{key}", "should be true or false")
-            out[key] = raw[key]
-    return out
+    """A message named by what it is (the drop action's pattern)."""
+    try:
+        return REGISTRY["drop"].check_pattern(raw, Where(size, "scenario"))
+    except FieldError as e:
+        c.fail(path + ("" if e.field is None else f".{e.field}"), _fragment(e))
+
+
+def _fragment(e: Exception) -> str:
+    """A sentence as the rest of a "path: problem" line."""
+    text = str(e).rstrip(".")
+    return text[0].lower() + text[1:] if text[1:2].islower() else text
 
 
 def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:

@@ -1,39 +1,67 @@
-"""User actions: checked here, completely, before anything changes.
+"""User actions, each defined once.
 
-check(world, action) returns the action in normal form or raises ValueError
-with a sentence a student understands. Only checked actions reach
-World.apply, so an action is either carried out whole or not at all.
+An ActionType says everything about one kind of action: its fields (with
+their kinds and ranges), how it is checked (plain-language errors, before
+anything changes), what it does to the world, the sentence the trace says,
+its form in scenario files, and its entry in the catalogue the page builds
+its controls from. Its protocol form is the checked dict itself,
+{"type": ..., <fields>}. The engine (World.apply, explain, Cluster), the
+scenario loader, the lecture saver, the protocol and the page all read the
+REGISTRY; a new action is one more ActionType here.
+
+Checking has two halves. check_fields() needs only the cluster's size, so
+scenario files are checked completely at load; check() adds what depends on
+the cluster's state (S3 is already down, message #57 has arrived).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import Any, Callable, NamedTuple
+
 from ..raft import LEADER, Options
+from ..raft.notes import command_text, name, names
 from .network import check_latency, check_loss
 from .quote import quote, quote_names
 
 MAX_COMMAND = 200
-NODE_ACTIONS = ("crash", "restart", "timeout", "disconnect", "connect")
-TYPES = NODE_ACTIONS + ("partition", "heal", "cut", "link", "drop", "submit", "network", "options")
-FIELDS = {
-    "crash": {"node"}, "restart": {"node"}, "timeout": {"node"}, "disconnect": {"node"},
-    "connect": {"node"}, "partition": {"groups"}, "heal": set(), "cut": {"a", "b"}, "link": {"a", "b"},
-    "drop": {"message"}, "submit": {"command", "node"}, "network": {"loss", "latency"},
-    "options": {"options"},
-}
+MIN_NODES, MAX_NODES = 1, 9
+MESSAGE_TYPES = ("RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply")
+
+
+class Where(NamedTuple):
+    """What a check knows: the servers S1..S`size`, the word for where they are
+    ("cluster", or "scenario" in a file), and the live world when there is one."""
+    size: int
+    noun: str = "cluster"
+    world: Any = None
+
+
+class FieldError(ValueError):
+    """A refused field: `field` names it (for a scenario file's path), the
+    message says why in a sentence."""
+
+    def __init__(self, field: str | None, message: str):
+        super().__init__(message)
+        self.field = field
 
 
 def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def node_id(world, value, what: str = "node") -> int:
+# ----- the kinds of field --------------------------------------------------------------
+
+def check_server(value, where: Where, what: str = "server") -> int:
+    if isinstance(value, str) and value[:1] in "Ss" and value[1:].isdigit():
+        value = int(value[1:])                    # S3 as well as 3
     if not is_int(value):
         raise ValueError(f"The {what} must be a server number such as 3, not {quote(value)}.")
-    if value not in world.nodes:
-        raise ValueError(f"There is no S{value}: this cluster has S1–S{len(world.ids)}.")
+    if not 1 <= value <= where.size:
+        raise ValueError(f"There is no S{value}: this {where.noun} has S1–S{where.size}.")
     return value
 
 
-def check_command(command) -> str:
+def check_command(command, where: Where = None) -> str:
     if not isinstance(command, str):
         raise ValueError("A command must be text, such as “SET x 1”.")
     command = command.strip()
@@ -44,81 +72,7 @@ def check_command(command) -> str:
     return command
 
 
-def check_options(values) -> dict:
-    if not isinstance(values, dict) or not values:
-        raise ValueError("Options must be given as names and values, e.g. {\"fast_backup\": true}.")
-    known = Options.names()
-    out = {}
-    for key, value in values.items():
-        if key not in known:
-            raise ValueError(f"There is no option {quote(key)}. Options: {', '.join(known)}.")
-        if key == "entries_per_append":
-            if not is_int(value) or not 1 <= value <= 100:
-                raise ValueError("entries_per_append must be a whole number from 1 to 100.")
-        elif not isinstance(value, bool):
-            raise ValueError(f"{key} must be true or false.")
-        out[key] = value
-    return out
-
-
-def check(world, action) -> dict:
-    if not isinstance(action, dict):
-        raise ValueError("An action must be an object with a \"type\".")
-    kind = action.get("type")
-    if kind not in TYPES:
-        raise ValueError(f"Unknown action {quote(kind)}. Known actions: {', '.join(TYPES)}.")
-    extra = set(action) - FIELDS[kind] - {"type"}
-    if extra:
-        raise ValueError(f"The {kind} action does not take {quote_names(extra)}.")
-    nodes = world.nodes
-    if kind in NODE_ACTIONS:
-        i = node_id(world, action.get("node"))
-        node = nodes[i]
-        if kind == "crash" and not node.up:
-            raise ValueError(f"S{i} is already down.")
-        if kind == "restart" and node.up:
-            raise ValueError(f"S{i} is already up.")
-        if kind == "timeout":
-            if not node.up:
-                raise ValueError(f"S{i} is down: a crashed server has no timer.")
-            if node.role == LEADER:
-                raise ValueError(f"S{i} is the leader: a leader has no election timer to fire.")
-        return {"type": kind, "node": i}
-    if kind == "heal":
-        return {"type": "heal"}
-    if kind in ("cut", "link"):
-        a = node_id(world, action.get("a"), "first server")
-        b = node_id(world, action.get("b"), "second server")
-        if a == b:
-            raise ValueError("A link joins two different servers.")
-        return {"type": kind, "a": min(a, b), "b": max(a, b)}
-    if kind == "partition":
-        return {"type": kind, "groups": check_groups(world, action.get("groups"))}
-    if kind == "drop":
-        message = action.get("message")
-        if not is_int(message):
-            raise ValueError("Say which message to drop by its number.")
-        if world.message(message) is None:
-            raise ValueError(f"Message #{message} is not in flight any more: it has arrived or was lost.")
-        return {"type": kind, "message": message}
-    if kind == "submit":
-        out = {"type": kind, "command": check_command(action.get("command"))}
-        if action.get("node") is not None:
-            out["node"] = node_id(world, action["node"])
-        return out
-    if kind == "network":
-        out = {"type": kind}
-        if action.get("loss") is not None:
-            out["loss"] = check_loss(action["loss"])
-        if action.get("latency") is not None:
-            out["latency"] = list(check_latency(action["latency"]))
-        if len(out) == 1:
-            raise ValueError("Give a loss (0 to 1) or a latency [lowest, highest] in ms.")
-        return out
-    return {"type": kind, "options": check_options(action.get("options"))}
-
-
-def check_groups(world, groups) -> list[list[int]]:
+def check_groups(groups, where: Where) -> list[list[int]]:
     """Partition groups: lists of servers, no server twice. The servers not
     named form one more group together."""
     if not isinstance(groups, (list, tuple)) or not groups:
@@ -127,16 +81,467 @@ def check_groups(world, groups) -> list[list[int]]:
     out = []
     for g in groups:
         if not isinstance(g, (list, tuple, set, frozenset)) or not g:
-            raise ValueError("Each partition group must be a non-empty list of servers.")
+            raise ValueError("Each partition group must be a non-empty list of servers, e.g. [1, 2].")
         group = []
         for i in g:
-            node_id(world, i, "server in a partition group")
+            i = check_server(i, where, "server in a partition group")
             if i in seen:
                 raise ValueError(f"S{i} is in two partition groups; each server can be in only one.")
             seen.add(i)
             group.append(i)
         out.append(sorted(group))
-    rest = [i for i in world.ids if i not in seen]
+    rest = [i for i in range(1, where.size + 1) if i not in seen]
     if rest:
         out.append(rest)
+    if len(out) < 2:
+        raise ValueError("A partition needs at least two groups: leave at least one server out of the groups you name.")
     return out
+
+
+def check_message(value, where: Where) -> int:
+    if not is_int(value) or value < 1:
+        raise ValueError("Say which message to drop by its number, e.g. 57.")
+    return value
+
+
+def check_options(values, where: Where = None) -> dict:
+    if not isinstance(values, dict) or not values:
+        raise ValueError("Options must be given as names and values, e.g. {\"fast_backup\": true}.")
+    ranges = {name_: range_ for name_, _, _, _, range_ in Options.described()}
+    out = {}
+    for key, value in values.items():
+        if key not in ranges:
+            raise ValueError(f"There is no option {quote(key)}. Options: {', '.join(ranges)}.")
+        limits = ranges[key]
+        if limits:
+            lo, hi = limits
+            if not is_int(value) or not lo <= value <= hi:
+                raise ValueError(f"The option {key} must be a whole number from {lo} to {hi}.")
+        elif not isinstance(value, bool):
+            raise ValueError(f"The option {key} must be true or false.")
+        out[key] = value
+    return out
+
+
+def _loss(value, where: Where) -> float:
+    return check_loss(value)
+
+
+def _latency(value, where: Where) -> list:
+    return list(check_latency(value))
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str                               # server | command | groups | message | loss | latency | options
+    doc: str
+    required: bool = True
+    check: Callable = check_server
+    range: tuple | None = None              # for the catalogue: (lowest, highest)
+
+
+def _server(name_: str = "node", doc: str = "the server", required: bool = True, what: str = "server") -> Field:
+    return Field(name_, "server", doc, required, lambda value, where: check_server(value, where, what))
+
+
+# ----- the action types ------------------------------------------------------------------
+
+class ActionType:
+    """One kind of user action. Subclasses set `type`, `fields`, `summary` and
+    define apply() and text(); the rest has defaults that fit most."""
+    type: str = ""
+    fields: tuple[Field, ...] = ()
+    summary: str = ""
+
+    # -- checking --
+    def check_fields(self, raw: dict, where: Where) -> dict:
+        """The action in normal form, checked field by field against the
+        cluster's size only; raises FieldError."""
+        extra = set(raw) - {f.name for f in self.fields} - {"type"}
+        if extra:
+            raise FieldError(None, f"The {self.type} action does not take {quote_names(extra)}.")
+        out = {"type": self.type}
+        for f in self.fields:
+            value = raw.get(f.name)
+            if value is None and not f.required:
+                continue                          # a missing required field is refused by its own check
+            try:
+                out[f.name] = f.check(value, where)
+            except ValueError as e:
+                raise FieldError(f.name, str(e)) from None
+        self.check_together(out)
+        return out
+
+    def check_together(self, action: dict) -> None:
+        """Rules between fields (a link joins two different servers)."""
+
+    def check_state(self, world, action: dict) -> None:
+        """Rules on the cluster as it is now (S3 is already down)."""
+
+    def check(self, world, raw: dict) -> dict:
+        action = self.check_fields(raw, Where(len(world.ids), "cluster", world))
+        self.check_state(world, action)
+        return action
+
+    # -- doing and telling --
+    def apply(self, world, action: dict):
+        """Change the world; returns (notes, messages sent, violations, result)."""
+        raise NotImplementedError
+
+    def text(self, action: dict) -> str:
+        raise NotImplementedError
+
+    # -- scenario files: `crash: 2`, `cut: [1, 3]`, `heal`, `submit: {command: ..., node: 2}` --
+    def to_file(self, action: dict, dropped: dict | None = None):
+        body = {f.name: action[f.name] for f in self.fields if f.name in action}
+        if not body:
+            return self.type
+        if len(self.fields) == 1:
+            return {self.type: body[self.fields[0].name]}
+        return {self.type: body}
+
+    def from_file(self, arg) -> dict:
+        """The raw protocol form of a file's `type: arg` (checked afterwards)."""
+        if len(self.fields) == 1:
+            return {"type": self.type, self.fields[0].name: arg}
+        if arg is True or arg is None:
+            return {"type": self.type}
+        if not isinstance(arg, dict):
+            raise FieldError(None, f"The {self.type} action takes {', '.join(f.name for f in self.fields)} as a mapping.")
+        return {"type": self.type, **arg}
+
+    def file_path(self, field: str | None) -> str:
+        """Where a field sits under the action's key in a file."""
+        return "" if field is None or len(self.fields) <= 1 else f".{field}"
+
+    # -- Cluster's convenience methods: cluster.crash(2), cluster.cut(1, 3), ... --
+    method: str | None = ""                 # the method's name ("" for the type; None for no method)
+
+    def from_call(self, *args, **kwargs) -> dict:
+        """The raw action for cluster.<method>(...): positional arguments are the fields in order."""
+        return {"type": self.type, **dict(zip((f.name for f in self.fields), args)), **kwargs}
+
+    def catalogue(self) -> dict:
+        return {"type": self.type, "summary": self.summary,
+                "fields": [{"name": f.name, "kind": f.kind, "doc": f.doc, "required": f.required,
+                            "range": list(f.range) if f.range else None} for f in self.fields]}
+
+
+class _NodeAction(ActionType):
+    fields = (_server(what="node"),)
+
+
+class Crash(_NodeAction):
+    type = "crash"
+    summary = "Crash a server: it keeps its persistent state (term, vote, log) and loses the rest."
+
+    def check_state(self, world, action):
+        if not world.nodes[action["node"]].up:
+            raise FieldError("node", f"S{action['node']} is already down.")
+
+    def apply(self, world, action):
+        world.crash(action["node"])
+        return [], (), None, None
+
+    def text(self, a):
+        return (f"{name(a['node'])} crashes: it keeps its persistent state (term, vote, log) "
+                f"and loses everything else (role, commitIndex, state machine).")
+
+
+class Restart(_NodeAction):
+    type = "restart"
+    summary = "Restart a crashed server as a follower."
+
+    def check_state(self, world, action):
+        if world.nodes[action["node"]].up:
+            raise FieldError("node", f"S{action['node']} is already up.")
+
+    def apply(self, world, action):
+        world.restart(action["node"])
+        return [], (), None, None
+
+    def text(self, a):
+        return (f"{name(a['node'])} restarts as a follower with its saved term, vote and log; "
+                f"its commitIndex starts again at 0 and it re-applies entries as it learns what is committed.")
+
+
+class Timeout(_NodeAction):
+    type = "timeout"
+    summary = "Make a server's election timer fire now."
+
+    def check_state(self, world, action):
+        i = action["node"]
+        node = world.nodes[i]
+        if not node.up:
+            raise FieldError("node", f"S{i} is down: a crashed server has no timer.")
+        if node.role == LEADER:
+            raise FieldError("node", f"S{i} is the leader: a leader has no election timer to fire.")
+
+    def apply(self, world, action):
+        return world.fire_timeout(action["node"])
+
+    def text(self, a):
+        return f"{name(a['node'])}'s election timer is made to fire now."
+
+
+class Disconnect(_NodeAction):
+    type = "disconnect"
+    summary = "Isolate a server: no message reaches it or leaves it."
+
+    def apply(self, world, action):
+        world.network.disconnect(action["node"])
+        return [], (), None, None
+
+    def text(self, a):
+        return f"{name(a['node'])} is disconnected: no message reaches it or leaves it."
+
+
+class Connect(_NodeAction):
+    type = "connect"
+    summary = "Connect an isolated server again."
+
+    def apply(self, world, action):
+        world.network.connect(action["node"])
+        return [], (), None, None
+
+    def text(self, a):
+        return f"{name(a['node'])} is connected to the network again."
+
+
+class Partition(ActionType):
+    type = "partition"
+    fields = (Field("groups", "groups", "groups of servers, e.g. [[1, 2], [3, 4, 5]]; the rest form one more group",
+                    check=check_groups),)
+    summary = "Split the network into groups; messages travel only within a group."
+
+    def from_call(self, *groups):
+        return {"type": self.type, "groups": [list(g) for g in groups]}
+
+    def apply(self, world, action):
+        world.network.partition(action["groups"])
+        return [], (), None, None
+
+    def text(self, a):
+        groups = " | ".join("{" + names(g) + "}" for g in a["groups"])
+        return f"The network is partitioned: {groups}. Messages only travel within a group."
+
+
+class Heal(ActionType):
+    type = "heal"
+    summary = "Heal the network: every link works again."
+
+    def apply(self, world, action):
+        world.network.heal()
+        return [], (), None, None
+
+    def text(self, a):
+        return "The network is healed: every link works again."
+
+
+class _LinkAction(ActionType):
+    fields = (_server("a", "one end of the link", what="first server"), _server("b", "the other end", what="second server"))
+
+    def check_together(self, action):
+        if action["a"] == action["b"]:
+            raise FieldError("b", "A link joins two different servers.")
+        action["a"], action["b"] = sorted((action["a"], action["b"]))
+
+    def to_file(self, action, dropped=None):
+        return {self.type: [action["a"], action["b"]]}
+
+    def from_file(self, arg):
+        if not isinstance(arg, (list, tuple)) or len(arg) != 2:
+            raise FieldError(None, "A link is two servers, e.g. [1, 3].")
+        return {"type": self.type, "a": arg[0], "b": arg[1]}
+
+    def file_path(self, field):
+        return ""
+
+
+class Cut(_LinkAction):
+    type = "cut"
+    summary = "Cut the link between two servers."
+
+    def apply(self, world, action):
+        world.network.cut(action["a"], action["b"])
+        return [], (), None, None
+
+    def text(self, a):
+        return f"The link {name(a['a'])}–{name(a['b'])} is cut."
+
+
+class Link(_LinkAction):
+    type = "link"
+    summary = "Restore the link between two servers."
+
+    def apply(self, world, action):
+        world.network.link(action["a"], action["b"])
+        return [], (), None, None
+
+    def text(self, a):
+        return f"The link {name(a['a'])}–{name(a['b'])} is restored."
+
+
+class Drop(ActionType):
+    type = "drop"
+    fields = (Field("message", "message", "the number of a message in flight", check=check_message),)
+    summary = "Drop a message in flight."
+    PATTERN = {"type", "from", "to", "index", "success", "granted", "all"}
+
+    def check_state(self, world, action):
+        if world.message(action["message"]) is None:
+            raise FieldError("message", f"Message #{action['message']} is not in flight any more: it has arrived or was lost.")
+
+    def apply(self, world, action):
+        return [world.drop(action["message"])], (), None, None
+
+    def text(self, a):
+        return f"Message #{a['message']} is dropped by hand."
+
+    # In a file a message is named by what it is, not by its number: a pattern
+    # that drops the matching messages sent during the step (the runner applies it).
+    def to_file(self, action, dropped=None):
+        return {"drop": {"type": dropped["type"], "from": dropped["src"], "to": dropped["dst"]}}
+
+    def from_file(self, arg):
+        return {"type": "drop_matching", "pattern": arg}
+
+    def check_pattern(self, raw, where: Where) -> dict:
+        if not isinstance(raw, dict):
+            raise FieldError(None, "Should name a message by its type, e.g. {type: AppendEntries, from: 2, to: 5}.")
+        extra = set(raw) - self.PATTERN
+        if extra:
+            raise FieldError(None, f"Unknown field {quote_names(extra)} (known: {', '.join(sorted(self.PATTERN))}).")
+        if raw.get("type") not in MESSAGE_TYPES:
+            raise FieldError("type", f"Should be one of {', '.join(MESSAGE_TYPES)}.")
+        out = {"type": raw["type"]}
+        for key in ("from", "to"):
+            if key in raw:
+                try:
+                    out[key] = check_server(raw[key], where)
+                except ValueError as e:
+                    raise FieldError(key, str(e)) from None
+        if "index" in raw:
+            if not is_int(raw["index"]) or raw["index"] < 1:
+                raise FieldError("index", "Should be a whole number from 1.")
+            out["index"] = raw["index"]
+        for key in ("success", "granted", "all"):
+            if key in raw:
+                if not isinstance(raw[key], bool):
+                    raise FieldError(key, "Should be true or false.")
+                out[key] = raw[key]
+        return out
+
+    def file_path(self, field):
+        return "" if field in (None, "message") else f".{field}"
+
+
+class Submit(ActionType):
+    type = "submit"
+    fields = (Field("command", "command", "a command for the key-value store, e.g. SET x 1", check=check_command,
+                    range=(1, MAX_COMMAND)),
+              _server("node", "the server to send it to (the leader when left out)", required=False))
+    summary = "Send a client command to the leader (or to a given server)."
+
+    def from_call(self, command, to=None):
+        return {"type": self.type, "command": command, **({} if to is None else {"node": to})}
+
+    def apply(self, world, action):
+        return world.submit(action["command"], action.get("node"))
+
+    def text(self, a):
+        return (f"A client sends “{command_text(a['command'])}” to "
+                f"{name(a['node']) if a.get('node') else 'the leader'}.")
+
+    def to_file(self, action, dropped=None):
+        return {"submit": {"command": action["command"], **({"node": action["node"]} if action.get("node") is not None else {})}}
+
+    def from_file(self, arg):
+        """`submit: SET x 1`, or `submit: {command: SET x 1, node: 2}`."""
+        return {"type": "submit", **arg} if isinstance(arg, dict) else {"type": "submit", "command": arg}
+
+
+class Network(ActionType):
+    type = "network"
+    fields = (Field("loss", "loss", "the share of messages lost, from 0 to 1", False, _loss, (0, 1)),
+              Field("latency", "latency", "one-way delay [lowest, highest] in ms", False, _latency, (0.001, 10_000)))
+    summary = "Set message loss and latency."
+    method = None                           # cluster.network.loss / .latency instead
+
+    def check_together(self, action):
+        if len(action) == 1:
+            raise FieldError(None, "Give a loss (0 to 1) or a latency [lowest, highest] in ms.")
+
+    def apply(self, world, action):
+        world.set_network(action.get("loss"), action.get("latency"))
+        return [], (), None, None
+
+    def text(self, a):
+        parts = []
+        if a.get("loss") is not None:
+            parts.append(f"message loss {a['loss']:.0%}")
+        if a.get("latency") is not None:
+            lo, hi = a["latency"]
+            parts.append(f"latency {lo:g}–{hi:g} ms")
+        return "Network settings change: " + ", ".join(parts) + "."
+
+
+class SetOptions(ActionType):
+    type = "options"
+    fields = (Field("options", "options", "engine options and unsafe switches by name, e.g. {fast_backup: true}",
+                    check=check_options),)
+    summary = "Turn engine options and unsafe switches on or off."
+    method = "set_options"
+
+    def from_call(self, **options):
+        return {"type": self.type, "options": options}
+
+    def apply(self, world, action):
+        world.set_options(replace(world.options, **action["options"]))
+        return [], (), None, None
+
+    def text(self, a):
+        parts = []
+        for key, value in a["options"].items():
+            label = key.replace("_", " ")
+            if isinstance(value, bool):
+                unsafe = " (UNSAFE: breaks a rule of Figure 2)" if value and key.startswith("unsafe_") else ""
+                parts.append(f"{label} {'on' if value else 'off'}{unsafe}")
+            else:
+                parts.append(f"{label} = {value}")
+        return "Options change: " + ", ".join(parts) + "."
+
+
+REGISTRY: dict[str, ActionType] = {t.type: t for t in (
+    Crash(), Restart(), Timeout(), Disconnect(), Connect(), Partition(), Heal(), Cut(), Link(), Drop(), Submit(),
+    Network(), SetOptions())}
+TYPES = tuple(REGISTRY)
+
+
+def check(world, action) -> dict:
+    """The action in normal form, or ValueError with a sentence a student understands."""
+    if not isinstance(action, dict):
+        raise ValueError("An action must be an object with a \"type\".")
+    kind = REGISTRY.get(action.get("type")) if isinstance(action.get("type"), str) else None
+    if kind is None:
+        raise ValueError(f"Unknown action {quote(action.get('type'))}. Known actions: {', '.join(TYPES)}.")
+    return kind.check(world, action)
+
+
+def text(action: dict) -> str:
+    return REGISTRY[action["type"]].text(action)
+
+
+def catalogue() -> dict:
+    """What the page builds its controls from: every action with its fields,
+    the engine options with their defaults and descriptions, and the cluster
+    sizes a new cluster may have."""
+    return {
+        "actions": [t.catalogue() for t in REGISTRY.values()],
+        "options": [{"name": key, "label": label, "doc": doc, "default": default,
+                     "range": list(limits) if limits else None, "unsafe": key.startswith("unsafe_")}
+                    for key, default, label, doc, limits in Options.described()],
+        "nodes": {"min": MIN_NODES, "max": MAX_NODES},
+        "command": {"max": MAX_COMMAND},
+    }

@@ -78,8 +78,8 @@ def _engine_options(options: dict) -> tuple[Options, dict]:
 class Cluster:
     def __init__(self, size, *, seed=0, election_timeout=(150, 300), heartbeat_interval=50,
                  latency=(10, 20), **options):
-        if not action_rules.is_int(size) or not 1 <= size <= state_rules.MAX_NODES:
-            raise ValueError(f"A cluster has 1 to {state_rules.MAX_NODES} servers.")
+        if not action_rules.is_int(size) or not action_rules.MIN_NODES <= size <= action_rules.MAX_NODES:
+            raise ValueError(f"A cluster has {action_rules.MIN_NODES} to {action_rules.MAX_NODES} servers.")
         self._setup(size, None, seed, election_timeout, heartbeat_interval, latency, options)
 
     @classmethod
@@ -214,13 +214,14 @@ class Cluster:
         got = self._next(self._world, seq, until)
         if got is None:
             return None
+        rec, violations = got
         self._seq = seq
-        self._keep(seq, *got)
-        return got[0]
+        self._keep(seq, rec, violations)
+        return rec
 
     def _keep(self, seq: int, rec, violations) -> None:
-        if rec[1] == "action" and rec[3]["type"] == "drop":
-            m = rec[4][0][1]
+        if rec.kind == "action" and rec.subject["type"] == "drop":
+            m = rec.notes[0].message
             self._dropped[seq] = {"type": m.type, "src": m.src, "dst": m.dst}
         if seq <= self._length:             # following the recorded future
             self._file(seq, [rec])
@@ -242,7 +243,7 @@ class Cluster:
         for seq, rec in enumerate(records, first):
             found = marks(rec, self._violations.get(seq))
             if found:
-                self._markers.append((seq, rec[0], tuple(found)))
+                self._markers.append((seq, rec.time, tuple(found)))
 
     def _trim(self) -> None:
         keys = list(self._checkpoints)
@@ -263,15 +264,18 @@ class Cluster:
     def run_for(self, duration, *, stop_at: int | None = None, max_events: int | None = None,
                 budget: Budget | None = None) -> bool:
         """Process every event due within the next `duration` ms, then advance
-        now by it. With stop_at, stop instead right after record stop_at (the
-        page plays a scenario step this way and pauses where it ends). With
+        now by it. Time is kept in whole µs: a duration is rounded to the
+        nearest µs, and a positive one always advances now by at least 1 µs,
+        so `while c.now < t: c.run_for(t - c.now)` ends. With stop_at, stop
+        instead right after record stop_at (the page plays a scenario step
+        this way and pauses where it ends). With
         max_events, stop after that many records, without advancing now
         further; returns False then (the server's guard against a cluster
         that has more to do than it can show). With a budget, the events
         done and the messages in flight count against it (budget.py)."""
         if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not 0 <= duration <= MAX_TIME:
             raise ValueError(f"run_for takes a number of milliseconds, from 0 to {MAX_TIME:g}.")
-        until = self._world.now + us(duration)
+        until = self._world.now + (max(1, us(duration)) if duration > 0 else 0)
         if budget is not None and not budget.watching:
             budget.watch(self.in_flight_count)
         cap = self._seq + max_events if max_events is not None else None

@@ -15,8 +15,10 @@ Everything it remembers is kept so that a checkpoint can save and restore it.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..raft import LEADER
-from ..raft.notes import command_text
+from ..raft.notes import Append, Apply, Leader, command_text
 from .frozen import freeze, thaw
 
 PROPERTIES = ("Election Safety", "Leader Append-Only", "Log Matching",
@@ -27,13 +29,29 @@ def _entry(index: int, entry) -> str:
     return f"index {index} (term {entry.term}, {command_text(entry.command)})"
 
 
+class Seen(NamedTuple):
+    """A leader's log as last checked: for Leader Append-Only."""
+    term: int
+    length: int
+    last: object             # its last entry, or None
+
+
+class SavedMonitor(NamedTuple):
+    leaders: dict
+    committed: tuple         # frozen (frozen.py)
+    applied: tuple
+    known: tuple
+    leading: dict
+    reported: frozenset
+
+
 class Monitor:
     def __init__(self):
         self.leaders: dict[int, int] = {}      # term -> the node that led it
         self.committed: list = []              # index-1 -> (entry, term it was committed in, node)
         self.applied: list = []                # index-1 -> (entry, first node to apply it)
         self.known: list = []                  # index-1 -> ((entry, term of the entry before it), ...)
-        self.leading: dict[int, tuple] = {}    # leader -> (term, log length, last entry) last seen
+        self.leading: dict[int, Seen] = {}     # leader -> its log last seen
         self.reported: set = set()             # each broken fact is reported once
         self._found: list = []
 
@@ -41,14 +59,15 @@ class Monitor:
     def observe(self, node, notes) -> list | None:
         """Check what one event did at `node`; return new violations, if any."""
         for note in notes:
-            check = _CHECKS.get(note[0])
+            check = _CHECKS.get(note.code)
             if check is not None:
                 check(self, node, note)
         if node.role == LEADER:
             seen = self.leading.get(node.id)
             log = node.log
             # Most events at a leader change nothing in its log: skip those cheaply.
-            if seen is None or seen[1] != len(log) or seen[0] != node.term or (log and seen[2] is not log[-1]):
+            if seen is None or seen.length != len(log) or seen.term != node.term \
+                    or (log and seen.last is not log[-1]):
                 self._check_append_only(node)
         elif node.id in self.leading:
             del self.leading[node.id]
@@ -61,13 +80,13 @@ class Monitor:
         """Take in a loaded initial state, as if each log had been built by events."""
         for node in nodes:
             if node.log:
-                self._on_append(node, ("append", 1, len(node.log)))
+                self._on_append(node, Append(1, len(node.log)))
             if node.commit_index:
-                self._on_apply(node, ("apply", 1, node.commit_index))
+                self._on_apply(node, Apply(1, node.commit_index))
                 self._record_commits(node, 1, node.commit_index, 0)
         for node in nodes:
             if node.role == LEADER and node.up:
-                self._on_leader(node, ("leader", node.term, ()))
+                self._on_leader(node, Leader(node.term, ()))
                 self._check_append_only(node)
         found, self._found = self._found, []
         return found or None
@@ -80,7 +99,7 @@ class Monitor:
 
     # ----- the properties ----------------------------------------------------
     def _on_leader(self, node, note) -> None:
-        term = note[1]
+        term = note.term
         other = self.leaders.get(term)
         if other is not None and other != node.id:
             self._violate(("election", term), "Election Safety", (other, node.id),
@@ -98,38 +117,39 @@ class Monitor:
     def _check_append_only(self, node) -> None:
         log = node.log
         seen = self.leading.get(node.id)
-        if seen is not None and seen[0] == node.term:
-            length, last = seen[1], seen[2]
+        if seen is not None and seen.term == node.term:
+            length, last = seen.length, seen.last
             if len(log) < length or (length and log[length - 1] != last):
                 self._violate(("append-only", node.term, node.id), "Leader Append-Only", (node.id,),
                               f"S{node.id}, leader of term {node.term}, removed or replaced entries in its log.")
-        self.leading[node.id] = (node.term, len(log), log[-1] if log else None)
+        self.leading[node.id] = Seen(node.term, len(log), log[-1] if log else None)
 
     def _on_propose(self, node, note) -> None:
-        self._on_append(node, ("append", note[1], note[1]))
+        self._on_append(node, Append(note.index, note.index))
 
     def _on_append(self, node, note) -> None:
         log, known = node.log, self.known
-        for i in range(note[1], note[2] + 1):
+        for i in range(note.first, note.last + 1):
             entry = log[i - 1]
             fact = (entry, log[i - 2].term if i > 1 else 0)
             if i > len(known):
                 known.extend([()] * (i - len(known)))
             facts = known[i - 1]
             for other in facts:
-                if other[0].term == entry.term:
+                other_entry, other_prev_term = other
+                if other_entry.term == entry.term:
                     if other != fact:
                         self._violate(("matching", i, entry.term), "Log Matching", (node.id,),
                                       f"S{node.id} holds {_entry(i, entry)}, but index {i} with term "
                                       f"{entry.term} already stood for a different entry or history "
-                                      f"({command_text(other[0].command)}, after term {other[1]}).")
+                                      f"({command_text(other_entry.command)}, after term {other_prev_term}).")
                     break
             else:
                 known[i - 1] = facts + (fact,)
 
     def _on_commit(self, node, note) -> None:
-        if note[3] is not None:                  # a leader's own decision
-            self._record_commits(node, note[1] + 1, note[2], node.term)
+        if note.holders is not None:            # a leader's own decision
+            self._record_commits(node, note.old + 1, note.new, node.term)
 
     def _record_commits(self, node, first: int, last: int, term: int) -> None:
         committed, log = self.committed, node.log
@@ -138,7 +158,7 @@ class Monitor:
 
     def _on_apply(self, node, note) -> None:
         log, applied = node.log, self.applied
-        for i in range(note[1], note[2] + 1):
+        for i in range(note.first, note.last + 1):
             entry = log[i - 1]
             if i <= len(applied):
                 first, who = applied[i - 1]
@@ -150,19 +170,20 @@ class Monitor:
                 applied.append((entry, node.id))
 
     # ----- checkpoints -----------------------------------------------------------
-    def save(self, earlier: tuple | None = None) -> tuple:
-        e = earlier or (None,) * 7
-        return (dict(self.leaders), freeze(self.committed, e[1]), freeze(self.applied, e[2]),
-                freeze(self.known, e[3]), dict(self.leading), frozenset(self.reported))
+    def save(self, earlier: SavedMonitor | None = None) -> SavedMonitor:
+        """A copy for a checkpoint, sharing unchanged chunks with `earlier`."""
+        return SavedMonitor(dict(self.leaders), freeze(self.committed, earlier and earlier.committed),
+                            freeze(self.applied, earlier and earlier.applied),
+                            freeze(self.known, earlier and earlier.known), dict(self.leading),
+                            frozenset(self.reported))
 
-    def load(self, saved: tuple) -> None:
-        leaders, committed, applied, known, leading, reported = saved
-        self.leaders = dict(leaders)
-        self.committed = thaw(committed)
-        self.applied = thaw(applied)
-        self.known = thaw(known)
-        self.leading = dict(leading)
-        self.reported = set(reported)
+    def load(self, saved: SavedMonitor) -> None:
+        self.leaders = dict(saved.leaders)
+        self.committed = thaw(saved.committed)
+        self.applied = thaw(saved.applied)
+        self.known = thaw(saved.known)
+        self.leading = dict(saved.leading)
+        self.reported = set(saved.reported)
         self._found = []
 
 

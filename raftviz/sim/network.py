@@ -1,9 +1,10 @@
 """The simulated network: latency, loss, partitions, cut links, isolated nodes.
 
 A link between two nodes works when it is not cut, neither end is isolated,
-and both ends are in the same partition group. Whether a message gets through
-is decided when it arrives, so a message in flight when a partition forms is
-lost, as on a real network. The set of blocked (src, dst) pairs is kept
+and both ends are in the same partition group. A message gets through only
+if its link works both when it is sent and when it arrives: one in flight
+when a partition forms is lost, as on a real network, and so is one sent
+into a broken link that is mended before it arrives (world.py). The set of blocked (src, dst) pairs is kept
 precomputed, because it is consulted on every delivery.
 """
 from __future__ import annotations
@@ -43,14 +44,21 @@ class Network:
         self._loss = check_loss(value)
 
     # ----- topology ------------------------------------------------------------
-    def why_blocked(self, src: int, dst: int) -> str | None:
-        """Why a message from src cannot reach dst, in words; None if it can."""
+    def why_blocked(self, src: int, dst: int, past: bool = False) -> str | None:
+        """Why a message from src cannot reach dst, in words; None if it can.
+        past: said of the moment the message was sent."""
         if src in self.isolated or dst in self.isolated:
             who = src if src in self.isolated else dst
+            if past:
+                return f"S{who} was disconnected from the network when it was sent"
             return f"S{who} is disconnected from the network"
         if _pair(src, dst) in self.cuts:
+            if past:
+                return f"the link S{min(src, dst)}–S{max(src, dst)} was cut when it was sent"
             return f"the link S{min(src, dst)}–S{max(src, dst)} is cut"
         if self.groups and self._group_of(src) != self._group_of(dst):
+            if past:
+                return f"a partition separated S{src} from S{dst} when it was sent"
             return f"a partition separates S{src} from S{dst}"
         return None
 

@@ -15,10 +15,9 @@ a vote no election could have given (docs/scenarios.md lists them all).
 from __future__ import annotations
 
 from ..raft import CANDIDATE, FOLLOWER, LEADER, Entry
-from .actions import MAX_COMMAND, is_int
+from .actions import MAX_COMMAND, MAX_NODES, MIN_NODES, is_int
 from .quote import quote, quote_names
 
-MAX_NODES = 9
 MAX_LOG = 10_000
 NODE_FIELDS = {"id", "term", "log", "voted_for", "role", "commit_index", "up", "timer",
                "next_index", "match_index"}
@@ -63,8 +62,8 @@ def parse(state) -> list[dict]:
     if not isinstance(state, dict) or not isinstance(state.get("nodes"), list):
         raise ValueError("An initial state needs a list of nodes: {\"nodes\": [{\"id\": 1, ...}, ...]}.")
     raw = state["nodes"]
-    if not 1 <= len(raw) <= MAX_NODES:
-        raise ValueError(f"A cluster has 1 to {MAX_NODES} servers.")
+    if not MIN_NODES <= len(raw) <= MAX_NODES:
+        raise ValueError(f"A cluster has {MIN_NODES} to {MAX_NODES} servers.")
     ids = set(range(1, len(raw) + 1))
     nodes = {}
     for spec in raw:

@@ -7,6 +7,10 @@ Everything here is plain state that save()/load() can copy, so the history
 Virtual time is kept in whole microseconds, so sums of delays are exact and
 every machine computes the same times; the Cluster shows it in ms.
 
+A message crosses the network only if its link is up both when it is sent
+and when it arrives: a disconnected server neither sends nor receives, even
+if it is connected again while its message is on the way.
+
 The queue holds (time, order, kind, payload, token) tuples; `order` is a
 counter, so simultaneous events keep the order in which they were scheduled
 and tuples never compare further. Timers use absolute deadlines and lazy
@@ -18,21 +22,27 @@ timers on every heartbeat.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 from heapq import heapify, heappop, heappush
 
 from ..raft import LEADER, AppendEntries, Node, Options
+from ..raft.notes import NotLeader
 from .frozen import freeze, thaw
+from .actions import REGISTRY
 from .monitor import Monitor
 from .network import Network
+from .records import Checkpoint, Dropped, Lost, NoLeader, Record
 
 DELIVER, ELECTION, HEARTBEAT = 0, 1, 2
 INF = float("inf")
 NO_MESSAGES = ()
+# Record((time, ...)) without the Python-level __new__ of a named tuple: a record is
+# made for every event, and this makes it nearly as cheap as a plain tuple.
+_record = Record._make
 
 
 def us(ms) -> int:
-    """Milliseconds to whole microseconds of virtual time."""
+    """Milliseconds to whole microseconds of virtual time (the nearest one:
+    the engine's resolution is 1 µs)."""
     return round(ms * 1000)
 
 
@@ -125,10 +135,14 @@ class World:
         queue = self.queue
         order = self.order
         next_id = self.next_message_id
+        blocked = self.network.blocked
         for m in msgs:
             m.id = next_id
             next_id += 1
             m.sent = now
+            # A link down now loses the message, even if it is up again when it arrives.
+            m.sent_blocked = (self.network.why_blocked(m.src, m.dst, past=True)
+                              if blocked and (m.src, m.dst) in blocked else None)
             m.arrives = arrives = now + lo + int(spread * rnd())
             order += 1
             heappush(queue, (arrives, order, DELIVER, m, None))
@@ -178,48 +192,44 @@ class World:
 
     def next_event(self, until: float = INF):
         """Process the next event due at or before `until`. Returns
-        (record, violations) or None if nothing is due. A record is the tuple
-        (time, kind, node, subject, notes, sent)."""
+        (record, violations) or None if nothing is due (records.Record)."""
         queue = self.queue
         while queue:
-            entry = queue[0]
-            time = entry[0]
-            if time > until:
+            if queue[0][0] > until:                 # the earliest entry's time
                 return None
-            heappop(queue)
-            kind = entry[2]
+            time, _, kind, payload, token = heappop(queue)
             if kind == DELIVER:
-                return self._deliver(time, entry[3])
-            i = entry[3]
+                return self._deliver(time, payload)
+            i = payload
             if kind == ELECTION:
-                if entry[4] != self.timer_token[i]:
+                if token != self.timer_token[i]:
                     continue
                 deadline = self.deadline[i]
                 if deadline != time:
                     # The timer was restarted since this entry was queued: follow it.
                     self.timer_entry[i] = deadline
                     if deadline != INF:
-                        self._push(deadline, ELECTION, i, entry[4])
+                        self._push(deadline, ELECTION, i, token)
                     continue
                 self.timer_entry[i] = INF
                 self.now = time
                 node = self.nodes[i]
                 out = node.election_timeout()
-                return (time, "timeout", i, None, out[2], out[0]), self._after(node, out, False)
+                return _record((time, "timeout", i, None, out[2], out[0])), self._after(node, out, False)
             # HEARTBEAT
-            if entry[4] != self.heartbeat_token[i]:
+            if token != self.heartbeat_token[i]:
                 continue
             due_at = self.heartbeat_due[i]
             due = [p for p, d in due_at.items() if d <= time]
             if not due:
-                self._push(min(due_at.values()), HEARTBEAT, i, entry[4])
+                self._push(min(due_at.values()), HEARTBEAT, i, token)
                 continue
             self.now = time
             node = self.nodes[i]
             out = node.heartbeat(due)
             violations = self._after(node, out, True)
-            self._push(min(due_at.values()), HEARTBEAT, i, entry[4])
-            return (time, "heartbeat", i, None, out[2], out[0]), violations
+            self._push(min(due_at.values()), HEARTBEAT, i, token)
+            return _record((time, "heartbeat", i, None, out[2], out[0])), violations
         return None
 
     def _deliver(self, time: float, m):
@@ -227,16 +237,36 @@ class World:
         dst = m.dst
         node = self.nodes[dst]
         if not node.up:
-            return (time, "drop", dst, m, [("lost", f"S{dst} is down")], NO_MESSAGES), None
+            return _record((time, "drop", dst, m, [Lost(f"S{dst} is down")], NO_MESSAGES)), None
         if (m.src, dst) in self.network.blocked:
             why = self.network.why_blocked(m.src, dst)
-            return (time, "drop", dst, m, [("lost", why)], NO_MESSAGES), None
+            return _record((time, "drop", dst, m, [Lost(why)], NO_MESSAGES)), None
+        if m.sent_blocked is not None:
+            return _record((time, "drop", dst, m, [Lost(m.sent_blocked)], NO_MESSAGES)), None
         loss = self.network.loss
         if loss and self.rng.random() < loss:
-            return (time, "drop", dst, m, [("lost", f"the network lost it (loss {loss:.0%})")], NO_MESSAGES), None
+            return _record((time, "drop", dst, m, [Lost(f"the network lost it (loss {loss:.0%})")], NO_MESSAGES)), None
         was_leader = node.role == LEADER
         out = node.receive(m)
-        return (time, "deliver", dst, m, out[2], out[0]), self._after(node, out, was_leader)
+        replies = out[0]
+        if replies and m.__class__ is AppendEntries and not replies[0].success:
+            self._tell_leader_now(m, out[2])
+        return _record((time, "deliver", dst, m, out[2], out[0])), self._after(node, out, was_leader)
+
+    def _tell_leader_now(self, m, notes: list) -> None:
+        """Fill in a rejection's note what its leader is now, so the
+        explanation promises a retry only from a leader that still leads."""
+        last = notes[-1]
+        if last.code not in ("reject_missing", "reject_conflict"):
+            return
+        leader = self.nodes[m.src]
+        if not leader.up:
+            now = "crashed"
+        elif leader.role != LEADER or leader.term != m.term:
+            now = "deposed"
+        else:
+            now = "leads"
+        notes[-1] = last._replace(leader_now=now)
 
     def due_before(self, time: float) -> bool:
         """Is some event due strictly before `time` (µs)? Looks only: queue
@@ -255,78 +285,63 @@ class World:
         return False
 
     def in_flight(self):
-        return sorted((e[3] for e in self.queue if e[2] == DELIVER), key=lambda m: (m.arrives, m.id))
+        return sorted((payload for _, _, kind, payload, _ in self.queue if kind == DELIVER),
+                      key=lambda m: (m.arrives, m.id))
 
     # ----- actions ---------------------------------------------------------------
     def apply(self, action: dict):
-        """Carry out one validated user action at the current time. Returns
-        (record, violations, result)."""
-        kind = action["type"]
-        i = action.get("node")
+        """Carry out one validated user action at the current time (its
+        definition in actions.py says what it does). Returns (record,
+        violations, result)."""
+        notes, sent, violations, result = REGISTRY[action["type"]].apply(self, action)
+        return Record(self.now, "action", action.get("node"), action, list(notes), sent or NO_MESSAGES), violations, result
+
+    # What actions do to the world, for actions.py.
+    def crash(self, i: int) -> None:
+        self.nodes[i].crash()
+        self.deadline[i] = INF
+        self.heartbeat_token[i] += 1
+        self.heartbeat_due[i] = None
+
+    def restart(self, i: int) -> None:
+        self.nodes[i].restart()
+        self._reset_timer(i)
+
+    def fire_timeout(self, i: int):
+        node = self.nodes[i]
+        out = node.election_timeout()
+        return out[2], out[0], self._after(node, out, False), None
+
+    def submit(self, command: str, i: int | None):
+        """A client command to server i, or to the leader when i is None."""
+        if i is None:
+            i = self.leader()
         node = self.nodes.get(i)
-        notes: list = []
-        sent = NO_MESSAGES
-        violations = None
-        result = None
-        net = self.network
-        if kind == "crash":
-            node.crash()
-            self.deadline[i] = INF
-            self.heartbeat_token[i] += 1
-            self.heartbeat_due[i] = None
-        elif kind == "restart":
-            node.restart()
-            self._reset_timer(i)
-        elif kind == "timeout":
-            out = node.election_timeout()
-            notes, sent = out[2], out[0]
-            violations = self._after(node, out, False)
-        elif kind == "submit":
-            if i is None:
-                i = self.leader()
-                node = self.nodes.get(i)
-            if node is None:
-                notes = [("no_leader",)]
-            elif node.up and node.role == LEADER:
-                out = node.propose(action["command"])
-                notes, sent = out[2], out[0]
-                violations = self._after(node, out, True)
-                result = len(node.log)
-            else:
-                notes = [("not_leader", node.role if node.up else "down server", node.leader_id)]
-        elif kind == "drop":
-            notes = [self._drop(action["message"])]
-        elif kind == "disconnect":
-            net.disconnect(i)
-        elif kind == "connect":
-            net.connect(i)
-        elif kind == "partition":
-            net.partition(action["groups"])
-        elif kind == "heal":
-            net.heal()
-        elif kind == "cut":
-            net.cut(action["a"], action["b"])
-        elif kind == "link":
-            net.link(action["a"], action["b"])
-        elif kind == "network":
-            if action.get("loss") is not None:
-                net.loss = action["loss"]
-            if action.get("latency") is not None:
-                net.latency = action["latency"]
-                self._latency_us = self._latency()
-        elif kind == "options":
-            self.set_options(replace(self.options, **action["options"]))
-        else:  # validated before, so this is a programming error
-            raise AssertionError(f"unknown action {kind!r}")
-        return (self.now, "action", i, action, notes, sent), violations, result
+        if node is None:
+            return [NoLeader()], (), None, None
+        if not (node.up and node.role == LEADER):
+            return [NotLeader(node.role if node.up else "down server", node.leader_id)], (), None, None
+        out = node.propose(command)
+        return out[2], out[0], self._after(node, out, True), len(node.log)
+
+    def drop(self, message_id: int) -> tuple:
+        return self._drop(message_id)
+
+    def set_network(self, loss, latency) -> None:
+        if loss is not None:
+            self.network.loss = loss
+        if latency is not None:
+            self.network.latency = latency
+            self._latency_us = self._latency()
 
     def _drop(self, message_id: int) -> tuple:
         for k, e in enumerate(self.queue):
-            if e[2] == DELIVER and e[3].id == message_id:
+            _, _, kind, m, _ = e
+            if kind == DELIVER and m.id == message_id:
                 self.queue[k] = self.queue[-1]
                 self.queue.pop()
                 heapify(self.queue)
-                return ("dropped", e[3])
+                return Dropped(m)
         raise AssertionError("validated message id not in flight")
 
     def set_options(self, options: Options) -> None:
@@ -344,51 +359,47 @@ class World:
 
     def message(self, message_id: int):
         for e in self.queue:
-            if e[2] == DELIVER and e[3].id == message_id:
-                return e[3]
+            _, _, kind, m, _ = e
+            if kind == DELIVER and m.id == message_id:
+                return m
         return None
 
     # ----- checkpoints -----------------------------------------------------------
-    def save(self, earlier: tuple | None = None) -> tuple:
+    def save(self, earlier: Checkpoint | None = None) -> Checkpoint:
         """Everything needed to continue exactly from here. Logs, stores and
-        monitor lists share storage with `earlier` (the previous checkpoint)."""
-        prev_nodes = earlier[7] if earlier else {}
+        monitor lists share storage with `earlier` (the previous checkpoint)
+        and with each other: most servers hold the same log and store."""
+        prev_nodes = earlier.nodes if earlier else {}
         nodes = {}
         frozen_logs: list = []
         stores: list = []
         for i, n in self.nodes.items():
             before = prev_nodes.get(i)
-            log = freeze(n.log, before[2] if before else None, *frozen_logs)
+            log = freeze(n.log, before.log if before else None, *frozen_logs)
             frozen_logs.append(log)
             store = next((s for s in stores if s == n.store), None)
             if store is None:
                 store = dict(n.store)
                 stores.append(store)
-            nodes[i] = (n.term, n.voted_for, log, n.up, n.role, n.commit_index, n.last_applied, store,
-                        n.leader_id, frozenset(n.votes), dict(n.next_index), dict(n.match_index),
-                        dict(n.in_flight))
-        return (self.now, self.order, self.next_message_id, self.rng.getstate(), list(self.queue),
-                self.network.save(), self.options, nodes,
-                list(self.deadline), list(self.timer_token), list(self.timer_entry),
-                [dict(d) if d is not None else None for d in self.heartbeat_due], list(self.heartbeat_token),
-                self.monitor.save(earlier[13] if earlier else None))
+            nodes[i] = n.save(log=log, store=store)
+        return Checkpoint(self.now, self.order, self.next_message_id, self.rng.getstate(), list(self.queue),
+                          self.network.save(), self.options, nodes,
+                          list(self.deadline), list(self.timer_token), list(self.timer_entry),
+                          [dict(d) if d is not None else None for d in self.heartbeat_due],
+                          list(self.heartbeat_token),
+                          self.monitor.save(earlier.monitor if earlier else None))
 
-    def load(self, saved: tuple) -> None:
-        (self.now, self.order, self.next_message_id, rng_state, queue, network, options, nodes,
-         deadline, timer_token, timer_entry, heartbeat_due, heartbeat_token, monitor) = saved
-        self.rng.setstate(rng_state)
-        self.queue = list(queue)
-        self.network.load(network)
+    def load(self, saved: Checkpoint) -> None:
+        self.now, self.order, self.next_message_id = saved.now, saved.order, saved.next_message_id
+        self.rng.setstate(saved.rng)
+        self.queue = list(saved.queue)
+        self.network.load(saved.network)
         self._latency_us = self._latency()
-        self.set_options(options)
-        for i, (term, voted_for, log, up, role, commit_index, last_applied, store, leader_id, votes,
-                next_index, match_index, in_flight) in nodes.items():
-            n = self.nodes[i]
-            n.term, n.voted_for, n.log, n.up, n.role = term, voted_for, thaw(log), up, role
-            n.commit_index, n.last_applied, n.store, n.leader_id = commit_index, last_applied, dict(store), leader_id
-            n.votes, n.next_index, n.match_index = set(votes), dict(next_index), dict(match_index)
-            n.in_flight = dict(in_flight)
-        self.deadline, self.timer_token, self.timer_entry = list(deadline), list(timer_token), list(timer_entry)
-        self.heartbeat_due = [dict(d) if d is not None else None for d in heartbeat_due]
-        self.heartbeat_token = list(heartbeat_token)
-        self.monitor.load(monitor)
+        self.set_options(saved.options)
+        for i, node in saved.nodes.items():
+            self.nodes[i].restore(node, log=thaw(node.log))
+        self.deadline, self.timer_token = list(saved.deadline), list(saved.timer_token)
+        self.timer_entry = list(saved.timer_entry)
+        self.heartbeat_due = [dict(d) if d is not None else None for d in saved.heartbeat_due]
+        self.heartbeat_token = list(saved.heartbeat_token)
+        self.monitor.load(saved.monitor)
