@@ -25,7 +25,7 @@ from flask_socketio import ConnectionRefusedError as SocketRefused
 from socketio.packet import Packet
 
 from .. import scenarios
-from ..sim import Cluster
+from ..sim import Cluster, actions
 from . import imports, limits, protocol
 from .scheduler import Scheduler
 from .sessions import CPU_SHARE, SessionRefused, SessionStore
@@ -215,6 +215,13 @@ def _routes(app: Flask, server: Server) -> None:
     @app.get("/")
     def index():
         return render_template("index.html")
+
+    @app.get("/api/catalogue")
+    def action_catalogue():
+        """Every action with its fields and ranges, the engine options with their
+        defaults and descriptions, and the cluster sizes: the page builds its
+        controls from this (sim/actions.py defines it)."""
+        return actions.catalogue()
 
     @app.get("/api/scenarios")
     def scenario_list():

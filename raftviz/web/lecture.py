@@ -18,6 +18,7 @@ import yaml
 
 from .. import scenarios
 from ..scenarios.format import MAX_FILE_BYTES, MAX_FOR
+from ..sim.actions import REGISTRY
 from ..sim.budget import Budget
 from . import limits
 from .sessions import PAUSED, PLAYING, Session
@@ -91,26 +92,6 @@ def close(session: Session) -> dict:
 
 # ----- saving a session as a scenario ----------------------------------------------------
 
-def _action(a: dict, dropped: dict | None) -> dict:
-    """A recorded user action in the scenario file's form."""
-    kind = a["type"]
-    if kind in ("crash", "restart", "timeout", "disconnect", "connect"):
-        return {kind: a["node"]}
-    if kind in ("cut", "link"):
-        return {kind: [a["a"], a["b"]]}
-    if kind == "partition":
-        return {kind: a["groups"]}
-    if kind == "heal":
-        return "heal"
-    if kind == "submit":
-        return {"submit": {"command": a["command"], **({"node": a["node"]} if a.get("node") else {})}}
-    if kind == "drop":
-        return {"drop": {"type": dropped["type"], "from": dropped["src"], "to": dropped["dst"]}}
-    if kind == "network":
-        return {"network": {k: v for k, v in a.items() if k != "type"}}
-    return {"options": a["options"]}
-
-
 # PyYAML's C emitter when it is built with libyaml (same text, faster), else its Python one.
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 _BATCH = 50                      # steps written at once, between two looks at the budget
@@ -155,7 +136,8 @@ def save(session: Session, budget: Budget | None = None) -> dict:
     for step in data["actions"]:
         if step["seq"] > c.seq:
             break
-        action = _action({k: v for k, v in step.items() if k not in ("seq", "time")}, c.dropped(step["seq"]))
+        recorded = {k: v for k, v in step.items() if k not in ("seq", "time")}
+        action = REGISTRY[recorded["type"]].to_file(recorded, c.dropped(step["seq"]))
         if by_time and by_time[-1][0] == step["time"]:
             by_time[-1][1].append(action)
         else:

@@ -26,16 +26,6 @@ export const SHORTCUTS = [
   ["Home / End", "On the timeline: go to the start / the end"],
 ];
 
-const OPTION_TEXT = {
-  fast_backup: ["Fast log backup", "Rejections say where the follower's conflicting term starts (section 5.3)."],
-  noop_on_election: ["No-op entry on election", "A new leader appends an empty entry of its own term."],
-  unsafe_commit_by_counting: ["Commit earlier-term entries by counting",
-    "Breaks the rule of Figure 8: a leader commits an old-term entry once a majority stores it."],
-  unsafe_vote_without_log_check: ["Vote without the up-to-date check",
-    "Breaks the election restriction (5.4.1): a server with a stale log can win."],
-  unsafe_forget_vote: ["Forget votedFor in a crash",
-    "Breaks the persistence rule: a restarted server may vote twice in one term."],
-};
 
 /** Slider position (0..1000) <-> speed (1/1000 .. 1, log scale). */
 export const speedFromSlider = (v) => 10 ** (-3 + (3 * v) / 1000);
@@ -45,7 +35,8 @@ export function speedText(s) {
 }
 
 export class Controls {
-  constructor(model, send, { onSeek, scenario, drawer, view, onEscape, onLayout }) {
+  constructor(model, send, { onSeek, scenario, drawer, view, onEscape, onLayout, catalogue }) {
+    this.catalogue = catalogue;             // the server's actions, options and limits (GET /api/catalogue)
     this.model = model;
     this.send = send;
     this.onSeek = onSeek;
@@ -273,29 +264,34 @@ export class Controls {
     clear($("#partition-choices")).append(...ids.map((id) =>
       el("label", {}, el("input", { type: "checkbox", value: id }), ` S${id}`)));
     const nodes = $("#reset-nodes");
-    clear(nodes).append(...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => el("option", { value: n, text: n })));
+    const { min, max } = this.catalogue?.nodes || { min: 1, max: ids.length };
+    clear(nodes).append(...Array.from({ length: max - min + 1 }, (_, k) => el("option", { value: min + k, text: min + k })));
     nodes.value = String(ids.length);
     this.renderOptions();
     this.update();
   }
 
+  /** The options and unsafe switches, as the server's catalogue describes them. */
   renderOptions() {
     const opts = this.model.options;
     const safe = clear($("#options-safe"));
     const unsafe = clear($("#options-unsafe"));
-    for (const [key, [label, help]] of Object.entries(OPTION_TEXT)) {
-      const box = el("input", { type: "checkbox", checked: opts[key], "aria-describedby": `opt-${key}` });
-      box.addEventListener("change", () => this.send({ type: "options", options: { [key]: box.checked } })
-        .then((ack) => { if (!ack.ok) box.checked = this.model.options[key]; }));
-      const item = el("label", { class: "option", title: help }, box, ` ${label}`,
-        el("span", { class: "hint", id: `opt-${key}`, text: ` — ${help}` }));
-      (key.startsWith("unsafe_") ? unsafe : safe).append(item);
+    for (const o of this.catalogue?.options || []) {
+      const send = (value, input, restore) => this.send({ type: "options", options: { [o.name]: value } })
+        .then((ack) => { if (!ack.ok) restore(input); });
+      let item;
+      if (o.range) {
+        const input = el("input", { type: "number", min: o.range[0], max: o.range[1], value: opts[o.name], "aria-label": o.label });
+        input.addEventListener("change", () => send(Number(input.value), input, (i) => { i.value = this.model.options[o.name]; }));
+        item = el("label", { class: "option", title: o.doc }, `${o.label} `, input);
+      } else {
+        const box = el("input", { type: "checkbox", checked: opts[o.name], "aria-describedby": `opt-${o.name}` });
+        box.addEventListener("change", () => send(box.checked, box, (b) => { b.checked = this.model.options[o.name]; }));
+        item = el("label", { class: "option", title: o.doc }, box, ` ${o.label}`,
+          el("span", { class: "hint", id: `opt-${o.name}`, text: ` — ${o.doc}` }));
+      }
+      (o.unsafe ? unsafe : safe).append(item);
     }
-    const batch = el("input", { type: "number", min: 1, max: 100, value: opts.entries_per_append,
-      "aria-label": "Entries per AppendEntries" });
-    batch.addEventListener("change", () => this.send({ type: "options", options: { entries_per_append: Number(batch.value) } })
-      .then((ack) => { if (!ack.ok) batch.value = this.model.options.entries_per_append; }));
-    safe.append(el("label", {}, "Entries per AppendEntries ", batch));
   }
 
   update(changed) {

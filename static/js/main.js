@@ -12,6 +12,9 @@ import { ScenarioPanel } from "./scenario.js";
 import { Drawer } from "./drawer.js";
 
 const model = new Model();
+// What the server's actions and options are (sim/actions.py): the controls are built from it.
+const catalogue = await fetch("/api/catalogue").then((r) => r.json()).catch(() => null);
+if (catalogue) $("#client-command").maxLength = catalogue.command.max;
 let renderedSize = 0;
 
 function send(action) {
@@ -55,7 +58,7 @@ const events = new EventLog($("#event-log"), $("#event-filter"), model, {
 const inspector = new Inspector($("#inspector"), model, { send, onSelect: (sel) => select(sel) });
 const scenario = new ScenarioPanel($("#narration"), model, send);
 const controls = new Controls(model, send, {
-  onSeek: seek, scenario, drawer, view, onEscape: () => select(null),
+  onSeek: seek, scenario, drawer, view, catalogue, onEscape: () => select(null),
   onLayout: () => { if (model.ready) { view.render(); logs.layout?.(); redraw(); } },
 });
 
