@@ -20,8 +20,8 @@ if MODE == "eventlet":
 import argparse  # noqa: E402
 import gc  # noqa: E402
 
-from raftviz import scenarios  # noqa: E402
-from raftviz.web import create_app  # noqa: E402
+import sys  # noqa: E402
+from raftviz.web import MISSING_CLIENT, browser_client_missing, create_app  # noqa: E402
 
 
 def settle_memory() -> None:
@@ -49,8 +49,11 @@ def main() -> None:
             config[key] = int(os.environ[f"RAFTVIZ_{key}"])
     if os.environ.get("RAFTVIZ_FRAME_ANCESTORS"):
         config["FRAME_ANCESTORS"] = os.environ["RAFTVIZ_FRAME_ANCESTORS"]
+    if browser_client_missing():
+        print(MISSING_CLIENT, file=sys.stderr, flush=True)
+        sys.exit(1)
     app = create_app(config)
-    for problem in scenarios.problems():
+    for problem in app.extensions["raftviz"].library.problems():
         print(f"Scenario not loaded: {problem}", flush=True)
     settle_memory()
     socketio = app.extensions["raftviz"].socketio

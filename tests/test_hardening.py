@@ -102,21 +102,17 @@ def test_errors_quote_at_most_80_characters_of_input(app, server, action):
 
 
 def test_the_scenario_list_names_files_never_the_servers_folders(tmp_path):
-    from raftviz import scenarios
     missing = tmp_path / "no-such-folder"
     app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(missing)})
-    try:
-        body = app.test_client().get("/api/scenarios").get_data(as_text=True)
-        assert str(tmp_path) not in body and "no-such-folder" in body
-        folder = tmp_path / "mine"
-        folder.mkdir()
-        (folder / "locked.yaml").write_text("id: x")
-        (folder / "locked.yaml").chmod(0)
-        scenarios.configure(folder)
-        body = app.test_client().get("/api/scenarios").get_data(as_text=True)
-        assert str(tmp_path) not in body
-    finally:
-        scenarios.configure(None)
+    body = app.test_client().get("/api/scenarios").get_data(as_text=True)
+    assert str(tmp_path) not in body and "no-such-folder" in body
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "locked.yaml").write_text("id: x")
+    (folder / "locked.yaml").chmod(0)
+    app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(folder)})
+    body = app.test_client().get("/api/scenarios").get_data(as_text=True)
+    assert str(tmp_path) not in body
 
 
 def test_pages_carry_the_security_headers_and_framing_is_configurable():
@@ -167,16 +163,13 @@ def test_a_scenario_step_past_its_budget_stops_with_a_plain_message(tmp_path, mo
     monkeypatch.setattr(work, "STEP_BUDGET", (5.0, 20_000))
     monkeypatch.setattr("raftviz.web.protocol.STEP_BUDGET", (5.0, 20_000))
     app = create_app({"START_SCHEDULER": False, "SCENARIOS": str(tmp_path)})
-    try:
-        client = connect(app)
-        assert act(client, type="scenario", id="storm")["ok"]
-        ack = act(client, type="scenario_next")
-        assert ack["ok"] and ack["failures"] and "needs more than 20,000 events" in ack["failures"][0]
-        session = app.extensions["raftviz"].sessions.all()[0]
-        assert len(session.cluster.trace) < 25_000
-        assert act(client, type="pause")["ok"], "the session still answers"
-    finally:
-        scenarios.configure(None)
+    client = connect(app)
+    assert act(client, type="scenario", id="storm")["ok"]
+    ack = act(client, type="scenario_next")
+    assert ack["ok"] and ack["failures"] and "needs more than 20,000 events" in ack["failures"][0]
+    session = app.extensions["raftviz"].sessions.all()[0]
+    assert len(session.cluster.trace) < 25_000
+    assert act(client, type="pause")["ok"], "the session still answers"
 
 
 def test_an_import_past_its_budget_is_refused_and_changes_nothing(app, server, monkeypatch):
@@ -283,14 +276,11 @@ def test_a_scenario_step_that_would_keep_too_many_messages_in_flight_stops_with_
         "id: flood\ntitle: Timers of 1 ms, messages of 1 s\ncluster: {election_timeout: [1, 1], "
         "heartbeat_interval: 1, latency: [1000, 1000]}\nsteps:\n  - caption: no leader can win\n"
         "    until: {leader: any, within: 5000}\n"))
-    try:
-        assert act(client, type="scenario", id="flood")["ok"]
-        ack = act(client, type="scenario_next")
-        assert ack["ok"] and "more than 300 messages in flight" in ack["failures"][0], ack
-        session = app.extensions["raftviz"].sessions.all()[0]
-        assert session.cluster.in_flight_count() < 1000
-    finally:
-        scenarios.configure(None)
+    assert act(client, type="scenario", id="flood")["ok"]
+    ack = act(client, type="scenario_next")
+    assert ack["ok"] and "more than 300 messages in flight" in ack["failures"][0], ack
+    session = app.extensions["raftviz"].sessions.all()[0]
+    assert session.cluster.in_flight_count() < 1000
 
 
 def test_a_scenario_keeps_its_history_within_the_session_budget_and_plays_a_long_step(tmp_path, monkeypatch):
@@ -300,21 +290,18 @@ def test_a_scenario_keeps_its_history_within_the_session_budget_and_plays_a_long
         "id: storm\ntitle: Timers of 1 ms\ncluster: {election_timeout: [1, 1], heartbeat_interval: 1, "
         "latency: [5, 10]}\nsteps:\n  - caption: elections\n    until: {for: 100}\n"
         "  - caption: more elections\n    until: {for: 100}\n"))
-    try:
-        assert act(client, type="scenario", id="storm")["ok"]
-        session = app.extensions["raftviz"].sessions.all()[0]
-        assert session.cluster.config["history_limit"] == 500
-        first = act(client, type="scenario_next")
-        assert first["ok"] and first["failures"] == [], first
-        assert session.cluster.oldest > 0, "the step is longer than the history kept"
-        assert session.mode == "playing" and session.cluster.seq == session.cluster.oldest
-        second = act(client, type="scenario_next")           # finishes playing the first step
-        assert second["ok"] and second.get("finished")
-        assert act(client, type="scenario_next")["ok"]
-        assert act(client, type="scenario_back")["ok"]        # its start is gone: the script is replayed
-        assert session.scenario.index == 1 and session.cluster.config["history_limit"] == 500
-    finally:
-        scenarios.configure(None)
+    assert act(client, type="scenario", id="storm")["ok"]
+    session = app.extensions["raftviz"].sessions.all()[0]
+    assert session.cluster.config["history_limit"] == 500
+    first = act(client, type="scenario_next")
+    assert first["ok"] and first["failures"] == [], first
+    assert session.cluster.oldest > 0, "the step is longer than the history kept"
+    assert session.mode == "playing" and session.cluster.seq == session.cluster.oldest
+    second = act(client, type="scenario_next")           # finishes playing the first step
+    assert second["ok"] and second.get("finished")
+    assert act(client, type="scenario_next")["ok"]
+    assert act(client, type="scenario_back")["ok"]        # its start is gone: the script is replayed
+    assert session.scenario.index == 1 and session.cluster.config["history_limit"] == 500
 
 
 def _with_actions(n: int) -> Cluster:
@@ -494,3 +481,27 @@ def test_a_long_export_re_imports():
     status, ack = post_import(app, session.id, data)
     assert status == 200 and ack["length"] == len(c.trace)
     assert session.cluster.snapshot()["nodes"] == c.snapshot()["nodes"]
+
+
+def test_without_the_browser_client_the_page_says_what_to_run(monkeypatch, tmp_path):
+    """An empty page with no word was what a checkout without node_modules served."""
+    import raftviz.web as web
+    monkeypatch.setattr(web, "VENDOR", tmp_path)           # a checkout where npm ci never ran
+    assert web.browser_client_missing()
+    response = create_app({"START_SCHEDULER": False}).test_client().get("/")
+    assert response.status_code == 503 and "npm ci" in response.get_data(as_text=True)
+
+
+def test_app_py_refuses_to_start_without_the_browser_client(tmp_path):
+    """python app.py in a checkout without node_modules stops with what to run."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    copy = tmp_path / "checkout"
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("node_modules", ".venv", ".git", "test-artifacts",
+                                                             "__pycache__", ".pytest_cache"))
+    done = subprocess.run([sys.executable, "app.py", "--port", "0"], cwd=copy, capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(copy)})
+    assert done.returncode == 1 and "npm ci" in done.stderr, done.stdout + done.stderr

@@ -13,9 +13,7 @@ from raftviz.scenarios import ScenarioError, load, parse
 @pytest.fixture(autouse=True)
 def only_bundled(monkeypatch):
     monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    scenarios.configure(None)
     yield
-    scenarios.configure(None)
 
 
 def seen(c):

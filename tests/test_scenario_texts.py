@@ -12,9 +12,7 @@ from raftviz.scenarios import load, names
 @pytest.fixture(autouse=True)
 def only_bundled(monkeypatch):
     monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    scenarios.configure(None)
     yield
-    scenarios.configure(None)
 
 
 COMMITS = re.compile(r"\b[Ss](\d) commits entries 1 to (\d+)")

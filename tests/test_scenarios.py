@@ -28,9 +28,7 @@ def seen(c):
 @pytest.fixture(autouse=True)
 def only_bundled(monkeypatch):
     monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    scenarios.configure(None)
     yield
-    scenarios.configure(None)
 
 
 def test_every_lecture_case_has_its_preset():
@@ -179,19 +177,19 @@ def test_a_lecturers_folder_loads_beside_the_bundled_ones_and_bad_files_are_repo
     """))
     (tmp_path / "broken.yaml").write_text("id: broken\ntitle: T\nsteps: [{caption: c, actions: [explode: 1]}]\n")
     (tmp_path / "clash.yaml").write_text("id: figure-7\ntitle: Mine\nsteps: [{caption: c}]\n")
-    scenarios.configure(tmp_path)
-    assert "my-demo" in names() and "figure-7" in names() and "broken" not in names()
-    problems = scenarios.problems()
+    library = scenarios.Library(tmp_path)
+    assert "my-demo" in library.names() and "figure-7" in library.names() and "broken" not in library.names()
+    assert "my-demo" not in names(), "the default library holds only the bundled scenarios"
+    problems = library.problems()
     assert any(p.startswith("broken.yaml: steps[0].actions[0]: unknown action 'explode'") for p in problems)
     assert any(p.startswith("clash.yaml: id: 'figure-7' is already used") for p in problems)
-    assert load("my-demo").check() == []
+    assert library.load("my-demo").check() == []
 
 
 def test_the_environment_variable_names_the_folder(tmp_path, monkeypatch):
     (tmp_path / "env.yaml").write_text("id: from-env\ntitle: From env\ncluster: {size: 3}\nsteps: [{caption: c}]\n")
     monkeypatch.setenv("RAFTVIZ_SCENARIOS", str(tmp_path))
-    scenarios.configure(None)
-    assert "from-env" in names()
+    assert "from-env" in scenarios.Library.from_environment().names()
 
 
 def test_the_command_line_checks_scenarios_and_reports_pass_or_fail(tmp_path):

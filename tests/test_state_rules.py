@@ -91,7 +91,6 @@ def test_a_vote_for_a_server_in_an_earlier_term_is_refused():
 def test_the_four_scenarios_no_longer_start_with_impossible_votes(name, voter):
     """Each began with a follower voting for the leader although its own log was
     more up-to-date; the same state is now refused, and the file gives a possible vote."""
-    scenarios.configure(None)
     initial = scenarios.spec(name).initial
     old = {"nodes": [dict(n, voted_for=1) if n["id"] == voter else n for n in initial["nodes"]]}
     assert f"S{voter} cannot have voted for S1" in refused(old)

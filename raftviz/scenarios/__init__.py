@@ -6,7 +6,7 @@ runner that steps through them over a Cluster.
     sc.next(); sc.prev(); sc.check()
 
 Bundled scenarios live in library/; a lecturer's own folder is read too,
-named by the RAFTVIZ_SCENARIOS environment variable or configure(folder).
+named by the RAFTVIZ_SCENARIOS environment variable, or given to Library(folder).
 A malformed file there is reported (problems()) and the rest still load,
 whatever is wrong with it; reports name files, never the server's folders.
 """
@@ -19,24 +19,31 @@ from .format import ScenarioError, Spec, load_file, parse
 from .runner import Scenario, StepFailed
 
 BUNDLED = Path(__file__).resolve().parent / "library"
-_state: dict = {"folder": None, "specs": None, "problems": []}
 
 
-def configure(folder: str | Path | None) -> None:
-    """Read a lecturer's scenario folder beside the bundled ones."""
-    _state["folder"] = Path(folder) if folder else None
-    _state["specs"] = None
+class Library:
+    """The bundled scenarios and, beside them, a lecturer's folder. The server
+    holds one (create_app makes it from its SCENARIOS setting); the command line
+    and the tests use the default one (the RAFTVIZ_SCENARIOS folder, if set)."""
 
+    def __init__(self, folder: str | Path | None = None):
+        self.folder = Path(folder) if folder else None
+        self._specs: dict[str, Spec] | None = None
+        self._problems: list[str] = []
 
-def _specs() -> dict[str, Spec]:
-    if _state["specs"] is None:
+    @classmethod
+    def from_environment(cls) -> "Library":
+        return cls(os.environ.get("RAFTVIZ_SCENARIOS") or None)
+
+    def _load(self) -> dict[str, Spec]:
+        if self._specs is not None:
+            return self._specs
         specs: dict[str, Spec] = {}
         for path in sorted(BUNDLED.glob("*.yaml")):
             spec = load_file(path)                  # a broken bundled file is a bug: let it raise
             specs[spec.id] = spec
         problems = []
-        folder = _state["folder"] or (Path(os.environ["RAFTVIZ_SCENARIOS"])
-                                      if os.environ.get("RAFTVIZ_SCENARIOS") else None)
+        folder = self.folder
         if folder is not None:
             if not folder.is_dir():
                 problems.append(f"{folder.name or folder}: the scenario folder does not exist")
@@ -53,36 +60,61 @@ def _specs() -> dict[str, Spec]:
                     problems.append(f"{path.name}: id: {spec.id!r} is already used by another scenario")
                     continue
                 specs[spec.id] = spec
-        _state["specs"], _state["problems"] = specs, problems
-    return _state["specs"]
+        self._specs, self._problems = specs, problems
+        return specs
+
+    def names(self) -> list[str]:
+        return sorted(self._load())
+
+    def spec(self, name: str) -> Spec:
+        specs = self._load()
+        if name not in specs:
+            raise KeyError(f"There is no scenario {name!r}.")
+        return specs[name]
+
+    def load(self, name: str) -> Scenario:
+        """A fresh run of a scenario, its cluster in the initial state."""
+        return Scenario(self.spec(name))
+
+    def catalogue(self) -> list[dict]:
+        """Every scenario's id, title, source, lecture and summary, in file order by lecture."""
+        return [s.catalogue_entry() for s in self._load().values()]
+
+    def problems(self) -> list[str]:
+        """Why each of the lecturer's malformed files was not loaded."""
+        self._load()
+        return list(self._problems)
+
+
+_default: list[Library] = []
+
+
+def default() -> Library:
+    """The library of the command line and the tests (read once)."""
+    if not _default:
+        _default.append(Library.from_environment())
+    return _default[0]
 
 
 def names() -> list[str]:
-    return sorted(_specs())
+    return default().names()
 
 
 def spec(name: str) -> Spec:
-    specs = _specs()
-    if name not in specs:
-        raise KeyError(f"There is no scenario {name!r}.")
-    return specs[name]
+    return default().spec(name)
 
 
 def load(name: str) -> Scenario:
-    """A fresh run of a scenario, its cluster in the initial state."""
-    return Scenario(spec(name))
+    return default().load(name)
 
 
 def catalogue() -> list[dict]:
-    """Every scenario's id, title, source, lecture and summary, in file order by lecture."""
-    return [s.catalogue_entry() for s in _specs().values()]
+    return default().catalogue()
 
 
 def problems() -> list[str]:
-    """Why each of the lecturer's malformed files was not loaded."""
-    _specs()
-    return list(_state["problems"])
+    return default().problems()
 
 
-__all__ = ["Scenario", "ScenarioError", "StepFailed", "catalogue", "configure", "load", "names", "parse",
+__all__ = ["Library", "Scenario", "ScenarioError", "StepFailed", "catalogue", "default", "load", "names", "parse",
            "problems", "spec"]

@@ -6,7 +6,7 @@ as PASS or FAIL with the checks that failed. Exit status 1 if any failed.
 import argparse
 import sys
 
-from . import configure, load, names, problems
+from . import Library
 
 
 def main(argv=None) -> int:
@@ -17,8 +17,8 @@ def main(argv=None) -> int:
     check.add_argument("--scenarios", help="a folder of your own scenario files to load too")
     sub.add_parser("list", help="list the scenarios")
     args = parser.parse_args(argv)
-    if getattr(args, "scenarios", None):
-        configure(args.scenarios)
+    library = Library(args.scenarios) if getattr(args, "scenarios", None) else Library.from_environment()
+    names, problems = library.names, library.problems
     for problem in problems():
         print(f"NOT LOADED {problem}")
     if args.command == "list":
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         return 2
     failed = 0
     for name in args.ids or names():
-        sc = load(name)
+        sc = library.load(name)
         found = sc.check()
         print(f"{'PASS' if not found else 'FAIL'} {name} ({len(sc.steps)} steps)")
         for problem in found:

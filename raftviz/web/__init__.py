@@ -34,6 +34,14 @@ from .work import MAX_LONG, Work
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "node_modules" / "socket.io-client" / "dist"
+BROWSER_CLIENT = "socket.io.esm.min.js"             # the page imports it from /vendor/
+MISSING_CLIENT = ("The page's Socket.IO client is not installed (node_modules/socket.io-client is missing). "
+                  "Run `make run`, or `npm ci` in the raftviz folder, then start the server again.")
+
+
+def browser_client_missing() -> bool:
+    """Without the browser's Socket.IO client the page would stay empty."""
+    return not (VENDOR / BROWSER_CLIENT).is_file()
 SESSION_HEADER = "X-Raftviz-Session"   # carries the session id with POST /api/import
 MAX_BACKLOG = 8                        # messages a page may have waiting before it gets no more full states
 MAX_PACKETS = 120                      # Socket.IO messages a connection may send per second (actions: 50)
@@ -75,7 +83,9 @@ class Server:
             seed = cfg["SESSION_SEED"] if cfg["SESSION_SEED"] is not None else secrets.randbelow(2**32)
             return Cluster(cfg["DEFAULT_NODES"], seed=seed, **limits.KEEP)
 
-        self.sessions = SessionStore(new_cluster,
+        # The scenarios this server offers: the bundled ones and a lecturer's folder.
+        self.library = scenarios.Library(cfg["SCENARIOS"] or os.environ.get("RAFTVIZ_SCENARIOS") or None)
+        self.sessions = SessionStore(new_cluster, library=self.library,
                                      max_sessions=cfg["MAX_SESSIONS"], ttl=cfg["SESSION_TTL"],
                                      speed=cfg["DEFAULT_SPEED"], per_address=cfg["NEW_SESSIONS_PER_MINUTE"])
         self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"])
@@ -152,8 +162,6 @@ def create_app(config: dict | None = None) -> Flask:
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
                         max_http_buffer_size=limits.MAX_ACTION_BYTES + 4 * 1024, serializer=JsonPacket)
     _limit_packets(socketio)
-    if app.config["SCENARIOS"]:
-        scenarios.configure(app.config["SCENARIOS"])
     server = Server(app, socketio)
     app.extensions["raftviz"] = server
     _routes(app, server)
@@ -214,6 +222,8 @@ def _routes(app: Flask, server: Server) -> None:
 
     @app.get("/")
     def index():
+        if browser_client_missing():                 # say what to run, instead of an empty page
+            return MISSING_CLIENT, 503, {"Content-Type": "text/plain; charset=utf-8"}
         return render_template("index.html")
 
     @app.get("/api/catalogue")
@@ -226,7 +236,7 @@ def _routes(app: Flask, server: Server) -> None:
     @app.get("/api/scenarios")
     def scenario_list():
         """The scenarios for the picker, and why any of a lecturer's files did not load."""
-        return {"scenarios": scenarios.catalogue(), "problems": scenarios.problems()}
+        return {"scenarios": server.library.catalogue(), "problems": server.library.problems()}
 
     @app.post("/api/import")
     def import_history():

@@ -34,7 +34,7 @@ def _paused_on_script(session: Session) -> None:
 def load(session: Session, name: str) -> None:
     # The scenario's cluster keeps its history as the server keeps every session's (limits.KEEP):
     # the runner replays the script when a step's start is no longer kept.
-    spec = scenarios.spec(name)
+    spec = session.library.spec(name)
     session.scenario = scenarios.Scenario(dataclasses.replace(spec, cluster={**spec.cluster, **limits.KEEP}))
     _paused_on_script(session)
 

@@ -205,7 +205,7 @@ def _records(session, data):
 def _scenario(session, data):
     _only(data, "id")
     name = data.get("id")
-    if not isinstance(name, str) or name not in scenarios.names():
+    if not isinstance(name, str) or name not in session.library.names():
         raise Refused(f"There is no scenario {quote(name)}. Open the Scenarios list to pick one.")
     lecture.load(session, name)
     return {"ok": True, "id": name, "steps": len(session.scenario.steps)}, STATE

@@ -50,6 +50,7 @@ class Session:
         self.mode = PLAYING
         self.speed = speed
         self.scenario = None                        # a scenarios.Scenario being stepped through
+        self.library = None                         # the scenarios it may open (the server's Library)
         self.stop_at: int | None = None             # playing a scenario step: pause after this record
         self.lock = threading.RLock()
         self.connections: dict[str, bool] = {}     # sid -> page visible
@@ -281,8 +282,9 @@ class Session:
 
 class SessionStore:
     def __init__(self, make_cluster, *, max_sessions: int, ttl: float, speed: float,
-                 per_address: int = 60, fresh_ttl: float = FRESH_TTL):
+                 per_address: int = 60, fresh_ttl: float = FRESH_TTL, library=None):
         self._make_cluster = make_cluster
+        self.library = library                       # the server's scenarios, which its sessions may open
         self.max_sessions = max_sessions
         self.ttl = ttl
         self.fresh_ttl = fresh_ttl
@@ -313,6 +315,7 @@ class SessionStore:
             made.append(now)
             sid = secrets.token_urlsafe(12)
             session = Session(sid, self._make_cluster(), self.speed)
+            session.library = self.library
             self._sessions[sid] = session
             return session
 
