@@ -54,7 +54,7 @@ def main() -> None:
     tracemalloc.stop()
     length = len(c.trace)
     print(f"history: {args.minutes:g} virtual minutes, {length} records, {args.rate} commands/s, "
-          f"{len(c._checkpoints)} checkpoints every {c.config['checkpoint_interval']} records")
+          f"{len(c._history.checkpoints)} checkpoints every {c.config['checkpoint_interval']} records")
 
     data = c.export()
     start = time.perf_counter()

@@ -155,3 +155,19 @@ def test_convenience_methods_come_from_the_registry():
             assert callable(getattr(Cluster, kind.method or kind.type)), kind.type
     c.cut(1, 3)
     assert c.trace[-1]["action"] == {"type": "cut", "a": 1, "b": 3}
+
+
+def test_cluster_methods_are_made_from_the_registry_and_keep_their_call_forms():
+    for kind in REGISTRY.values():
+        if kind.method is not None:
+            assert getattr(Cluster, kind.method or kind.type).__doc__ == kind.summary, kind.type
+    c = leader_cluster()
+    with pytest.raises(TypeError):
+        c.heal(1)                                  # more arguments than the action has fields
+    with pytest.raises(TypeError):
+        c.crash(1, 2)
+    assert isinstance(c.submit("SET x 1"), int) and c.submit("SET y 2", to=c.leader() % 5 + 1) is None
+    c.partition([1], [2, 3])
+    c.set_options(fast_backup=True)
+    assert [r["action"] for r in c.trace[-2:]] == [{"type": "partition", "groups": [[1], [2, 3], [4, 5]]},
+                                                   {"type": "options", "options": {"fast_backup": True}}]

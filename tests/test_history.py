@@ -180,7 +180,7 @@ def test_old_records_are_rebuilt_exactly_from_checkpoints():
         return c
     rebuilt = run(checkpoint_interval=50)
     assert len(rebuilt.trace) > 50 * 20, "more stretches than are held as records"
-    assert 0 not in rebuilt._chunks, "the first stretch is no longer held"
+    assert 0 not in rebuilt._history._chunks, "the first stretch is no longer held"
     held = run()                                  # everything still held as records
     assert list(rebuilt.trace[:300]) == list(held.trace[:300])
     assert [rebuilt.trace[i] for i in (0, 57, 299)] == [held.trace[i] for i in (0, 57, 299)]

@@ -15,6 +15,7 @@ the cluster's state (S3 is already down, message #57 has arrived).
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable, NamedTuple
 
@@ -220,7 +221,21 @@ class ActionType:
 
     def from_call(self, *args, **kwargs) -> dict:
         """The raw action for cluster.<method>(...): positional arguments are the fields in order."""
+        if len(args) > len(self.fields):
+            raise TypeError(f"{self.method or self.type}() takes {len(self.fields)} argument"
+                            f"{'' if len(self.fields) == 1 else 's'} ({len(args)} given)")
         return {"type": self.type, **dict(zip((f.name for f in self.fields), args)), **kwargs}
+
+    def call_signature(self) -> inspect.Signature:
+        """The signature of cluster.<method>(...) (what help() shows): the
+        fields in order, or from_call's own where a type defines it."""
+        me = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        if type(self).from_call is not ActionType.from_call:
+            return inspect.signature(self.from_call).replace(
+                parameters=[me, *inspect.signature(self.from_call).parameters.values()])
+        return inspect.Signature([me, *(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                          default=inspect.Parameter.empty if f.required else None)
+                                        for f in self.fields)])
 
     def catalogue(self) -> dict:
         return {"type": self.type, "summary": self.summary,
