@@ -30,7 +30,7 @@ def settle_memory() -> None:
     so each one stalls every client for as long as it takes. What exists now
     (modules, the app, the scenario library) lives as long as the server:
     freeze it so no pass looks at it again. Sessions' histories are kept small
-    for the same reason (raftviz/sim/cluster.py, KEPT_CHUNKS)."""
+    for the same reason (raftviz/sim/history.py, KEPT_CHUNKS)."""
     gc.collect()
     gc.freeze()
 
