@@ -100,7 +100,7 @@ def test_an_action_round_trips_from_the_api_through_a_scenario_file_with_the_sam
 # API and at scenario load, and change nothing.
 BAD = {
     "server": [0, 99, "x", True, 2.5, [1]],
-    "command": [5, "", "   ", "x" * 201, ["SET x 1"]],
+    "command": [5, "", "   ", "x" * 201, ["SET x 1"], "\x00\x00\x00", "SET x\n1"],
     "groups": [[], [[]], [[1, 1]], [[1], [1]], [["a"]], "1,2", [[1, 2, 3, 4, 5]]],
     "message": ["x", -1, 0, True],
     "loss": [-0.1, 1.5, "0.5", True],
@@ -171,3 +171,22 @@ def test_cluster_methods_are_made_from_the_registry_and_keep_their_call_forms():
     c.set_options(fast_backup=True)
     assert [r["action"] for r in c.trace[-2:]] == [{"type": "partition", "groups": [[1], [2, 3], [4, 5]]},
                                                    {"type": "options", "options": {"fast_backup": True}}]
+
+
+def test_the_network_is_changed_only_by_recorded_actions():
+    """cluster.network reads the network and sets loss and latency as actions; it
+    hands out no way to change the network behind the history's back."""
+    c = leader_cluster()
+    for name in ("disconnect", "partition", "cut", "heal"):
+        with pytest.raises(AttributeError):
+            getattr(c.network, name)
+    c.disconnect(2)
+    assert Cluster.replay(c.export()).snapshot()["network"]["isolated"] == [2]
+
+
+def test_file_errors_read_as_the_rest_of_a_line():
+    for text, expected in (("heal: 3", "steps[0].actions[0].heal: the heal action takes nothing: write just `heal`"),
+                           ("cut: [2, 2]", "steps[0].actions[0].cut: a link joins two different servers")):
+        with pytest.raises(ScenarioError) as e:
+            parse(f"id: x\ntitle: T\nsteps: [{{caption: c, actions: [{{{text}}}]}}]\n", "f.yaml")
+        assert str(e.value) == f"f.yaml: {expected}"

@@ -229,3 +229,19 @@ def test_a_scenario_link_steps_to_the_end_and_answers_a_question(page: Page, ser
     expect(page.locator("#event-log li", has_text=re.compile(r"S1 commits index(es 1–)?11"))).to_have_count(1)
     page.keyboard.press("b")                                  # Back, from the keyboard
     expect(narration.locator(".stepno")).to_have_text(f"Step {steps - 1} of {steps}")
+
+
+def test_any_action_can_be_taken_from_a_form_built_from_the_catalogue(app: Page):
+    """The page lists every action the server's catalogue describes (raftviz/sim/actions.py)."""
+    pause(app)
+    catalogue = app.evaluate("() => fetch('/api/catalogue').then((r) => r.json())")
+    app.locator('.tab[data-drawer="cluster"]').click()
+    form = app.locator(".action-form")
+    listed = form.locator("select").first.locator("option").all_inner_texts()
+    assert set(listed) == {a["type"] for a in catalogue["actions"] if a["type"] != "options"}
+    form.locator("select").first.select_option("crash")
+    form.get_by_label("node: the server").select_option("2")
+    form.get_by_role("button", name="Do it").click()
+    expect(app.locator('[data-node-id="2"]')).to_have_attribute("data-up", "false")
+    form.get_by_role("button", name="Do it").click()          # again: refused in plain words, nothing changes
+    expect(app.locator(".toast.error")).to_contain_text("S2 is already down.")

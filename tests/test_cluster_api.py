@@ -303,11 +303,11 @@ def test_single_server_cluster_elects_itself_and_commits_alone():
 def test_a_leaders_match_index_must_be_true_of_the_follower():
     leader = {"id": 1, "term": 2, "role": "leader", "log": [1, 2, {"term": 2, "command": "SET x 1"}]}
     with pytest.raises(ValueError, match="match_index 3 for S2 says S2's log equals S1's up to index 3"):
-        Cluster.from_state({"nodes": [dict(leader, match_index={"2": 3}), {"id": 2, "term": 2, "log": [1]}]})
+        Cluster.from_state({"nodes": [dict(leader, match_index={"2": 3}), {"id": 2, "term": 2, "voted_for": 1, "log": [1]}]})
     with pytest.raises(ValueError, match="next_index for S2 must be above its match_index"):
         Cluster.from_state({"nodes": [dict(leader, match_index={"2": 1}, next_index={"2": 1}),
-                                      {"id": 2, "term": 2, "log": [1]}]})
-    ok = Cluster.from_state({"nodes": [dict(leader, match_index={"2": 1}), {"id": 2, "term": 2, "log": [1]}]})
+                                      {"id": 2, "term": 2, "voted_for": 1, "log": [1]}]})
+    ok = Cluster.from_state({"nodes": [dict(leader, match_index={"2": 1}), {"id": 2, "term": 2, "voted_for": 1, "log": [1]}]})
     assert ok.nodes[1].match_index[2] == 1
 
 

@@ -127,7 +127,7 @@ def test_export_at_a_past_position_replays_there_with_the_future_kept():
 
 def test_export_of_a_loaded_state_with_options_replays():
     c = Cluster.from_state({"nodes": [{"id": 1, "term": 2, "log": [1, 2], "role": "leader"},
-                                      {"id": 2, "term": 1, "log": [1]}, {"id": 3}]},
+                                      {"id": 2, "term": 2, "voted_for": 1, "log": [1]}, {"id": 3}]},
                            seed=3, fast_backup=True, entries_per_append=1)
     c.run_for(300)
     c.set_options(unsafe_commit_by_counting=True)

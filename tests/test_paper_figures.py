@@ -17,9 +17,11 @@ FIGURE_7 = {   # follower log, rejections before the first success with decremen
 
 
 def figure_7_cluster(follower_log, **options):
+    # S3, down, is the vote that elected S1 with its own (a majority of 3); S2 is the figure's follower.
     state = {"nodes": [
         {"id": 1, "term": 8, "log": LEADER_LOG, "role": "leader"},
         {"id": 2, "term": max(follower_log), "log": follower_log},
+        {"id": 3, "term": 8, "voted_for": 1, "log": LEADER_LOG[:3], "up": False},
     ]}
     return Cluster.from_state(state, entries_per_append=1, election_timeout=(1000, 2000), **options)
 
@@ -50,7 +52,7 @@ def test_figure_7_each_follower_is_repaired_with_the_papers_number_of_rejections
 def test_figure_7_every_probe_is_one_step_and_there_is_one_in_flight_at_a_time():
     c = figure_7_cluster(FIGURE_7["f"][0])
     c.run_for(1500)
-    sent = [m for r in c.trace for m in r.get("sent", []) if m["type"] == "AppendEntries"]
+    sent = [m for r in c.trace for m in r.get("sent", []) if m["type"] == "AppendEntries" and m["dst"] == 2]
     probes = [m["prev_log_index"] for m in sent][:8]
     assert probes == [10, 9, 8, 7, 6, 5, 4, 3]
 

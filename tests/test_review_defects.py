@@ -89,7 +89,7 @@ def test_no_retry_is_promised_for_a_leader_that_has_stepped_down():
 
 def test_a_live_leader_still_promises_its_retry():
     texts = _texts_of_scenario("log-repair", 1)
-    assert any("S2 rejects AppendEntries from S1" in t and "S1 will retry at index 7" in t for t in texts)
+    assert any("S2 rejects AppendEntries from S1" in t and "when the reply reaches S1, it retries at index 7" in t for t in texts)
 
 
 def test_a_crashed_follower_is_not_called_the_leader_when_its_timer_is_fired():

@@ -202,3 +202,16 @@ def test_every_state_a_run_reaches_is_accepted_and_an_impossible_vote_beside_it_
     for seed in range(40):
         random_faults(seed, 3 + seed % 3, check)
     assert seen["states"] > 20_000 and seen["flipped"] > 100
+
+
+@pytest.mark.parametrize("state, servers", [
+    ({"nodes": [{"id": 1, "term": 4, "role": "leader", "log": [1]}, {"id": 2, "term": 1}, {"id": 3, "term": 1}]},
+     "S2 and S3"),
+    ({"nodes": [{"id": 1, "term": 4, "role": "leader"}, {"id": 2, "term": 4, "voted_for": 3},
+                {"id": 3, "term": 4, "voted_for": 3}]}, "S2 and S3"),
+])
+def test_a_leader_needs_a_majority_that_could_have_voted_for_it(state, servers):
+    """Nobody else reached the leader's term, or their votes in it went elsewhere."""
+    with pytest.raises(ValueError) as e:
+        Cluster.from_state(state)
+    assert "S1 cannot lead term 4" in str(e.value) and servers in str(e.value)

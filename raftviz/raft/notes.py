@@ -167,7 +167,7 @@ def _retry_hint(leader, prev, hint, leader_now):
         return f"but {who} is no longer the leader of that term, so it will not retry"
     if hint is not None:
         return f"its reply points {who} back to index {hint} (fast backup)"
-    return f"{who} will retry at index {prev - 1}"
+    return f"when the reply reaches {who}, it retries at index {prev - 1}"
 
 
 def _reject_missing(me, leader, prev_log_index, prev_log_term, my_last_index, hint, leader_now):

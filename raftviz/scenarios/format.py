@@ -309,9 +309,9 @@ def _pattern(c: _Checker, raw, path: str, size: int) -> dict:
 
 
 def _fragment(e: Exception) -> str:
-    """A sentence as the rest of a "path: problem" line."""
+    """A sentence as the rest of a "path: problem" line (S7 stays S7)."""
     text = str(e).rstrip(".")
-    return text[0].lower() + text[1:] if text[1:2].islower() else text
+    return text if re.match(r"S\d", text) else text[:1].lower() + text[1:]
 
 
 def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:

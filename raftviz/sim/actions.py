@@ -68,6 +68,8 @@ def check_command(command, where: Where = None) -> str:
     command = command.strip()
     if not command:
         raise ValueError("A command cannot be empty.")
+    if not command.isprintable():
+        raise ValueError("A command can hold only printable characters (no control characters or line breaks).")
     if len(command) > MAX_COMMAND:
         raise ValueError(f"A command can be at most {MAX_COMMAND} characters long (this one has {len(command)}).")
     return command
@@ -208,6 +210,8 @@ class ActionType:
             return {"type": self.type, self.fields[0].name: arg}
         if arg is True or arg is None:
             return {"type": self.type}
+        if not self.fields:
+            raise FieldError(None, f"The {self.type} action takes nothing: write just `{self.type}`.")
         if not isinstance(arg, dict):
             raise FieldError(None, f"The {self.type} action takes {', '.join(f.name for f in self.fields)} as a mapping.")
         return {"type": self.type, **arg}

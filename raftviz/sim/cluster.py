@@ -310,7 +310,7 @@ class NetworkControl:
         self._cluster.act({"type": "network", "latency": list(check_latency(value))})
 
     def to_dict(self) -> dict:
+        """The network as the page sees it: latency, loss, partition, cuts, isolated
+        servers and blocked pairs. Changing them is a recorded action
+        (cluster.partition, .cut, .disconnect, ...), never a direct edit."""
         return self._cluster._world.network.to_dict()
-
-    def __getattr__(self, name):
-        return getattr(self._cluster._world.network, name)

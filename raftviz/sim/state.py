@@ -94,7 +94,31 @@ def parse(state) -> list[dict]:
             _check_leader_entries(n, nodes)
     for n in nodes.values():
         _check_vote(n, nodes)
+    for n in nodes.values():                       # after the votes: a wrong vote is the sharper sentence
+        if n["role"] == LEADER:
+            _check_elected(n, nodes)
     return [nodes[i] for i in sorted(nodes)]
+
+
+def _check_elected(leader: dict, nodes: dict) -> None:
+    """A leader of term T won a majority of votes in T. A voter moved to term T
+    then and remembers its vote (votedFor is persistent), so a server still
+    below T cannot have voted, nor one in T whose votedFor is not the leader.
+    Servers above T may have voted for it before moving on."""
+    term, me = leader["term"], leader["id"]
+    possible = [n["id"] for n in nodes.values()
+                if n["term"] > term or (n["term"] == term and n["voted_for"] == me) or n["id"] == me]
+    majority = len(nodes) // 2 + 1
+    if len(possible) < majority:
+        others = [n["id"] for n in nodes.values() if n["id"] not in possible]
+        raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {majority} of {len(nodes)} servers, "
+                         f"but {names_of(others)} could not have voted for it (still in an earlier term, or in term "
+                         f"{term} without voted_for: {me}).")
+
+
+def names_of(ids) -> str:
+    ids = [f"S{i}" for i in sorted(ids)]
+    return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " and " + ids[-1]
 
 
 def _check_log_matching(nodes: dict) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from ..raft import LEADER
 
-HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 12 MB at most
+HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 8-25 MB (below)
 MAX_RECORDS = 1_000_000          # records in a session's history in all: playing pauses there
 MAX_ACTIONS = 10_000             # user actions recorded in a session (an export holds them all)
 MAX_LOG = 2_000                  # entries in a server's log (a full state then stays under about 5 MB)
 MAX_STORE_KEYS = 1_000           # keys in a server's key-value store
-MAX_IN_FLIGHT = 10_000           # messages in flight at once (every checkpoint holds them; about 3 KB each)
+MAX_IN_FLIGHT = 10_000           # messages in flight at once: every checkpoint holds them, so a session
+                                 # with thousands in flight holds up to about 25 MB (a busy 9-server one: 8 MB)
 MAX_ACTION_BYTES = 16 * 1024     # one action, as JSON
 MAX_IMPORT_BYTES = 4 * 1024 * 1024   # one history file, posted to /api/import
 

@@ -168,7 +168,7 @@ def _speed(session, data):
 
 def _reset(session, data):
     _only(data, "nodes", "seed")
-    nodes = _int(data, "nodes", 1, 9, "The number of servers")
+    nodes = _int(data, "nodes", engine.MIN_NODES, engine.MAX_NODES, "The number of servers")
     seed = _int(data, "seed", 0, MAX_SEED, "The seed", required=False)
     if seed is None:
         seed = random.SystemRandom().randrange(MAX_SEED)

@@ -4,6 +4,7 @@ import { el, clear, svg, $ } from "./dom.js";
 import { termColour } from "./logs-view.js";
 import { messageShape } from "./cluster-view.js";
 import { openDialog, setUpDialogs } from "./dialogs.js";
+import { buildActionForm } from "./action-form.js";
 
 export const SHORTCUTS = [
   ["Space", "Play / pause"],
@@ -267,6 +268,12 @@ export class Controls {
     const { min, max } = this.catalogue?.nodes || { min: 1, max: ids.length };
     clear(nodes).append(...Array.from({ length: max - min + 1 }, (_, k) => el("option", { value: min + k, text: min + k })));
     nodes.value = String(ids.length);
+    buildActionForm($("#action-form"), this.catalogue, ids, this.send);
+    // The network form's limits are the network action's (sim/actions.py).
+    const network = this.catalogue?.actions.find((a) => a.type === "network")?.fields || [];
+    const range = (name) => network.find((f) => f.name === name)?.range;
+    if (range("latency")) for (const id of ["#latency-lo", "#latency-hi"]) Object.assign($(id), { min: range("latency")[0], max: range("latency")[1] });
+    if (range("loss")) Object.assign($("#loss"), { min: range("loss")[0] * 100, max: range("loss")[1] * 100 });
     this.renderOptions();
     this.update();
   }
