@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from chrome_metrics import busy_fraction as busy  # noqa: E402
 from serverproc import running_server  # noqa: E402
 
 FRAMES = """async (seconds) => {
@@ -42,18 +43,6 @@ FRAMES = """async (seconds) => {
 def percentile(values, p):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
-
-
-def busy(page, seconds: float) -> float:
-    """Share of wall time the main thread spent in tasks, from Chrome's metrics."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    read = lambda: {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    a = read()
-    page.wait_for_timeout(seconds * 1000)
-    b = read()
-    cdp.detach()
-    return (b["TaskDuration"] - a["TaskDuration"]) / (b["Timestamp"] - a["Timestamp"])
 
 
 def open_page(browser, url, size, nodes, seed=1):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from chrome_metrics import busy_fraction
 from serverproc import running_server
 
 pytestmark = pytest.mark.browser
@@ -236,17 +237,6 @@ def test_a_lost_message_leaves_a_mark_where_it_dies(browser: Browser, server_url
     assert page.evaluate("() => window.raftviz.model.records.at(-1).kind") == "drop"
     expect(page.locator("#cluster .death")).to_have_count(1)
     page.context.close()
-
-
-def busy_fraction(page: Page, seconds: float) -> float:
-    """Share of wall time the page's main thread spent in tasks, from Chrome's metrics."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    metric = lambda: {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    a = metric()
-    page.wait_for_timeout(seconds * 1000)
-    b = metric()
-    return (b["TaskDuration"] - a["TaskDuration"]) / (b["Timestamp"] - a["Timestamp"])
 
 
 def test_a_paused_page_does_no_work(browser: Browser, server_url):
