@@ -189,6 +189,30 @@ def test_a_wrong_arity_action_is_acknowledged_and_the_server_logs_no_traceback(s
     raw.ws.close()
 
 
+def test_bad_and_undecodable_actions_are_answered_and_log_no_traceback():
+    """A wrong-arity action, and one whose JSON cannot be decoded (a number of
+    5,000 digits), are each answered with an error; the log holds no traceback."""
+    with running_server() as (url, proc):
+        raw = Raw(url)
+        for k in range(1, 30):
+            assert raw.call(k, "action", {"type": "pause"}, {"x": 1})[0]["ok"] is False
+        for k in range(30, 60):
+            raw.ws.send(f'42{k}["action",{{"type":"seek","seq":{"9" * 5000}}}]')
+            while True:
+                packet = raw.ws.recv()
+                if packet.startswith(f"43{k}["):
+                    answer = json.loads(packet[2 + len(str(k)):])[0]
+                    break
+                raw.handle(packet)
+            assert answer["ok"] is False and "could not be read" in answer["error"]
+        assert raw.call(99, "action", {"type": "sync"})[0]["ok"], "the connection still works"
+        raw.ws.close()
+        proc.terminate()
+        out = proc.communicate(timeout=10)[0]
+    assert "Traceback" not in out, out[-2000:]
+    assert out.count("cannot be decoded") <= 1, "one line, not one per message"
+
+
 def test_an_oversized_frame_is_refused_without_hurting_anyone(server_url):
     """Closed from the frame's header, before its bytes are read and unmasked."""
     other = Watcher(server_url)

@@ -10,6 +10,7 @@ code runs under eventlet (app.py) and in threading mode (the tests).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -171,6 +172,9 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
+UNREADABLE_ACK = re.compile(r"^2(\d+)[\[\"]")          # an EVENT packet that asks for an acknowledgement
+
+
 def _limit_packets(socketio: SocketIO) -> None:
     """Close a connection that floods the server with messages. Every message
     starts a task on the one event loop, so any event name (not only actions,
@@ -191,9 +195,29 @@ def _limit_packets(socketio: SocketIO) -> None:
                 log.warning("closing a connection that sent over %d messages in a second", MAX_PACKETS)
                 socketio.start_background_task(eio.disconnect, eio_sid)
             return None
-        return receive(eio_sid, data)
+        try:
+            return receive(eio_sid, data)
+        except ValueError:
+            # A message that cannot be decoded (bad JSON, a number of thousands of
+            # digits): answer it if it asked for an answer, and log one short line,
+            # never a traceback.
+            unreadable(eio_sid, data)
+            return None
+
+    def unreadable(eio_sid, data):
+        if count_unreadable.setdefault(eio_sid, 0) == 0:
+            log.warning("a connection sent a message that cannot be decoded")
+        count_unreadable[eio_sid] += 1
+        ack = UNREADABLE_ACK.match(data) if isinstance(data, str) else None
+        if ack:
+            answer = {"ok": False, "error": "That message could not be read: it is not valid JSON, "
+                                            "or holds a number too large."}
+            socketio.start_background_task(eio.send, eio_sid, f"3{ack.group(1)}{json.dumps([answer])}")
+
+    count_unreadable: dict[str, int] = {}
 
     def disconnect(eio_sid, *args):
+        count_unreadable.pop(eio_sid, None)
         recent.pop(eio_sid, None)
         return closed(eio_sid, *args)
 
