@@ -43,6 +43,7 @@ class Client:
         self.sio = socketio.Client(reconnection=False)
         self.state = None
         self.event_times = []
+        self.seq = 0                                # the cluster's position, from its clock
         self.sio.on("state", self._state)
         self.sio.on("events", self._events)
         self.sio.connect(url, transports=["websocket"], wait_timeout=30)
@@ -52,8 +53,9 @@ class Client:
     def _state(self, s):
         self.state = s
 
-    def _events(self, _):
+    def _events(self, update):
         self.event_times.append(time.monotonic())
+        self.seq = update["clock"]["seq"]
 
     def act(self, **action):
         return self.sio.call("action", action, timeout=60)
@@ -224,9 +226,10 @@ def fill(url, pid, n, speed):
         clients.append(c)
     time.sleep(30)
     rss = rss_mb(pid)
+    records = statistics.mean(c.seq for c in clients)
     for c in clients:
         c.sio.disconnect()
-    return rss
+    return rss, records
 
 
 def main():
@@ -259,8 +262,9 @@ def main():
         with running_server(env={"PYTHONWARNINGS": "ignore", "RAFTVIZ_NEW_SESSIONS_PER_MINUTE": "100000"}) \
                 as (url, proc):
             base = rss_mb(proc.pid)
-            rss = fill(url, proc.pid, 200, speed)
-            print(f"200 sessions at speed {speed:g}: RSS {base:.0f} MB empty, {rss:.0f} MB after 30 s")
+            rss, records = fill(url, proc.pid, 200, speed)
+            print(f"200 sessions at speed {speed:g}: RSS {base:.0f} MB empty, {rss:.0f} MB after 30 s "
+                  f"({records:,.0f} records a session)")
 
 
 if __name__ == "__main__":
