@@ -1,5 +1,6 @@
 """End to end: the real server (python app.py on eventlet) driven by a
 python-socketio client over a websocket."""
+import os
 import queue
 import time
 
@@ -264,12 +265,13 @@ def test_the_server_starts_with_the_good_scenarios_whatever_a_lecturers_folder_h
     (tmp_path / "huge.yaml").write_text("id: huge\n# " + "x" * 1_000_000 + "\n")
     (tmp_path / "digits.yaml").write_text("id: x\ntitle: t\ncluster: {size: " + "9" * 5000 + "}\nsteps: [{caption: c}]\n")
     (tmp_path / "good.yaml").write_text("id: mine\ntitle: Mine\nsteps:\n  - caption: wait\n    until: {for: 100}\n")
+    os.mkfifo(tmp_path / "pipe.yaml")                  # opening it for reading would wait for a writer forever
     with running_server(args=["--scenarios", str(tmp_path)]) as (url, proc):
         listing = json.loads(urllib.request.urlopen(url + "/api/scenarios", timeout=10).read())
         ids = {s["id"] for s in listing["scenarios"]}
         assert "mine" in ids and "figure-8" in ids
         problems = " ".join(listing["problems"])
-        for name in ("bomb.yaml", "deep.yaml", "huge.yaml", "digits.yaml"):
+        for name in ("bomb.yaml", "deep.yaml", "huge.yaml", "digits.yaml", "pipe.yaml"):
             assert name in problems
         assert len(problems) < 2000 and str(tmp_path) not in problems
         assert proc.poll() is None

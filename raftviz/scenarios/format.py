@@ -419,6 +419,8 @@ def _question(c: _Checker, raw, path: str) -> Question:
 
 def load_file(path: Path) -> Spec:
     try:
+        if not path.is_file():            # a named pipe would hold the server at start, waiting for a writer
+            raise ScenarioError(path.name, "", "cannot be read: it is not a regular file")
         with path.open("rb") as f:
             raw = f.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
