@@ -112,11 +112,11 @@ def _check_elected(leader: dict, nodes: dict) -> None:
     if len(possible) < majority:
         others = [n["id"] for n in nodes.values() if n["id"] not in possible]
         raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {majority} of {len(nodes)} servers, "
-                         f"but {names_of(others)} could not have voted for it (still in an earlier term, or in term "
+                         f"but {_names_of(others)} could not have voted for it (still in an earlier term, or in term "
                          f"{term} without voted_for: {me}).")
 
 
-def names_of(ids) -> str:
+def _names_of(ids) -> str:
     ids = [f"S{i}" for i in sorted(ids)]
     return ids[0] if len(ids) == 1 else ", ".join(ids[:-1]) + " and " + ids[-1]
 

@@ -324,9 +324,6 @@ class World:
         out = node.propose(command)
         return out[2], out[0], self._after(node, out, True), len(node.log)
 
-    def drop(self, message_id: int) -> tuple:
-        return self._drop(message_id)
-
     def set_network(self, loss, latency) -> None:
         if loss is not None:
             self.network.loss = loss
@@ -334,7 +331,8 @@ class World:
             self.network.latency = latency
             self._latency_us = self._latency()
 
-    def _drop(self, message_id: int) -> tuple:
+    def drop(self, message_id: int) -> tuple:
+        """Take a message out of flight (the drop action)."""
         for k, e in enumerate(self.queue):
             _, _, kind, m, _ = e
             if kind == DELIVER and m.id == message_id:

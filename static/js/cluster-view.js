@@ -125,7 +125,7 @@ export class ClusterView {
     let T = T0;
     for (const stretch of [1.6, 2.6]) {
       for (T = T0; ; T = Math.max(floor, T - 1)) {
-        this.place_(ids, W, H, T, T / T0, labelled, presenter, stretch);
+        this.placeRing(ids, W, H, T, T / T0, labelled, presenter, stretch);
         if (T <= floor || !this.crowded(ids)) break;
       }
       if (!this.crowded(ids)) break;
@@ -135,7 +135,7 @@ export class ClusterView {
   }
 
   /** Positions on an ellipse that fills the stage, for text size T. */
-  place_(ids, W, H, T, shrink, labelled, presenter, stretch) {
+  placeRing(ids, W, H, T, shrink, labelled, presenter, stretch) {
     const n = ids.length;
     const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062) * shrink);
     // Above: the timer arc and vote dots (and the partition's line at the top left).
@@ -165,7 +165,7 @@ export class ClusterView {
     const boxes = ids.map((id) => this.nodeBox(this.positions.get(id)));
     for (let i = 0; i < boxes.length; i++) {
       const a = boxes[i], b = boxes[(i + 1) % boxes.length];
-      if (boxes.length > 1 && a !== b && overlaps(a, b, b)) return true;
+      if (boxes.length > 1 && a !== b && overlaps(a, b, b)) return true;   // b is its own extents
     }
     return false;
   }
