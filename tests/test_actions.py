@@ -43,6 +43,9 @@ EXAMPLES = {
     "submit": lambda c: {"type": "submit", "command": "SET x 1"},
     "network": lambda c: {"type": "network", "loss": 0.25, "latency": [5, 9]},
     "options": lambda c: {"type": "options", "options": {"fast_backup": True, "entries_per_append": 2}},
+    "add_server": lambda c: {"type": "add_server"},
+    "change_config": lambda c: {"type": "change_config", "voters": [1, 2, 3, 4], "method": "joint"},
+    "transfer_leadership": lambda c: {"type": "transfer_leadership", "to": next(i for i in c.nodes if i != c.leader())},
 }
 
 
@@ -106,6 +109,8 @@ BAD = {
     "loss": [-0.1, 1.5, "0.5", True],
     "latency": [[10], "12", [20, 10], [0, 5], ["a", "b"], [1, 20_000]],
     "options": [{}, {"nope": True}, {"fast_backup": 3}, {"entries_per_append": 0}, "fast"],
+    "servers": [[], "1,2", [0], [1, 1], [99], True, [[1]]],
+    "choice": ["both", 3, True, ["joint"]],
 }
 
 

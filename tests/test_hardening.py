@@ -97,7 +97,8 @@ def test_errors_quote_at_most_80_characters_of_input(app, server, action):
     ack = client.emit("action", action, callback=True)
     assert ack["ok"] is False, ack
     assert not any(c * 81 in ack["error"] for c in "x0y")
-    assert len(ack["error"]) < 400
+    # The quote is short; the rest is our own sentence (here with the list of known actions).
+    assert len(ack["error"]) < 600
     assert fingerprint(session) == before
 
 
@@ -443,7 +444,7 @@ def _text_latency(d):
 
 @pytest.mark.parametrize("mutate, message", [
     (_time_jump, "not in time order"),
-    (_commit_alone, "only 1 of 3 servers"),
+    (_commit_alone, "but only S1 has term 1 at index 1"),
     (_vote_in_term_0, "voted_for must be null in term 0"),
     (_text_timeout, "election_timeout must be a pair of numbers"),
     (_text_latency, "Latency must be a pair of numbers"),

@@ -237,14 +237,14 @@ def test_5_4_2_commit_needs_a_majority_and_an_entry_of_the_current_term():
     n.receive(AppendEntriesReply(2, 1, 4, True, 1, 2))
     _, _, notes = n.receive(AppendEntriesReply(3, 1, 4, True, 1, 2))
     assert n.commit_index == 2, "index 2 (term 4) commits, and index 1 with it"
-    assert ("commit", 0, 2, (1, 2, 3), False) in notes
+    assert ("commit", 0, 2, (1, 2, 3), False, None) in notes
 
 
 def test_5_4_2_unsafe_switch_commits_earlier_term_entries_by_counting():
     n = leader([2, 4], 4, unsafe_commit_by_counting=True)
     n.receive(AppendEntriesReply(2, 1, 4, True, 0, 1))
     _, _, notes = n.receive(AppendEntriesReply(3, 1, 4, True, 0, 1))
-    assert n.commit_index == 1 and ("commit", 0, 1, (1, 2, 3), True) in notes
+    assert n.commit_index == 1 and ("commit", 0, 1, (1, 2, 3), True, None) in notes
 
 
 # ----- 5.6 / Figure 2 persistent state ------------------------------------------------

@@ -515,7 +515,8 @@ def test_the_scenario_list_and_a_lecturers_broken_file(tmp_path):
     assert {"figure-7", "figure-8", "split-vote"} <= ids
     assert all(s["lecture"] and s["source"] and s["summary"] for s in data["scenarios"])
     assert data["problems"] == ["bad.yaml: steps[0].actions[0]: unknown action 'fly' (known: crash, restart, "
-                                "timeout, disconnect, connect, partition, heal, cut, link, drop, submit, network, options)"]
+                                "timeout, disconnect, connect, partition, heal, cut, link, drop, submit, network, options, "
+                                "add_server, change_config, transfer_leadership)"]
 
 
 def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, server, client):

@@ -1,4 +1,6 @@
-"""The four RPC messages of the Raft paper's Figure 2, plus log entries.
+"""The RPC messages of the Raft paper's Figure 2, plus log entries, plus the
+three messages of Ongaro's thesis that the options add: PreVote and its
+reply (section 9.6) and TimeoutNow (leadership transfer, section 3.10).
 
 Field names are Figure 2's in snake_case. A node fills in src, dst, term and
 the Figure 2 fields; the simulator fills in the envelope (id, sent, arrives, sent_blocked)
@@ -13,11 +15,32 @@ from typing import NamedTuple
 class Entry(NamedTuple):
     """One log entry: the leader's term when it was created and the command.
 
-    A command of None is a leader's no-op entry. Entries are immutable values,
-    so logs, messages and history checkpoints can all share the same objects.
+    A command of None is a leader's no-op entry, unless the entry carries a
+    configuration (config.Config): then it is a configuration entry
+    (section 6). Entries are immutable values, so logs, messages and history
+    checkpoints can all share the same objects.
     """
     term: int
     command: str | None = None
+    config: object = None
+
+    @property
+    def kind(self) -> str:
+        """"command", "config" or "noop"."""
+        if self.config is not None:
+            return "config"
+        return "noop" if self.command is None else "command"
+
+
+def entry_dict(index: int, e: Entry) -> dict:
+    """An entry as the page and the trace see it."""
+    d = {"index": index, "term": e.term, "command": e.command}
+    if e.config is not None:
+        d["kind"] = "config"
+        d["config"] = e.config.to_dict()
+    elif e.command is None:
+        d["kind"] = "noop"
+    return d
 
 
 class Message:
@@ -40,24 +63,67 @@ class Message:
 
 
 class RequestVote(Message):
-    """Invoked by candidates to gather votes (Figure 2, RequestVote RPC)."""
-    __slots__ = ("last_log_index", "last_log_term")
+    """Invoked by candidates to gather votes (Figure 2, RequestVote RPC).
+    `transfer` marks an election a leadership transfer started (thesis
+    3.10): servers that ignore votes while they hear a leader answer it."""
+    __slots__ = ("last_log_index", "last_log_term", "transfer")
     type = "RequestVote"
 
-    def __init__(self, src, dst, term, last_log_index, last_log_term):
+    def __init__(self, src, dst, term, last_log_index, last_log_term, transfer=False):
         self.src = src
         self.dst = dst
         self.term = term
         self.last_log_index = last_log_index
         self.last_log_term = last_log_term
+        self.transfer = transfer
 
     @property
     def candidate_id(self) -> int:
         return self.src
 
     def fields(self) -> dict:
-        return {"candidate_id": self.src, "last_log_index": self.last_log_index,
-                "last_log_term": self.last_log_term}
+        d = {"candidate_id": self.src, "last_log_index": self.last_log_index,
+             "last_log_term": self.last_log_term}
+        if self.transfer:
+            d["transfer"] = True
+        return d
+
+
+class PreVote(RequestVote):
+    """Thesis 9.6: "could I win an election for `term`?", asked before
+    raising any term. `term` is the candidate's term plus one; nobody adopts it."""
+    __slots__ = ()
+    type = "PreVote"
+
+
+class PreVoteReply(Message):
+    """Granted: `term` is the term asked about. Refused: the voter's own term."""
+    __slots__ = ("vote_granted",)
+    type = "PreVoteReply"
+
+    def __init__(self, src, dst, term, vote_granted):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.vote_granted = vote_granted
+
+    def fields(self) -> dict:
+        return {"vote_granted": self.vote_granted}
+
+
+class TimeoutNow(Message):
+    """Leadership transfer (thesis 3.10): the leader tells an up-to-date
+    follower to start an election at once."""
+    __slots__ = ()
+    type = "TimeoutNow"
+
+    def __init__(self, src, dst, term):
+        self.src = src
+        self.dst = dst
+        self.term = term
+
+    def fields(self) -> dict:
+        return {}
 
 
 class RequestVoteReply(Message):
@@ -96,8 +162,7 @@ class AppendEntries(Message):
         first = self.prev_log_index + 1
         return {"leader_id": self.src, "prev_log_index": self.prev_log_index,
                 "prev_log_term": self.prev_log_term,
-                "entries": [{"index": first + k, "term": e.term, "command": e.command}
-                            for k, e in enumerate(self.entries)],
+                "entries": [entry_dict(first + k, e) for k, e in enumerate(self.entries)],
                 "leader_commit": self.leader_commit}
 
 
@@ -130,4 +195,5 @@ class AppendEntriesReply(Message):
         return d
 
 
-MESSAGE_TYPES = {cls.type: cls for cls in (RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply)}
+MESSAGE_TYPES = {cls.type: cls for cls in (RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply,
+                                           PreVote, PreVoteReply, TimeoutNow)}

@@ -7,6 +7,8 @@ input at a time:
     node.heartbeat(peers)         (leader) these followers are due an AppendEntries
     node.receive(message)         an RPC or a reply arrived
     node.propose(command)         (leader) a client command
+    node.change_config(voters, method)    (leader) change who votes (section 6, thesis 4)
+    node.transfer_leadership(to)          (leader) hand leadership to `to` (thesis 3.10)
 
 and each call returns an Output tuple ``(messages, reset_timer, notes)``:
 the messages to send; whether to restart the election timer with a fresh
@@ -22,6 +24,12 @@ Every change of role goes through become_follower(), become_candidate() or
 become_leader() (etcd raft.go's pattern), each of which sets one documented
 set of fields, so no path can leave a field of the old role behind.
 save() and restore() copy the whole node, for the host's checkpoints.
+
+Configurations (config.py) are log entries: a node uses the latest one in
+its log, committed or not, and its initial configuration before it has
+one. A leader's election timer, which Figure 2 does not have, runs only for
+the thesis's additions that need one: CheckQuorum, and abandoning a
+leadership transfer; its length is the minimum election timeout.
 """
 from __future__ import annotations
 
@@ -29,10 +37,15 @@ from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from . import kv
-from .messages import AppendEntries, AppendEntriesReply, Entry, RequestVote, RequestVoteReply
-from .notes import (Accept, Append, Apply, Commit, Concede, Election, Grant, Heartbeat, IgnoredTimeout, Leader,
-                    Match, NotLeader, OldTermMajority, Propose, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict,
-                    RejectMissing, RejectSameTermLeader, RejectTerm, Retry, StaleReply, Term, Truncate, Votes)
+from .config import EMPTY, Config, differences
+from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVoteReply, RequestVote,
+                       RequestVoteReply, TimeoutNow)
+from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigUse,
+                    Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, LearnerRound, Leader, Match, NotLeader,
+                    NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
+                    QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing,
+                    RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
+                    TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes)
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 
@@ -52,6 +65,15 @@ class Options:
                                      "A new leader appends an empty entry of its own term.")
     fast_backup: bool = _option(False, "Fast log backup",
                                 "Rejections say where the follower's conflicting term starts (section 5.3).")
+    pre_vote: bool = _option(False, "PreVote",
+                             "Before raising its term, a server asks whether it could win (thesis 9.6).")
+    check_quorum: bool = _option(False, "CheckQuorum",
+                                 "A leader that has not heard from a majority for an election timeout steps down "
+                                 "(thesis 9.6).")
+    ignore_votes_while_led: bool = _option(
+        False, "Ignore votes while led",
+        "A server that heard from a leader within the minimum election timeout ignores RequestVote "
+        "(thesis 4.2.3).")
     unsafe_commit_by_counting: bool = _option(
         False, "Commit earlier-term entries by counting",
         "Breaks the rule of Figure 8: a leader commits an old-term entry once a majority stores it.")
@@ -61,6 +83,9 @@ class Options:
     unsafe_forget_vote: bool = _option(
         False, "Forget votedFor in a crash",
         "Breaks the persistence rule: a restarted server may vote twice in one term.")
+    unsafe_direct_config_change: bool = _option(
+        False, "Switch configurations directly",
+        "Breaks section 6: the leader goes from C_old straight to C_new, so two majorities can disagree.")
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -74,6 +99,16 @@ class Options:
     @classmethod
     def unsafe_names(cls) -> tuple[str, ...]:
         return tuple(n for n in cls.names() if n.startswith("unsafe_"))
+
+
+MAX_ROUNDS = 10        # thesis 4.2.1: catch-up rounds before a leader gives up adding a server
+
+
+class Change(NamedTuple):
+    """A leader's configuration change not yet under way: the voters it is
+    heading for and how ("joint" or "single")."""
+    voters: tuple
+    method: str
 
 
 class SavedNode(NamedTuple):
@@ -92,19 +127,35 @@ class SavedNode(NamedTuple):
     next_index: dict
     match_index: dict
     in_flight: dict
+    config_index: int
+    config: Config
+    pre_votes: frozenset | None
+    heard_leader_at: int | None
+    heard: frozenset
+    transfer_to: int | None
+    change: Change | None
+    rounds: dict
+    caught_up: frozenset
 
 
 class Node:
-    def __init__(self, id: int, peers, options: Options | None = None):
+    def __init__(self, id: int, peers, options: Options | None = None, voters=None):
+        """peers: the servers of the cluster as it starts (this one may be
+        among them); voters: its initial configuration, by default all of
+        them and this one. A server added later starts with no voters at all:
+        it knows no configuration until a leader sends it one."""
         self.id = id
-        self.peers = tuple(p for p in peers if p != id)
         self.options = options or Options()
-        self.majority = (len(self.peers) + 1) // 2 + 1
+        self.initial = Config.of(set(peers) | {id} if voters is None else voters)
+        # The minimum election timeout, in the host's unit of time (the
+        # simulator's µs): how long ignore_votes_while_led trusts a leader.
+        self.lease = 0
         # Persistent state on all servers.
         self.term = 0
         self.voted_for: int | None = None
         self.log: list[Entry] = []
         self.up = True
+        self._use_config(0, self.initial)
         self._reset_volatile()
 
     def _reset_volatile(self) -> None:
@@ -113,20 +164,44 @@ class Node:
         self.commit_index = 0
         self.last_applied = 0
         self.store: dict[str, str] = {}      # the state machine (kv.py)
+        self.heard_leader_at = None          # when it last heard its leader (message arrival time)
         self.become_follower(self.term)
+
+    # ----- configuration ---------------------------------------------------
+    @property
+    def config(self) -> dict:
+        """The configuration this server uses: {"voters", "old_voters", "learners"}."""
+        return self.configuration.to_dict()
+
+    def _use_config(self, index: int, config: Config) -> None:
+        """Use `config`, found at log index `index` (0: the initial one).
+        peers: everyone else the configuration names, whom a leader replicates to."""
+        self.config_index = index
+        self.configuration = config
+        self.peers = tuple(p for p in config.members if p != self.id)
+
+    def _find_config(self) -> None:
+        """The latest configuration in the log, or the initial one."""
+        for k in range(len(self.log), 0, -1):
+            c = self.log[k - 1].config
+            if c is not None:
+                self._use_config(k, c)
+                return
+        self._use_config(0, self.initial)
 
     # ----- role changes ----------------------------------------------------
     def become_follower(self, term: int, leader_id: int | None = None) -> None:
         """Follow in `term`: on seeing a newer term, on hearing the current
         term's leader, and after a restart. A newer term clears votedFor (no
-        vote given in it yet). Sets role, term, leader_id; clears the votes
-        and the leader's nextIndex, matchIndex and in-flight probes."""
+        vote given in it yet). Sets role, term, leader_id; clears the votes,
+        a pre-vote in progress and all of a leader's state."""
         if term > self.term:
             self.term = term
             self.voted_for = None
         self.role = FOLLOWER
         self.leader_id = leader_id           # the leader this node last heard from in its term
         self.votes: set[int] = set()         # candidates: who granted a vote this term
+        self.pre_votes: set[int] | None = None   # PreVote: who said they would vote for us
         self._clear_progress()
 
     def become_candidate(self) -> None:
@@ -137,6 +212,7 @@ class Node:
         self.role = CANDIDATE
         self.voted_for = self.id
         self.votes = {self.id}
+        self.pre_votes = None
         self.leader_id = None
         self._clear_progress()
 
@@ -158,11 +234,17 @@ class Node:
         # Leaders: prev_log_index of the AppendEntries outstanding to each follower.
         # One at a time, so each rejection moves nextIndex exactly one step.
         self.in_flight: dict[int, int] = {}
+        self.heard: set[int] = set()           # CheckQuorum: who answered since the last check
+        self.transfer_to: int | None = None    # leadership transfer in progress
+        self.change: Change | None = None      # a configuration change waiting to start
+        self.rounds: dict[int, tuple] = {}     # learner -> (round, target index, match at its start)
+        self.caught_up: set[int] = set()       # learners that finished their rounds
 
     def load_state(self, term: int, voted_for, log, role: str, commit_index: int, up: bool = True) -> None:
         """Start from a given state (a lecture case). Entries up to
         commit_index count as already applied to the state machine."""
         self.term, self.voted_for, self.log, self.up = term, voted_for, list(log), up
+        self._find_config()
         self._reset_volatile()
         if role == LEADER:
             self.become_leader()
@@ -184,7 +266,10 @@ class Node:
                          self.role, self.commit_index, self.last_applied,
                          dict(self.store) if store is None else store, self.leader_id,
                          frozenset(self.votes), dict(self.next_index), dict(self.match_index),
-                         dict(self.in_flight))
+                         dict(self.in_flight), self.config_index, self.configuration,
+                         None if self.pre_votes is None else frozenset(self.pre_votes), self.heard_leader_at,
+                         frozenset(self.heard), self.transfer_to, self.change, dict(self.rounds),
+                         frozenset(self.caught_up))
 
     def restore(self, saved: SavedNode, log: list | None = None) -> None:
         """Become exactly the node save() saw. `log`: the log as a list, when
@@ -196,6 +281,11 @@ class Node:
         self.votes = set(saved.votes)
         self.next_index, self.match_index = dict(saved.next_index), dict(saved.match_index)
         self.in_flight = dict(saved.in_flight)
+        self._use_config(saved.config_index, saved.config)
+        self.pre_votes = None if saved.pre_votes is None else set(saved.pre_votes)
+        self.heard_leader_at, self.heard = saved.heard_leader_at, set(saved.heard)
+        self.transfer_to, self.change = saved.transfer_to, saved.change
+        self.rounds, self.caught_up = dict(saved.rounds), set(saved.caught_up)
 
     # ----- helpers ---------------------------------------------------------
     @property
@@ -208,6 +298,22 @@ class Node:
 
     def term_at(self, index: int) -> int:
         return self.log[index - 1].term if index > 0 else 0
+
+    def _voters_but_me(self) -> list[int]:
+        return [p for p in self.configuration.electorate if p != self.id]
+
+    def _votes_note(self, make, voter: int, granted: bool, votes) -> tuple:
+        """Votes or PreVotes: the count against what this configuration needs
+        (one group), or the tally of each group while joint."""
+        cfg = self.configuration
+        tally = cfg.tally(votes)
+        if cfg.joint:
+            return make(voter, granted, len(votes), None, tally)
+        return make(voter, granted, tally[0][0], tally[0][1], None)
+
+    def _wants_leader_timer(self) -> bool:
+        """A leader runs an election timer only for CheckQuorum and to give up a transfer."""
+        return self.options.check_quorum or self.transfer_to is not None
 
     # ----- crash and restart -----------------------------------------------
     def crash(self) -> None:
@@ -246,16 +352,57 @@ class Node:
 
     # ----- timers ------------------------------------------------------------
     def election_timeout(self):
-        """Followers and candidates: start an election (section 5.2)."""
-        if self.role == LEADER or not self.up:
+        """Followers and candidates: start an election (section 5.2), or with
+        PreVote first ask whether it could be won. A leader's timer: give up a
+        transfer, and with CheckQuorum check it still hears from a majority."""
+        if not self.up:
             return [], False, [IgnoredTimeout(self.role, self.up)]
+        if self.role == LEADER:
+            return self._leader_timeout()
+        if not self.configuration.is_voter(self.id):
+            return [], False, [NotVoter(self.configuration)]
+        notes: list = []
+        if self.options.pre_vote:
+            return self._start_pre_vote(notes), True, notes
+        msgs = self._start_election(notes, False)
+        return msgs, self.role != LEADER or self._wants_leader_timer(), notes
+
+    def _start_election(self, notes: list, transfer: bool) -> list:
         self.become_candidate()
-        notes = [Election(self.term)]
-        if len(self.votes) >= self.majority:        # a cluster of one
-            return self._win_election(notes), True, notes
+        notes.append(Election(self.term))
+        if self.configuration.quorum(self.votes):          # a cluster of one
+            return self._win_election(notes)
         last_index, last_term = self.last_log_index, self.last_log_term
-        msgs = [RequestVote(self.id, p, self.term, last_index, last_term) for p in self.peers]
-        return msgs, True, notes
+        return [RequestVote(self.id, p, self.term, last_index, last_term, transfer) for p in self._voters_but_me()]
+
+    def _start_pre_vote(self, notes: list) -> list:
+        """Thesis 9.6: ask for votes in term + 1 without moving to it. Only a
+        majority of yeses starts the real election."""
+        self.pre_votes = {self.id}
+        notes.append(PreElection(self.term + 1))
+        if self.configuration.quorum(self.pre_votes):
+            return self._start_election(notes, False)
+        last_index, last_term = self.last_log_index, self.last_log_term
+        return [PreVote(self.id, p, self.term + 1, last_index, last_term) for p in self._voters_but_me()]
+
+    def _leader_timeout(self):
+        notes: list = []
+        reset = False
+        if self.transfer_to is not None:
+            notes.append(TransferAbandoned(self.transfer_to))
+            self.transfer_to = None
+        if self.options.check_quorum:
+            heard = self.heard | {self.id}
+            self.heard = set()
+            if not self.configuration.quorum(heard):
+                notes.append(QuorumLost(tuple(sorted(heard)), self.configuration))
+                self.become_follower(self.term)
+                return [], True, notes
+            notes.append(QuorumHeard(tuple(sorted(heard))))
+            reset = True
+        if not notes:
+            notes.append(IgnoredTimeout(self.role, self.up))
+        return [], reset, notes
 
     def heartbeat(self, peers):
         """Leader: these followers heard nothing from us for a heartbeat
@@ -263,6 +410,7 @@ class Node:
         up, the next entries otherwise; it doubles as the retry of a lost one."""
         if self.role != LEADER:
             return [], False, []
+        peers = [p for p in peers if p in self.next_index]
         return [self._append_entries(p) for p in peers], False, [Heartbeat(tuple(peers))]
 
     # ----- client commands ---------------------------------------------------
@@ -271,21 +419,206 @@ class Node:
         to every follower that is caught up and has nothing outstanding."""
         if self.role != LEADER:
             return [], False, [NotLeader(self.role, self.leader_id)]
-        self.log.append(Entry(self.term, command))
+        if self.transfer_to is not None:
+            return [], False, [TransferBusy(self.transfer_to)]
+        notes: list = []
+        msgs = self._append(Entry(self.term, command), notes)
+        return msgs, False, notes
+
+    def _append(self, entry: Entry, notes: list) -> list:
+        """Leader: append an entry of its own and send it to every follower
+        that is caught up and has nothing outstanding."""
+        self.log.append(entry)
         index = len(self.log)
-        notes = [Propose(index, command)]
+        if entry.config is None:
+            notes.append(Propose(index, entry.command))
         msgs = [self._append_entries(p) for p in self.peers
                 if p not in self.in_flight and self.match_index[p] + 1 == self.next_index[p] == index]
-        if self.majority == 1:
-            self._advance_commit(notes)                 # a cluster of one commits at once
+        if self.configuration.quorum((self.id,)):           # a cluster of one commits at once
+            msgs += self._advance_commit(notes)
+        return msgs
+
+    # ----- configuration changes (section 6; thesis 4) ---------------------------
+    def change_refused(self, voters, method: str) -> str | None:
+        """Why this leader cannot start changing the voters to `voters` now,
+        in a sentence; None if it can."""
+        cfg = self.configuration
+        voters = set(voters)
+        if not voters:
+            return "A configuration needs at least one voter."
+        if self.transfer_to is not None:
+            return f"S{self.id} is handing leadership to S{self.transfer_to}: it starts no change meanwhile."
+        if self.change is not None or cfg.joint or self.config_index > self.commit_index:
+            return ("A configuration change is already in progress: one change at a time, and the latest "
+                    "configuration must be committed first.")
+        diff = differences(cfg, voters)
+        if not diff:
+            return f"The voters are already {cfg.describe()}."
+        if method == "single" and len(diff) > 1 and not self.options.unsafe_direct_config_change:
+            return (f"A single-server change adds or removes one server, but {len(diff)} differ "
+                    f"({', '.join(f'S{i}' for i in sorted(diff))}): use joint consensus, or one change at a time.")
+        return None
+
+    def change_config(self, voters, method: str = "joint"):
+        """Leader: start changing the voters to `voters` ("joint": C_old,new
+        then C_new, section 6; "single": one server, thesis 4.1). Servers not
+        yet in the configuration first join as learners and catch up (thesis
+        4.2.1). The host checks change_refused() first."""
+        if self.role != LEADER:
+            return [], False, [NotLeader(self.role, self.leader_id)]
+        notes: list = []
+        self.change = Change(tuple(sorted(voters)), method)
+        msgs: list = []
+        if method == "single" and not self.options.unsafe_direct_config_change and not self._term_committed():
+            # Thesis 4.1 (the 2015 correction): no change before an entry of this term commits.
+            msgs = self._append(Entry(self.term, None), notes)
+            notes.append(ChangeWaits(len(self.log), self.term))
+        msgs += self._continue_change(notes)
         return msgs, False, notes
+
+    def _term_committed(self) -> bool:
+        return self.commit_index > 0 and self.log[self.commit_index - 1].term == self.term
+
+    def _continue_change(self, notes: list) -> list:
+        """Take the next step of a configuration change, if one is due: after
+        C_old,new commits, C_new; for a waiting change, the learners, then
+        (once they caught up) the new configuration. One configuration entry at
+        a time: nothing while the latest is uncommitted."""
+        if self.role != LEADER or self.config_index > self.commit_index:
+            return []
+        cfg = self.configuration
+        if cfg.joint:
+            return self._append_config(Config.of(cfg.voters, None, cfg.learners), "new", notes)
+        change = self.change
+        if change is None:
+            return []
+        unsafe = self.options.unsafe_direct_config_change
+        if change.method == "single" and not unsafe and not self._term_committed():
+            return []
+        new = [p for p in change.voters if p not in cfg.voters and p not in cfg.learners]
+        if new:
+            msgs = self._append_config(Config.of(cfg.voters, None, cfg.learners + tuple(new)), "learners", notes)
+            for p in new:
+                self._start_rounds(p, notes)
+            return msgs
+        waiting = [p for p in change.voters if p in cfg.learners and p not in self.caught_up]
+        for p in waiting:
+            if p not in self.rounds:
+                self._start_rounds(p, notes)
+        if any(p not in self.caught_up for p in waiting):
+            return []
+        self.change = None
+        learners = tuple(p for p in cfg.learners if p not in change.voters)
+        if unsafe:
+            return self._append_config(Config.of(change.voters, None, learners), "direct", notes)
+        if change.method == "single":
+            return self._append_config(Config.of(change.voters, None, learners), "single", notes)
+        return self._append_config(Config.of(change.voters, cfg.voters, learners), "joint", notes)
+
+    def _append_config(self, config: Config, why: str, notes: list) -> list:
+        """Leader: append a configuration entry and use it at once (section 6)."""
+        previous = self.configuration
+        self.log.append(Entry(self.term, None, config))
+        index = len(self.log)
+        self._use_config(index, config)
+        notes.append(ConfigAppend(index, config, previous, why))
+        nxt = index + 1
+        added = [p for p in self.peers if p not in self.next_index]
+        for p in added:
+            self.next_index[p], self.match_index[p] = nxt, 0
+        for p in [p for p in self.next_index if p not in self.peers]:
+            for table in (self.next_index, self.match_index, self.in_flight, self.rounds):
+                table.pop(p, None)
+            self.caught_up.discard(p)
+            self.heard.discard(p)
+        msgs = [self._append_entries(p) for p in self.peers
+                if p not in self.in_flight and (p in added or self.match_index[p] + 1 == self.next_index[p] == index)]
+        if self.configuration.quorum((self.id,)):
+            msgs += self._advance_commit(notes)
+        return msgs
+
+    def _start_rounds(self, p: int, notes: list) -> None:
+        """Thesis 4.2.1: replicate to a learner in rounds; each round sends
+        what the leader's log held when the round began."""
+        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0))
+        self._round_done(p, notes)
+
+    def _round_done(self, p: int, notes: list) -> bool:
+        """If learner p has finished its round: caught up when the round
+        needed at most one AppendEntries of entries (so it took about one round
+        trip, far less than an election timeout); else another round, up to
+        MAX_ROUNDS. Returns True when p has just caught up."""
+        rnd, target, start = self.rounds[p]
+        match = self.match_index.get(p, 0)
+        if match < target:
+            return False
+        sent = target - start
+        if sent <= self.options.entries_per_append:
+            del self.rounds[p]
+            self.caught_up.add(p)
+            notes.append(LearnerRound(p, rnd, sent, True))
+            return True
+        if rnd >= MAX_ROUNDS:
+            del self.rounds[p]
+            self.change = None
+            notes.append(ChangeAbandoned(p, rnd))
+            return False
+        self.rounds[p] = (rnd + 1, len(self.log), match)
+        notes.append(LearnerRound(p, rnd, sent, False))
+        return False
+
+    # ----- leadership transfer (thesis 3.10) ---------------------------------------
+    def transfer_leadership(self, to: int):
+        """Leader: stop taking commands, bring `to` up to date, then tell it to
+        time out at once. The host restarts the leader's timer, whose firing gives up."""
+        if self.role != LEADER:
+            return [], False, [NotLeader(self.role, self.leader_id)]
+        self.transfer_to = to
+        caught = self.match_index.get(to, 0) == len(self.log)
+        notes: list = [TransferStart(to, caught)]
+        if caught:
+            notes.append(TimeoutNowSent(to))
+            return [TimeoutNow(self.id, to, self.term)], True, notes
+        return ([self._append_entries(to)] if to not in self.in_flight else []), True, notes
+
+    def _on_timeout_now(self, m: TimeoutNow, notes):
+        if m.term < self.term or self.role == LEADER:
+            notes.append(StaleReply(m.type, m.src, m.term))
+            return [], False
+        if not self.configuration.is_voter(self.id):
+            notes.append(NotVoter(self.configuration))
+            return [], False
+        notes.append(TimeoutNowTaken(m.src))
+        msgs = self._start_election(notes, True)
+        return msgs, self.role != LEADER or self._wants_leader_timer()
 
     # ----- receiving ---------------------------------------------------------
     def receive(self, msg):
         notes: list = []
+        kind = msg.type
+        if kind in _ASKS_VOTE and self.options.ignore_votes_while_led and not msg.transfer:
+            led = self._led_by(msg)
+            if led is not None:
+                notes.append(IgnoreVote(msg.src, msg.term, kind, led[0], led[1], self.lease))
+                return [], False, notes
+        if kind in _OWN_TERM_RULES:
+            msgs, reset_now = _HANDLERS[kind](self, msg, notes)
+            return msgs, reset_now, notes
         reset = msg.term > self.term and self._observe_term(msg.term, msg.src, notes)
-        msgs, reset_now = _HANDLERS[msg.type](self, msg, notes)
+        msgs, reset_now = _HANDLERS[kind](self, msg, notes)
         return msgs, reset or reset_now, notes
+
+    def _led_by(self, m) -> tuple | None:
+        """Thesis 4.2.3: (leader, how long ago it was heard) if this server has
+        heard from a current leader within the minimum election timeout. A
+        leader hears itself. Times are the messages' arrival times."""
+        if self.role == LEADER:
+            return (self.id, 0)
+        arrives = getattr(m, "arrives", None)
+        if self.leader_id is None or self.heard_leader_at is None or arrives is None:
+            return None
+        since = arrives - self.heard_leader_at
+        return (self.leader_id, since) if since < self.lease else None
 
     def _on_request_vote(self, m: RequestVote, notes):
         cand = m.src
@@ -313,23 +646,54 @@ class Node:
             return m.last_log_term > my_term
         return m.last_log_index >= self.last_log_index
 
+    def _on_pre_vote(self, m: PreVote, notes):
+        """Would this server vote for the candidate in term m.term? The same
+        checks as RequestVote, but nobody changes term or records a vote."""
+        cand = m.src
+        if m.term <= self.term:
+            reason = "term"
+        elif not self._up_to_date(m):
+            reason = "log"
+        else:
+            notes.append(PreGrant(cand, m.term))
+            return [PreVoteReply(self.id, cand, m.term, True)], False
+        notes.append(PreRefuse(cand, m.term, reason, self.term, self.last_log_term, self.last_log_index,
+                               m.last_log_term, m.last_log_index))
+        return [PreVoteReply(self.id, cand, self.term, False)], False
+
+    def _on_pre_vote_reply(self, m: PreVoteReply, notes):
+        if not m.vote_granted and m.term > self.term:
+            return [], self._observe_term(m.term, m.src, notes)
+        if self.pre_votes is None or self.role != FOLLOWER or (m.vote_granted and m.term != self.term + 1):
+            notes.append(StaleReply(m.type, m.src, m.term))
+            return [], False
+        if not m.vote_granted:
+            notes.append(self._votes_note(PreVotes, m.src, False, self.pre_votes))
+            return [], False
+        self.pre_votes.add(m.src)
+        notes.append(self._votes_note(PreVotes, m.src, True, self.pre_votes))
+        if self.configuration.quorum(self.pre_votes):
+            msgs = self._start_election(notes, False)
+            return msgs, self.role != LEADER or self._wants_leader_timer()
+        return [], False
+
     def _on_request_vote_reply(self, m: RequestVoteReply, notes):
         if self.role == LEADER and m.term == self.term and m.vote_granted:
             # A late vote for an election already won: count it, so the
             # picture shows everyone who voted for this leader.
             self.votes.add(m.src)
-            notes.append(Votes(m.src, True, len(self.votes), self.majority))
+            notes.append(self._votes_note(Votes, m.src, True, self.votes))
             return [], False
         if self.role != CANDIDATE or m.term != self.term:
             notes.append(StaleReply(m.type, m.src, m.term))
             return [], False
         if not m.vote_granted:
-            notes.append(Votes(m.src, False, len(self.votes), self.majority))
+            notes.append(self._votes_note(Votes, m.src, False, self.votes))
             return [], False
         self.votes.add(m.src)
-        notes.append(Votes(m.src, True, len(self.votes), self.majority))
-        if len(self.votes) >= self.majority:
-            return self._win_election(notes), False
+        notes.append(self._votes_note(Votes, m.src, True, self.votes))
+        if self.configuration.quorum(self.votes):
+            return self._win_election(notes), self._wants_leader_timer()
         return [], False
 
     def _win_election(self, notes):
@@ -340,9 +704,10 @@ class Node:
             self.log.append(Entry(self.term, None))
             notes.append(Propose(len(self.log), None))
         self.become_leader()
-        if self.majority == 1:
-            self._advance_commit(notes)
-        return [self._append_entries(p) for p in self.peers]
+        extra = []
+        if self.configuration.quorum((self.id,)):
+            extra = self._advance_commit(notes)
+        return [self._append_entries(p) for p in self.peers if p not in self.in_flight] + extra
 
     def _on_append_entries(self, m: AppendEntries, notes):
         leader = m.src
@@ -358,6 +723,8 @@ class Node:
             self.become_follower(self.term, leader)
         else:
             self.leader_id = leader          # a follower already: no role change
+            self.pre_votes = None
+        self.heard_leader_at = getattr(m, "arrives", None)
         prev = m.prev_log_index
         log = self.log
         # Consistency check: reply false if the log has no entry at prevLogIndex
@@ -373,21 +740,39 @@ class Node:
             if pos == len(log):
                 log.extend(entries[k:])
                 notes.append(Append(pos + 1, prev + len(entries)))
+                self._adopt_config(pos, entries[k:], notes)
                 break
             if log[pos].term != e.term:
                 notes.append(Truncate(pos + 1, len(log), log[pos].term, e.term))
                 del log[pos:]
                 log.extend(entries[k:])
                 notes.append(Append(pos + 1, prev + len(entries)))
+                self._adopt_config(pos, entries[k:], notes)
                 break
         last_new = prev + len(entries)
         if m.leader_commit > self.commit_index:
             # commitIndex = min(leaderCommit, index of last new entry), never backwards.
             new = min(m.leader_commit, last_new)
             if new > self.commit_index:
-                notes.append(Commit(self.commit_index, new, None, False))
+                notes.append(Commit(self.commit_index, new, None, False, None))
                 self._commit_to(new, notes)
         return [AppendEntriesReply(self.id, leader, self.term, True, prev, last_new)], True
+
+    def _adopt_config(self, pos: int, added, notes) -> None:
+        """After the log changed from index pos + 1 on: use the latest
+        configuration now in it (section 6), falling back to an earlier one if
+        the entry of the one in use was deleted."""
+        before = self.config_index
+        for k in range(len(added) - 1, -1, -1):
+            if added[k].config is not None:
+                self._use_config(pos + 1 + k, added[k].config)
+                break
+        else:
+            if self.config_index <= pos:
+                return
+            self._find_config()
+        if self.config_index != before:
+            notes.append(ConfigUse(self.config_index, self.configuration, self.config_index < before))
 
     def _reject(self, m: AppendEntries, notes) -> AppendEntriesReply:
         prev, log = m.prev_log_index, self.log
@@ -409,10 +794,12 @@ class Node:
                                   conflict_term, conflict_index)
 
     def _on_append_entries_reply(self, m: AppendEntriesReply, notes):
-        if self.role != LEADER or m.term != self.term:
-            notes.append(StaleReply(m.type, m.src, m.term))
-            return [], False
         p = m.src
+        if self.role != LEADER or m.term != self.term or p not in self.next_index:
+            notes.append(StaleReply(m.type, p, m.term))
+            return [], False
+        self.heard.add(p)
+        msgs: list = []
         if m.success:
             if self.in_flight.get(p) == m.prev_log_index:
                 del self.in_flight[p]
@@ -422,7 +809,14 @@ class Node:
             self.match_index[p] = m.match_index
             self.next_index[p] = m.match_index + 1
             notes.append(Match(p, m.match_index, True))
-            self._advance_commit(notes)
+            msgs = self._advance_commit(notes)
+            if self.role != LEADER:                             # it removed itself and stepped down
+                return msgs, True
+            if p in self.rounds and self._round_done(p, notes):
+                msgs += self._continue_change(notes)
+            if p == self.transfer_to and m.match_index == len(self.log):
+                notes.append(TimeoutNowSent(p))
+                msgs.append(TimeoutNow(self.id, p, self.term))
         else:
             if m.prev_log_index != self.next_index[p] - 1:
                 # Answer to an earlier probe that was retried: already handled.
@@ -433,10 +827,10 @@ class Node:
             notes.append(Retry(p, self.next_index[p]))
         # Keep going at once while the follower still needs entries or a probe,
         # unless another AppendEntries to it is still outstanding.
-        if p not in self.in_flight and (self.next_index[p] <= len(self.log)
-                                        or self.match_index[p] + 1 < self.next_index[p]):
-            return [self._append_entries(p)], False
-        return [], False
+        if p in self.next_index and p not in self.in_flight and (
+                self.next_index[p] <= len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+            msgs.append(self._append_entries(p))
+        return msgs, False
 
     def _backed_up_next(self, p: int, m: AppendEntriesReply) -> int:
         """After a rejection: decrement nextIndex (Figure 2), or with the
@@ -471,28 +865,49 @@ class Node:
         return AppendEntries(self.id, p, self.term, prev, log[prev - 1].term if prev else 0,
                              entries, self.commit_index)
 
-    def _advance_commit(self, notes) -> None:
+    def _advance_commit(self, notes) -> list:
         """If there exists an N > commitIndex such that a majority of
-        matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N."""
-        matches = sorted(self.match_index.values(), reverse=True)
-        matches.insert(0, len(self.log))
-        n = matches[self.majority - 1]
+        matchIndex[i] >= N (a majority of each group while joint, counting
+        this leader only if it is a voter), and log[N].term == currentTerm:
+        set commitIndex = N. Then a configuration change may take its next
+        step, and a leader the committed configuration leaves out steps down.
+        Returns the messages that next step sends."""
+        cfg = self.configuration
+        me = self.id
+        n = cfg.agreed_index(self.match_index, me, len(self.log))
         if n <= self.commit_index:
-            return
-        holders = (self.id,) + tuple(p for p in self.peers if self.match_index[p] >= n)
+            return []
+        voters = cfg.electorate
+        holders = ((me,) if me in voters else ()) + tuple(
+            p for p in self.peers if p in voters and self.match_index[p] >= n)
         # Terms in a log never decrease, so if entry n is from an earlier term,
         # so is every entry below it: nothing can be committed by counting.
         old_term = self.log[n - 1].term != self.term
         if old_term and not self.options.unsafe_commit_by_counting:
             notes.append(OldTermMajority(n, self.log[n - 1].term, holders))
-            return
-        notes.append(Commit(self.commit_index, n, holders, old_term))
+            return []
+        notes.append(Commit(self.commit_index, n, holders, old_term,
+                            cfg if cfg.joint or me not in voters else None))
         self._commit_to(n, notes)
+        if self.config_index <= n and not cfg.joint and me not in cfg.voters and self.config_index:
+            notes.append(StepDownRemoved(self.config_index, cfg))
+            self.become_follower(self.term)
+            return []
+        return self._continue_change(notes)
 
+
+# RequestVote and PreVote: what ignore_votes_while_led may ignore.
+_ASKS_VOTE = frozenset(("RequestVote", "PreVote"))
+# Messages that must not move the receiver's term by the rule for all servers:
+# a pre-vote asks about a term nobody is in yet.
+_OWN_TERM_RULES = frozenset(("PreVote", "PreVoteReply"))
 
 _HANDLERS = {
     "RequestVote": Node._on_request_vote,
     "RequestVoteReply": Node._on_request_vote_reply,
     "AppendEntries": Node._on_append_entries,
     "AppendEntriesReply": Node._on_append_entries_reply,
+    "PreVote": Node._on_pre_vote,
+    "PreVoteReply": Node._on_pre_vote_reply,
+    "TimeoutNow": Node._on_timeout_now,
 }

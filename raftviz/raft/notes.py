@@ -41,7 +41,8 @@ RefuseTerm = note_type("RefuseTerm", "refuse_term", "candidate candidate_term my
 RefuseVoted = note_type("RefuseVoted", "refuse_voted", "candidate voted_for term")
 RefuseLog = note_type("RefuseLog", "refuse_log",
                       "candidate my_last_term my_last_index their_last_term their_last_index")
-Votes = note_type("Votes", "votes", "voter granted count needed")
+# tally: None, or while joint each group's (votes, needed, size): C_old's, then C_new's
+Votes = note_type("Votes", "votes", "voter granted count needed tally")
 Leader = note_type("Leader", "leader", "term voters")
 StaleReply = note_type("StaleReply", "stale_reply", "kind src term")
 RejectTerm = note_type("RejectTerm", "reject_term", "leader their_term my_term")
@@ -57,7 +58,9 @@ RejectConflict = note_type("RejectConflict", "reject_conflict",
 Accept = note_type("Accept", "accept", "leader prev_log_index count")
 Truncate = note_type("Truncate", "truncate", "first last my_term their_term")
 Append = note_type("Append", "append", "first last")
-Commit = note_type("Commit", "commit", "old new holders unsafe")         # holders None: learned from the leader
+# holders None: learned from the leader; config: the leader's configuration, when
+# it is joint or leaves the leader out (else None: one plain majority)
+Commit = note_type("Commit", "commit", "old new holders unsafe config")
 Apply = note_type("Apply", "apply", "first last")
 Match = note_type("Match", "match", "peer match_index progressed")
 Retry = note_type("Retry", "retry", "peer next_index")
@@ -65,6 +68,30 @@ OldTermMajority = note_type("OldTermMajority", "old_term_majority", "index term 
 Heartbeat = note_type("Heartbeat", "heartbeat", "peers")
 Propose = note_type("Propose", "propose", "index command")
 NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
+
+# Configuration changes (section 6; thesis 4). Configurations are config.Config values.
+NotVoter = note_type("NotVoter", "not_voter", "config")
+ConfigAppend = note_type("ConfigAppend", "config_append", "index config previous why")  # why: learners joint new single direct
+ConfigUse = note_type("ConfigUse", "config_use", "index config fell_back")
+ChangeWaits = note_type("ChangeWaits", "change_waits", "index term")
+LearnerRound = note_type("LearnerRound", "learner_round", "learner round sent caught_up")
+ChangeAbandoned = note_type("ChangeAbandoned", "change_abandoned", "learner rounds")
+StepDownRemoved = note_type("StepDownRemoved", "step_down_removed", "index config")
+# Leadership transfer (thesis 3.10).
+TransferStart = note_type("TransferStart", "transfer_start", "target caught_up")
+TransferBusy = note_type("TransferBusy", "transfer_busy", "target")
+TransferAbandoned = note_type("TransferAbandoned", "transfer_abandoned", "target")
+TimeoutNowSent = note_type("TimeoutNowSent", "timeout_now_sent", "target")
+TimeoutNowTaken = note_type("TimeoutNowTaken", "timeout_now_taken", "leader")
+# PreVote and CheckQuorum (thesis 9.6), and ignoring votes while led (thesis 4.2.3).
+PreElection = note_type("PreElection", "pre_election", "term")
+PreGrant = note_type("PreGrant", "pre_grant", "candidate term")
+PreRefuse = note_type("PreRefuse", "pre_refuse", "candidate term reason my_term my_last_term my_last_index "
+                                                 "their_last_term their_last_index")
+PreVotes = note_type("PreVotes", "pre_votes", "voter granted count needed tally")
+IgnoreVote = note_type("IgnoreVote", "ignore_vote", "candidate term kind leader since lease")   # times: µs
+QuorumHeard = note_type("QuorumHeard", "quorum_heard", "heard")
+QuorumLost = note_type("QuorumLost", "quorum_lost", "heard config")
 
 
 def name(node: int | None) -> str:
@@ -83,6 +110,18 @@ def span(first: int, last: int, noun: str = "index") -> str:
 
 def command_text(command: str | None) -> str:
     return "a no-op entry" if command is None else command
+
+
+def entry_text(entry) -> str:
+    """What an entry holds: its command, a no-op, or a configuration."""
+    if entry.config is not None:
+        return f"the configuration {entry.config.describe()}"
+    return command_text(entry.command)
+
+
+def _number(me: str) -> int:
+    """The server number in a name: S3 -> 3 (the sentence functions get names)."""
+    return int(me[1:])
 
 
 def describe(me: int, note: tuple) -> str:
@@ -122,7 +161,17 @@ def _refuse_log(me, candidate, my_last_term, my_last_index, their_last_term, the
     return f"{me} refuses {name(candidate)}'s vote: {me}'s log is more up-to-date ({why})."
 
 
-def _votes(me, voter, granted, count, needed):
+def _tally(tally) -> str:
+    (o_have, o_need, o_size), (n_have, n_need, n_size) = tally
+    return f"{o_have} of the {o_need} it needs in C_old and {n_have} of the {n_need} in C_new"
+
+
+def _votes(me, voter, granted, count, needed, tally):
+    if tally is not None:
+        if not granted:
+            return f"{me} is refused by {name(voter)}: it has {_tally(tally)}."
+        won = " — a majority of both" if all(h >= n for h, n, _ in tally) else ""
+        return f"{me} gets a vote from {name(voter)}: {_tally(tally)}{won}."
     if not granted:
         return f"{me} is refused by {name(voter)}: it still has {count} of the {needed} votes it needs."
     if count > needed:
@@ -199,7 +248,7 @@ def _append(me, first, last):
     return f"{me} appends {span(first, last)} to its log."
 
 
-def _commit(me, old, new, holders, unsafe):
+def _commit(me, old, new, holders, unsafe, config):
     what = span(old + 1, new)
     if holders is None:
         return f"{me} learns from the leader that its entries up to index {new} are committed (commitIndex {old} → {new})."
@@ -207,7 +256,12 @@ def _commit(me, old, new, holders, unsafe):
     if unsafe:
         return (f"{me} commits {what} by counting replicas ({stored}), although index {new} is not from "
                 f"{me}'s current term: this is the unsafe switch of Figure 8.")
-    return f"{me} commits {what}: {stored} (a majority) and from the current term."
+    majority = "a majority"
+    if config is not None:
+        majority = f"a majority of {'each of C_old and C_new' if config.joint else 'the voters'}: {config.majorities()}"
+        if _number(me) not in config.electorate:
+            majority += f"; {me} is not a voter, so it does not count itself"
+    return f"{me} commits {what}: {stored} ({majority}) and from the current term."
 
 
 def _apply(me, first, last):
@@ -250,6 +304,145 @@ def _ignored_timeout(me, role, up):
     return f"{me} is the leader: it has no election timer."
 
 
+def _not_voter(me, config):
+    if not config.voters:
+        return f"{me} knows no configuration yet: it waits for a leader to contact it and starts no election."
+    role = "a learner" if _number(me) in config.learners else "not in its configuration " + config.describe()
+    return f"{me}'s election timer fires, but {me} is {role}: only voters start elections."
+
+
+def _config_append(me, index, config, previous, why):
+    at = f"at index {index}"
+    if why == "learners":
+        new = [i for i in config.learners if i not in previous.learners]
+        return (f"{me} appends a configuration {at} that adds {names(new)} as learner{'s' if len(new) > 1 else ''}: "
+                f"they receive the log to catch up, but do not vote or count toward commitment yet.")
+    if why == "joint":
+        return (f"{me} appends C_old,new {at} ({config.change_text()}) and uses it at once: from now on "
+                f"elections and commitment need a majority of both, {config.majorities()}.")
+    if why == "new":
+        return (f"C_old,new is committed, so {me} appends C_new {config.describe()} {at}: once it commits, "
+                f"only its voters count, and servers outside it can be shut down.")
+    if why == "direct":
+        return (f"{me} switches straight from {previous.describe()} to {config.describe()} {at} (UNSAFE: servers "
+                f"switch at different moments, so a majority of the old configuration and a majority of the new "
+                f"one need not overlap).")
+    change = set(config.voters) ^ set(previous.voters)
+    verb = "adds" if set(config.voters) > set(previous.voters) else "removes"
+    return (f"{me} appends {config.describe()} {at}, which {verb} {names(sorted(change))}: one server at a time, so "
+            f"every majority of the old voters overlaps every majority of the new (thesis 4.1).")
+
+
+def _config_use(me, index, config, fell_back):
+    if fell_back:
+        where = f"the entry at index {index}" if index else "its initial configuration"
+        return f"{me} lost the configuration entry it was using: it falls back to {config.describe()} ({where})."
+    return (f"{me} now uses {config.describe()} (index {index}), though it is not yet committed: a server always "
+            f"uses the latest configuration in its log.")
+
+
+def _change_waits(me, index, term):
+    return (f"{me} has committed no entry of its term {term} yet, so the change waits: it appends a no-op at index "
+            f"{index} and starts the change once that commits (thesis 4.1).")
+
+
+def _learner_round(me, learner, round, sent, caught_up):
+    if caught_up:
+        return (f"{name(learner)} finished catch-up round {round}, which needed {sent} "
+                f"entr{'y' if sent == 1 else 'ies'} (one AppendEntries at most): it has caught up and may vote.")
+    return (f"{name(learner)} finished catch-up round {round} ({sent} entries): still too far behind to vote, "
+            f"so {me} starts round {round + 1} with the entries added meanwhile.")
+
+
+def _change_abandoned(me, learner, rounds):
+    return (f"{name(learner)} has not caught up after {rounds} rounds: {me} gives up the configuration change "
+            f"(thesis 4.2.1).")
+
+
+def _step_down_removed(me, index, config):
+    return (f"The configuration at index {index}, {config.describe()}, is committed and {me} is not in it: "
+            f"{me} steps down. The others will elect a leader among themselves.")
+
+
+def _transfer_start(me, target, caught_up):
+    then = ("it is up to date, so " + me + " tells it to time out now" if caught_up
+            else f"{me} first brings its log up to date")
+    return (f"{me} starts handing leadership to {name(target)} and stops taking client commands; {then} "
+            f"(thesis 3.10).")
+
+
+def _transfer_busy(me, target):
+    return f"{me} is handing leadership to {name(target)}: it takes no client commands meanwhile."
+
+
+def _transfer_abandoned(me, target):
+    return (f"An election timeout has passed and {name(target)} has not taken over: {me} gives up the transfer "
+            f"and takes client commands again.")
+
+
+def _timeout_now_sent(me, target):
+    return f"{name(target)}'s log matches {me}'s: {me} sends it TimeoutNow."
+
+
+def _timeout_now_taken(me, leader):
+    return (f"{me} gets TimeoutNow from {name(leader)}: it starts an election at once, without waiting for its "
+            f"timer, and its RequestVotes say the leader asked for it.")
+
+
+def _pre_election(me, term):
+    return (f"{me} times out, but before raising its term it asks the others whether they would vote for it in "
+            f"term {term} (PreVote): nobody's term changes yet.")
+
+
+def _pre_grant(me, candidate, term):
+    return (f"{me} would vote for {name(candidate)} in term {term} (its log is at least as up-to-date); "
+            f"a pre-vote changes no term and records no vote.")
+
+
+def _pre_refuse(me, candidate, term, reason, my_term, my_last_term, my_last_index, their_last_term,
+                their_last_index):
+    c = name(candidate)
+    if reason == "term":
+        why = f"{me} is already in term {my_term}"
+    elif my_last_term != their_last_term:
+        why = f"{me}'s log is more up-to-date (last term {my_last_term} > {their_last_term})"
+    else:
+        why = f"{me}'s log is more up-to-date (same last term, but index {my_last_index} > {their_last_index})"
+    return f"{me} would not vote for {c} in term {term}: {why}. A pre-vote changes nobody's term."
+
+
+def _pre_votes(me, voter, granted, count, needed, tally):
+    if tally is not None:
+        have = _tally(tally)
+    else:
+        have = f"{count} of the {needed} it needs"
+    if not granted:
+        return f"{name(voter)} would not vote for {me}: {me} has {have}."
+    if (tally is None and count >= needed) or (tally is not None and all(h >= n for h, n, _ in tally)):
+        return f"{name(voter)} would vote for {me}: {have}, enough to win, so {me} starts the real election."
+    return f"{name(voter)} would vote for {me}: {have}."
+
+
+def _ignore_vote(me, candidate, term, kind, leader, since, lease):
+    what = "pre-vote request" if kind == "PreVote" else "RequestVote"
+    if name(leader) == me:
+        heard = f"{me} is the leader"
+    else:
+        heard = (f"it heard from leader {name(leader)} {since / 1000:g} ms ago, within the minimum election "
+                 f"timeout ({lease / 1000:g} ms)")
+    return (f"{me} ignores {name(candidate)}'s {what} for term {term}: {heard}, so it neither moves to term "
+            f"{term} nor votes (thesis 4.2.3).")
+
+
+def _quorum_heard(me, heard):
+    return f"{me} checks its quorum: it heard from {names(heard)} in the last election timeout, a majority: it stays leader."
+
+
+def _quorum_lost(me, heard, config):
+    return (f"{me} checks its quorum: in the last election timeout it heard only from {names(heard)}, not "
+            f"{config.majorities()}: it steps down (CheckQuorum), since the others may have elected a new leader.")
+
+
 _TEXT = {
     "term": _term, "grant": _grant, "refuse_term": _refuse_term, "refuse_voted": _refuse_voted,
     "refuse_log": _refuse_log, "votes": _votes, "leader": _leader, "election": _election,
@@ -259,4 +452,11 @@ _TEXT = {
     "truncate": _truncate, "append": _append, "commit": _commit, "apply": _apply, "match": _match,
     "retry": _retry, "old_term_majority": _old_term_majority, "heartbeat": _heartbeat,
     "propose": _propose, "not_leader": _not_leader, "ignored_timeout": _ignored_timeout,
+    "not_voter": _not_voter, "config_append": _config_append, "config_use": _config_use,
+    "change_waits": _change_waits, "learner_round": _learner_round, "change_abandoned": _change_abandoned,
+    "step_down_removed": _step_down_removed, "transfer_start": _transfer_start, "transfer_busy": _transfer_busy,
+    "transfer_abandoned": _transfer_abandoned, "timeout_now_sent": _timeout_now_sent,
+    "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,
+    "pre_refuse": _pre_refuse, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
+    "quorum_heard": _quorum_heard, "quorum_lost": _quorum_lost,
 }

@@ -19,14 +19,15 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable, NamedTuple
 
-from ..raft import LEADER, Options
+from ..raft import LEADER, MESSAGE_TYPES, Options
 from ..raft.notes import command_text, name, names
 from .network import check_latency, check_loss
 from .quote import quote, quote_names
+from .records import Added, NoLeader
 
 MAX_COMMAND = 200
 MIN_NODES, MAX_NODES = 1, 9
-MESSAGE_TYPES = ("RequestVote", "RequestVoteReply", "AppendEntries", "AppendEntriesReply")
+CONFIG_METHODS = ("joint", "single")
 
 
 class Where(NamedTuple):
@@ -101,6 +102,23 @@ def check_groups(groups, where: Where) -> list[list[int]]:
     return out
 
 
+def check_servers(value, where: Where) -> list[int]:
+    """A set of servers, e.g. the voters of a configuration: [1, 2, 3]."""
+    if not isinstance(value, (list, tuple, set, frozenset)) or not value:
+        raise ValueError("Name the voters as a list of servers, e.g. [1, 2, 3].")
+    out = sorted({check_server(i, where, "voter") for i in value})
+    if len(out) != len(value):
+        raise ValueError("Each server can be named only once.")
+    return out
+
+
+def check_method(value, where: Where) -> str:
+    if value not in CONFIG_METHODS:
+        raise ValueError(f"The method is joint (joint consensus, C_old,new then C_new) or single (one server at a "
+                         f"time), not {quote(value)}.")
+    return value
+
+
 def check_message(value, where: Where) -> int:
     if not is_int(value) or value < 1:
         raise ValueError("Say which message to drop by its number, e.g. 57.")
@@ -137,11 +155,12 @@ def _latency(value, where: Where) -> list:
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str                               # server | command | groups | message | loss | latency | options
+    kind: str          # server | servers | choice | command | groups | message | loss | latency | options
     doc: str
     required: bool = True
     check: Callable = check_server
     range: tuple | None = None              # for the catalogue: (lowest, highest)
+    choices: tuple | None = None            # for the catalogue: a "choice" field's values
 
 
 def _server(name_: str = "node", doc: str = "the server", required: bool = True, what: str = "server") -> Field:
@@ -244,7 +263,8 @@ class ActionType:
     def catalogue(self) -> dict:
         return {"type": self.type, "summary": self.summary,
                 "fields": [{"name": f.name, "kind": f.kind, "doc": f.doc, "required": f.required,
-                            "range": list(f.range) if f.range else None} for f in self.fields]}
+                            "range": list(f.range) if f.range else None,
+                            **({"choices": list(f.choices)} if f.choices else {})} for f in self.fields]}
 
 
 class _NodeAction(ActionType):
@@ -532,9 +552,87 @@ class SetOptions(ActionType):
         return "Options change: " + ", ".join(parts) + "."
 
 
+class AddServer(ActionType):
+    type = "add_server"
+    summary = "Start a new, empty server outside the configuration (a leader can then add it)."
+
+    def check_state(self, world, action):
+        if len(world.ids) >= MAX_NODES:
+            raise FieldError(None, f"A cluster has at most {MAX_NODES} servers.")
+
+    def apply(self, world, action):
+        i = world.add_server()
+        return [Added(i)], (), None, i
+
+    def text(self, a):
+        return "A new server is started."
+
+
+def _leader_node(world):
+    i = world.leader()
+    return None if i is None else world.nodes[i]
+
+
+class ChangeConfig(ActionType):
+    type = "change_config"
+    fields = (Field("voters", "servers", "the voting members the cluster should have, e.g. [1, 2, 3, 4, 5]",
+                    check=check_servers),
+              Field("method", "choice", "joint (C_old,new then C_new, section 6) or single (one server at a time, "
+                    "thesis 4.1)", False, check_method, choices=CONFIG_METHODS))
+    summary = "Ask the leader to change the voting members (new servers first catch up as learners)."
+
+    def from_call(self, voters, *, method="joint"):
+        return {"type": self.type, "voters": voters, "method": method}
+
+    def check_fields(self, raw, where):
+        action = super().check_fields(raw, where)
+        action.setdefault("method", "joint")
+        return action
+
+    def check_state(self, world, action):
+        leader = _leader_node(world)
+        if leader is not None:
+            why = leader.change_refused(action["voters"], action["method"])
+            if why:
+                raise FieldError("voters", why)
+
+    def apply(self, world, action):
+        if world.leader() is None:
+            return [NoLeader()], (), None, None
+        return world.change_config(action["voters"], action["method"])
+
+    def text(self, a):
+        how = "by joint consensus" if a.get("method", "joint") == "joint" else "one server at a time"
+        return f"A change of members is requested: voters {names(a['voters'])}, {how}."
+
+
+class TransferLeadership(ActionType):
+    type = "transfer_leadership"
+    fields = (_server("to", "the voter to hand leadership to", what="server to hand leadership to"),)
+    summary = "Ask the leader to hand leadership to another voter."
+
+    def check_state(self, world, action):
+        leader, to = _leader_node(world), action["to"]
+        if leader is None:
+            raise FieldError("to", "There is no leader to hand leadership over.")
+        if to == leader.id:
+            raise FieldError("to", f"S{to} is already the leader.")
+        if not leader.configuration.is_voter(to):
+            raise FieldError("to", f"S{to} is not a voter in S{leader.id}'s configuration "
+                                   f"{leader.configuration.describe()}: only a voter can become leader.")
+        if leader.transfer_to is not None:
+            raise FieldError("to", f"S{leader.id} is already handing leadership to S{leader.transfer_to}.")
+
+    def apply(self, world, action):
+        return world.transfer_leadership(action["to"])
+
+    def text(self, a):
+        return f"The leader is asked to hand leadership to {name(a['to'])}."
+
+
 REGISTRY: dict[str, ActionType] = {t.type: t for t in (
     Crash(), Restart(), Timeout(), Disconnect(), Connect(), Partition(), Heal(), Cut(), Link(), Drop(), Submit(),
-    Network(), SetOptions())}
+    Network(), SetOptions(), AddServer(), ChangeConfig(), TransferLeadership())}
 TYPES = tuple(REGISTRY)
 
 

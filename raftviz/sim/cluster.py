@@ -52,27 +52,48 @@ def _engine_options(options: dict) -> tuple[Options, dict]:
     return raft, history
 
 
+def _members(members, size: int) -> list[int] | None:
+    """The initial voters: None (all servers) or some of S1..S`size`."""
+    if members is None:
+        return None
+    try:
+        voters = action_rules.check_servers(members, action_rules.Where(size))
+    except ValueError as e:
+        raise ValueError(f"members: {e}") from None
+    return voters if len(voters) < size else None
+
+
 class Cluster:
     def __init__(self, size, *, seed=0, election_timeout=(150, 300), heartbeat_interval=50,
-                 latency=(10, 20), **options):
+                 latency=(10, 20), members=None, **options):
+        """A cluster of `size` servers, all voters, or only `members` (the
+        others start outside the configuration, as if added)."""
         if not action_rules.is_int(size) or not action_rules.MIN_NODES <= size <= action_rules.MAX_NODES:
             raise ValueError(f"A cluster has {action_rules.MIN_NODES} to {action_rules.MAX_NODES} servers.")
-        self._setup(size, None, seed, election_timeout, heartbeat_interval, latency, options)
+        self._setup(size, None, seed, election_timeout, heartbeat_interval, latency, members, options)
 
     @classmethod
     def from_state(cls, state, *, seed=0, election_timeout=(150, 300), heartbeat_interval=50,
-                   latency=(10, 20), **options) -> "Cluster":
-        specs = state_rules.parse(state)
+                   latency=(10, 20), members=None, **options) -> "Cluster":
+        """A cluster in a given state (state.py). The initial voters come from
+        `members` or the state's own "members"; logs may hold configuration
+        entries, and each server uses the latest in its log."""
+        specs = state_rules.parse(state, members)
         cluster = cls.__new__(cls)
-        cluster._setup(len(specs), specs, seed, election_timeout, heartbeat_interval, latency, options)
+        if members is None and isinstance(state, dict):
+            members = state.get("members")
+        cluster._setup(len(specs), specs, seed, election_timeout, heartbeat_interval, latency, members, options)
         return cluster
 
-    def _setup(self, size, specs, seed, election_timeout, heartbeat_interval, latency, options):
+    def _setup(self, size, specs, seed, election_timeout, heartbeat_interval, latency, members, options):
         if not action_rules.is_int(seed):
             raise ValueError("seed must be a whole number.")
         raft_options, history = _engine_options(dict(options))
+        members = _members(members, size)
         self._config = {"size": size, "seed": seed, **_timing(election_timeout, heartbeat_interval, latency),
                         "options": asdict(raft_options), **history}
+        if members is not None:
+            self._config["members"] = members
         self._specs = specs
         self._world = world = self._new_world()
         initial = world.start(world.load_initial(specs) if specs else None)
@@ -83,7 +104,7 @@ class Cluster:
         c = self._config
         return World(c["size"], seed=c["seed"], election_timeout=tuple(c["election_timeout"]),
                      heartbeat_interval=c["heartbeat_interval"], latency=tuple(c["latency"]),
-                     options=Options(**c["options"]))
+                     options=Options(**c["options"]), members=c.get("members"))
 
     # ----- reading ---------------------------------------------------------------
     @property
@@ -224,13 +245,20 @@ class Cluster:
         d = {"id": i, "up": n.up, "role": n.role, "term": n.term, "voted_for": n.voted_for,
              "commit_index": n.commit_index, "last_applied": n.last_applied, "store": dict(n.store),
              "leader_id": n.leader_id, "log_length": len(n.log),
-             "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None}
+             "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None,
+             "config": n.config, "config_index": n.config_index}
         if n.up and n.role == CANDIDATE:
             d["votes"] = sorted(n.votes)
+        if n.up and n.pre_votes is not None:
+            d["pre_votes"] = sorted(n.pre_votes)
         if n.up and n.role == LEADER:
             d["next_index"] = {str(p): v for p, v in n.next_index.items()}
             d["match_index"] = {str(p): v for p, v in n.match_index.items()}
             d["heartbeat_due"] = {str(p): ms(v) for p, v in (w.heartbeat_due[i] or {}).items()}
+            if n.transfer_to is not None:
+                d["transfer_to"] = n.transfer_to
+            if n.rounds:
+                d["catch_up"] = {str(p): {"round": r, "target": t} for p, (r, t, _) in n.rounds.items()}
         return d
 
     def snapshot(self) -> dict:

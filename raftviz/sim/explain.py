@@ -6,6 +6,7 @@ builds the dict with its plain-language `text` only when someone reads it.
 """
 from __future__ import annotations
 
+from ..raft.messages import entry_dict
 from ..raft.notes import describe, name
 from .actions import REGISTRY
 
@@ -17,7 +18,7 @@ def ms(time_us) -> float:
 
 def entries_list(entries, first: int = 1) -> list[dict]:
     """Log entries as dicts, with their index."""
-    return [{"index": k, "term": e.term, "command": e.command} for k, e in enumerate(entries, first)]
+    return [entry_dict(k, e) for k, e in enumerate(entries, first)]
 
 
 def message_dict(m) -> dict:
@@ -33,7 +34,10 @@ def _sim_note(me, note) -> str:
         m = note.message
         return f"It was the {m.type} from {name(m.src)} to {name(m.dst)}; it never arrives."
     if code == "no_leader":
-        return "There is no leader right now: nobody accepts the command."
+        return "There is no leader right now: nobody accepts the request."
+    if code == "added":
+        return (f"It is {name(note.node)}, with an empty log. It knows no configuration, so it starts no "
+                f"election: it waits until a leader adds it.")
     return describe(me, note)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..raft import LEADER
-from ..raft.notes import Append, Apply, Leader, command_text
+from ..raft.notes import Append, Apply, Leader, entry_text
 from .frozen import freeze, thaw
 
 PROPERTIES = ("Election Safety", "Leader Append-Only", "Log Matching",
@@ -26,7 +26,7 @@ PROPERTIES = ("Election Safety", "Leader Append-Only", "Log Matching",
 
 
 def _entry(index: int, entry) -> str:
-    return f"index {index} (term {entry.term}, {command_text(entry.command)})"
+    return f"index {index} (term {entry.term}, {entry_text(entry)})"
 
 
 class Seen(NamedTuple):
@@ -127,6 +127,9 @@ class Monitor:
     def _on_propose(self, node, note) -> None:
         self._on_append(node, Append(note.index, note.index))
 
+    def _on_config_append(self, node, note) -> None:
+        self._on_append(node, Append(note.index, note.index))
+
     def _on_append(self, node, note) -> None:
         log, known = node.log, self.known
         for i in range(note.first, note.last + 1):
@@ -142,7 +145,7 @@ class Monitor:
                         self._violate(("matching", i, entry.term), "Log Matching", (node.id,),
                                       f"S{node.id} holds {_entry(i, entry)}, but index {i} with term "
                                       f"{entry.term} already stood for a different entry or history "
-                                      f"({command_text(other_entry.command)}, after term {other_prev_term}).")
+                                      f"({entry_text(other_entry)}, after term {other_prev_term}).")
                     break
             else:
                 known[i - 1] = facts + (fact,)
@@ -188,4 +191,5 @@ class Monitor:
 
 
 _CHECKS = {"leader": Monitor._on_leader, "propose": Monitor._on_propose, "append": Monitor._on_append,
+           "config_append": Monitor._on_config_append,
            "commit": Monitor._on_commit, "apply": Monitor._on_apply}

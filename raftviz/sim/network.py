@@ -98,6 +98,11 @@ class Network:
         self.isolated.discard(node)
         self._recompute()
 
+    def add(self, node: int) -> None:
+        """A new server: outside every named partition group, so with the rest."""
+        self.ids += (node,)
+        self._recompute()
+
     # ----- state -------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
@@ -111,10 +116,10 @@ class Network:
 
     def save(self) -> tuple:
         return (self._latency, self._loss, self.groups, frozenset(self.cuts),
-                frozenset(self.isolated), self.blocked)
+                frozenset(self.isolated), self.blocked, self.ids)
 
     def load(self, saved: tuple) -> None:
-        (self._latency, self._loss, groups, cuts, isolated, self.blocked) = saved
+        (self._latency, self._loss, groups, cuts, isolated, self.blocked, self.ids) = saved
         self.groups = list(groups) if groups else None
         self.cuts = set(cuts)
         self.isolated = set(isolated)

@@ -24,6 +24,7 @@ class Record(NamedTuple):
 Lost = note_type("Lost", "lost", "why")                  # a message did not arrive: why, in words
 Dropped = note_type("Dropped", "dropped", "message")     # a message dropped by hand
 NoLeader = note_type("NoLeader", "no_leader", "")        # a command found no leader to take it
+Added = note_type("Added", "added", "node")               # add_server: the new server's id
 
 
 class Checkpoint(NamedTuple):

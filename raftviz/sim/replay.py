@@ -22,7 +22,7 @@ from .world import us
 FORMAT = "raftviz-history"
 VERSION = 1
 CONFIG_FIELDS = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options",
-                 "history_limit", "checkpoint_interval"}
+                 "history_limit", "checkpoint_interval", "members"}
 
 
 def export(cluster) -> dict:

@@ -15,7 +15,8 @@ a vote no election could have given (docs/scenarios.md lists them all).
 from __future__ import annotations
 
 from ..raft import CANDIDATE, FOLLOWER, LEADER, Entry
-from .actions import MAX_COMMAND, MAX_NODES, MIN_NODES, is_int
+from ..raft.config import Config
+from .actions import MAX_COMMAND, MAX_NODES, MIN_NODES, Where, check_servers, is_int
 from .quote import quote, quote_names
 
 MAX_LOG = 10_000
@@ -23,21 +24,62 @@ NODE_FIELDS = {"id", "term", "log", "voted_for", "role", "commit_index", "up", "
                "next_index", "match_index"}
 
 
-def _entry(item, where: str) -> Entry:
+def _entry(item, where: str, ids) -> Entry:
+    config = None
     if is_int(item):
         term, command = item, None
     elif isinstance(item, dict):
-        unknown = set(item) - {"term", "command"}
+        unknown = set(item) - {"term", "command", "config"}
         if unknown:
-            raise ValueError(f"{where}: a log entry has only a term and a command, not {quote_names(unknown)}.")
+            raise ValueError(f"{where}: a log entry has only a term and a command or a config, "
+                             f"not {quote_names(unknown)}.")
         term, command = item.get("term"), item.get("command")
         if command is not None and (not isinstance(command, str) or len(command) > MAX_COMMAND):
             raise ValueError(f"{where}: a command must be text of at most {MAX_COMMAND} characters.")
+        if item.get("config") is not None:
+            if command is not None:
+                raise ValueError(f"{where}: an entry holds a command or a configuration, not both.")
+            config = _config(item["config"], where, ids)
     else:
         raise ValueError(f"{where}: a log entry is a term (a number) or {{\"term\": ..., \"command\": ...}}.")
     if not is_int(term) or term < 1:
         raise ValueError(f"{where}: a log entry's term must be a whole number of at least 1.")
-    return Entry(term, command)
+    return Entry(term, command, config)
+
+
+def _config(raw, where: str, ids) -> Config:
+    """A configuration entry's {"voters": [...], "old_voters": [...] or null, "learners": [...]}."""
+    if not isinstance(raw, dict) or set(raw) - {"voters", "old_voters", "learners"}:
+        raise ValueError(f"{where}: a configuration is {{\"voters\": [...], \"old_voters\": [...] or null, "
+                         f"\"learners\": [...]}}.")
+    size = Where(max(ids))
+    try:
+        voters = check_servers(raw.get("voters"), size)
+        old = check_servers(raw["old_voters"], size) if raw.get("old_voters") is not None else None
+        learners = check_servers(raw["learners"], size) if raw.get("learners") else []
+    except ValueError as e:
+        raise ValueError(f"{where}: {e}") from None
+    if set(learners) & (set(voters) | set(old or ())):
+        raise ValueError(f"{where}: a learner is a server that does not vote; it cannot also be a voter.")
+    return Config.of(voters, old, learners)
+
+
+def members_of(state, members, size: int) -> Config:
+    """The initial configuration: `members`, the state's "members", or everyone."""
+    if members is None and isinstance(state, dict):
+        members = state.get("members")
+    if members is None:
+        return Config.of(range(1, size + 1))
+    try:
+        return Config.of(check_servers(members, Where(size)))
+    except ValueError as e:
+        raise ValueError(f"members: {e}") from None
+
+
+def _configs(node: dict, initial: Config, upto: int | None = None) -> list[Config]:
+    """The configurations a server has used: the initial one and those in its log (up to an index)."""
+    log = node["log"] if upto is None else node["log"][:upto]
+    return [initial] + [e.config for e in log if e.config is not None]
 
 
 def _peer_map(value, me: int, ids, what: str, lo: int, hi: int) -> dict[int, int]:
@@ -57,10 +99,14 @@ def _peer_map(value, me: int, ids, what: str, lo: int, hi: int) -> dict[int, int
     return out
 
 
-def parse(state) -> list[dict]:
-    """Check an initial state; return its nodes in normal form, by id."""
+def parse(state, members=None) -> list[dict]:
+    """Check an initial state; return its nodes in normal form, by id.
+    members: the initial voters, when not all (also the state's "members")."""
     if not isinstance(state, dict) or not isinstance(state.get("nodes"), list):
         raise ValueError("An initial state needs a list of nodes: {\"nodes\": [{\"id\": 1, ...}, ...]}.")
+    unknown = set(state) - {"nodes", "members"}
+    if unknown:
+        raise ValueError(f"An initial state has nodes and members only, not {quote_names(unknown)}.")
     raw = state["nodes"]
     if not MIN_NODES <= len(raw) <= MAX_NODES:
         raise ValueError(f"A cluster has {MIN_NODES} to {MAX_NODES} servers.")
@@ -79,9 +125,10 @@ def parse(state) -> list[dict]:
             raise ValueError(f"S{i}: unknown field {quote_names(unknown)}. "
                              f"Known fields: {', '.join(sorted(NODE_FIELDS))}.")
         nodes[i] = _node(spec, i, ids)
+    initial = members_of(state, members, len(raw))
     for n in nodes.values():
         _check_progress(n, nodes)
-        _check_commit(n, nodes)
+        _check_commit(n, nodes, initial)
     leaders = {}
     for n in nodes.values():
         if n["role"] == LEADER:
@@ -96,22 +143,25 @@ def parse(state) -> list[dict]:
         _check_vote(n, nodes)
     for n in nodes.values():                       # after the votes: a wrong vote is the sharper sentence
         if n["role"] == LEADER:
-            _check_elected(n, nodes)
+            _check_elected(n, nodes, initial)
     return [nodes[i] for i in sorted(nodes)]
 
 
-def _check_elected(leader: dict, nodes: dict) -> None:
+def _check_elected(leader: dict, nodes: dict, initial: Config) -> None:
     """A leader of term T won a majority of votes in T. A voter moved to term T
     then and remembers its vote (votedFor is persistent), so a server still
     below T cannot have voted, nor one in T whose votedFor is not the leader.
-    Servers above T may have voted for it before moving on."""
+    Servers above T may have voted for it before moving on. The majority is
+    that of a configuration the leader has used (its latest, or an earlier
+    one: it may have appended a new configuration since it won)."""
     term, me = leader["term"], leader["id"]
-    possible = [n["id"] for n in nodes.values()
-                if n["term"] > term or (n["term"] == term and n["voted_for"] == me) or n["id"] == me]
-    majority = len(nodes) // 2 + 1
-    if len(possible) < majority:
-        others = [n["id"] for n in nodes.values() if n["id"] not in possible]
-        raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {majority} of {len(nodes)} servers, "
+    possible = {n["id"] for n in nodes.values()
+                if n["term"] > term or (n["term"] == term and n["voted_for"] == me) or n["id"] == me}
+    configs = _configs(leader, initial)
+    if not any(c.quorum(possible) for c in configs):
+        latest = configs[-1]
+        others = [i for i in latest.electorate if i not in possible]
+        raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {latest.majorities()}, "
                          f"but {_names_of(others)} could not have voted for it (still in an earlier term, or in term "
                          f"{term} without voted_for: {me}).")
 
@@ -239,19 +289,22 @@ def _check_vote(voter: dict, nodes: dict) -> None:
             f"S{c} has not changed those since it asked, and S{me} could only have received entries from S{c}.")
 
 
-def _check_commit(node: dict, nodes: dict) -> None:
-    """An entry is committed only once a majority of the servers store it
+def _check_commit(node: dict, nodes: dict, initial: Config) -> None:
+    """An entry is committed only once a majority of the voters store it
     (and Raft never removes a committed entry), so a commit index says that
-    a majority holds the same entry there."""
+    a majority holds the same entry there: a majority of some configuration
+    in use up to that entry."""
     c = node["commit_index"]
     if c == 0:
         return
     entry = node["log"][c - 1]
-    holders = sum(1 for n in nodes.values() if len(n["log"]) >= c and n["log"][c - 1].term == entry.term)
-    if holders * 2 <= len(nodes):
+    holders = {n["id"] for n in nodes.values() if len(n["log"]) >= c and n["log"][c - 1].term == entry.term}
+    configs = _configs(node, initial, c)
+    if not any(cfg.quorum(holders) for cfg in configs):
         raise ValueError(f"S{node['id']}'s commit_index {c} is impossible: an entry is committed only once a "
-                         f"majority stores it, but only {holders} of {len(nodes)} servers have term "
-                         f"{entry.term} at index {c}.")
+                         f"majority of the voters ({configs[-1].majorities()}) stores it, but only "
+                         f"{_names_of(holders) if holders else 'no server'} {'has' if len(holders) == 1 else 'have'} "
+                         f"term {entry.term} at index {c}.")
 
 
 def _check_progress(leader: dict, nodes: dict) -> None:
@@ -273,7 +326,7 @@ def _node(spec: dict, i: int, ids) -> dict:
     log_items = spec.get("log", [])
     if not isinstance(log_items, list) or len(log_items) > MAX_LOG:
         raise ValueError(f"S{i}: log must be a list of at most {MAX_LOG} entries.")
-    log = [_entry(item, f"S{i} index {k}") for k, item in enumerate(log_items, 1)]
+    log = [_entry(item, f"S{i} index {k}", ids) for k, item in enumerate(log_items, 1)]
     for k in range(1, len(log)):
         if log[k].term < log[k - 1].term:
             raise ValueError(f"S{i}'s log is impossible: terms never decrease along a log, but index {k + 1} "
@@ -319,7 +372,9 @@ def to_state(nodes: list[dict]) -> dict:
     out = []
     for n in nodes:
         d = dict(n)
-        d["log"] = [{"term": e.term, "command": e.command} if e.command is not None else e.term for e in n["log"]]
+        d["log"] = [{"term": e.term, "config": e.config.to_dict()} if e.config is not None
+                    else {"term": e.term, "command": e.command} if e.command is not None else e.term
+                    for e in n["log"]]
         for key in ("next_index", "match_index"):
             if key in d:
                 d[key] = {str(p): v for p, v in d[key].items()}

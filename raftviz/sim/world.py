@@ -27,7 +27,7 @@ from heapq import heapify, heappop, heappush
 from ..raft import LEADER, AppendEntries, Node, Options
 from ..raft.notes import NotLeader
 from .frozen import freeze, thaw
-from .actions import REGISTRY
+from .actions import MAX_NODES, REGISTRY
 from .monitor import Monitor
 from .network import Network
 from .records import Checkpoint, Dropped, Lost, NoLeader, Record
@@ -48,14 +48,18 @@ def us(ms) -> int:
 
 class World:
     def __init__(self, size: int, *, seed, election_timeout, heartbeat_interval, latency,
-                 options: Options):
-        """Durations are given in ms, as everywhere outside this module."""
+                 options: Options, members=None):
+        """Durations are given in ms, as everywhere outside this module.
+        members: the initial voters (all servers when None); servers added
+        later (add_server) start knowing no configuration."""
+        self.size = size
+        self.members = tuple(members) if members is not None else None
         self.ids = tuple(range(1, size + 1))
         self.options = options
         self.election_timeout = (us(election_timeout[0]), us(election_timeout[1]))
         self.heartbeat_interval = us(heartbeat_interval)
         self.rng = random.Random(seed)
-        self.nodes = {i: Node(i, self.ids, options) for i in self.ids}
+        self.nodes = {i: self._new_node(i) for i in self.ids}
         self.network = Network(self.ids, latency)
         self._latency_us = self._latency()
         self.monitor = Monitor()
@@ -63,12 +67,17 @@ class World:
         self.queue: list[tuple] = []
         self.order = 0
         self.next_message_id = 1
-        slots = size + 1                        # lists indexed by node id
+        slots = MAX_NODES + 1                   # lists indexed by node id: room for added servers
         self.deadline = [INF] * slots           # absolute election deadline
         self.timer_token = [0] * slots          # the valid queue entry for it
         self.timer_entry = [INF] * slots        # when that entry comes up
         self.heartbeat_due: list[dict | None] = [None] * slots   # leader: peer -> deadline
         self.heartbeat_token = [0] * slots
+
+    def _new_node(self, i: int) -> Node:
+        node = Node(i, self.ids, self.options, voters=self.members if i <= self.size else ())
+        node.lease = self.election_timeout[0]
+        return node
 
     # ----- starting ------------------------------------------------------------
     def load_initial(self, specs: list[dict]) -> dict:
@@ -108,6 +117,11 @@ class World:
         heappush(self.queue, (time, self.order, kind, payload, token))
 
     def _reset_timer(self, i: int) -> None:
+        """A fresh random election timeout, for a server that may start
+        elections: none for one its configuration leaves out (it could not win)."""
+        if not self.nodes[i].configuration.is_voter(i):
+            self.deadline[i] = INF
+            return
         lo, hi = self.election_timeout
         self._set_deadline(i, self.now + lo + int((hi - lo) * self.rng.random()))
 
@@ -152,24 +166,45 @@ class World:
         self.next_message_id = next_id
 
     def _after(self, node, out, was_leader: bool) -> list | None:
-        """Carry out a node's Output: send, fix timers, and let the monitor look."""
+        """Carry out a node's Output: send, fix timers, and let the monitor look.
+        A leader's reset starts its own election timer (CheckQuorum, a
+        transfer): the minimum election timeout, not random."""
         msgs, reset, notes = out
         i = node.id
         is_leader = node.role == LEADER
         if is_leader != was_leader:
             if is_leader:
-                self.deadline[i] = INF               # a leader has no election timer
+                self.deadline[i] = INF               # a leader's election timer runs only if it asks
                 self.heartbeat_due[i] = {}
             else:
                 self.heartbeat_token[i] += 1         # its heartbeat timer is void
                 self.heartbeat_due[i] = None
+        if is_leader:
+            due = self.heartbeat_due[i]
+            if len(due) != len(node.next_index) or any(p not in due for p in node.next_index):
+                self._follow_peers(i, node)
         if msgs:
             self._send(msgs)
-        if is_leader and not was_leader:
-            self._schedule_heartbeat(i)
-        elif reset and not is_leader:
+        if is_leader:
+            if not was_leader:
+                self._schedule_heartbeat(i)
+            if reset:
+                self._set_deadline(i, self.now + self.election_timeout[0])
+            elif not was_leader:
+                self.deadline[i] = INF
+        elif reset:
             self._reset_timer(i)
         return self.monitor.observe(node, notes)
+
+    def _follow_peers(self, i: int, node) -> None:
+        """A leader's configuration changed: heartbeats for its new members
+        (due now), none for those it left out."""
+        due = self.heartbeat_due[i]
+        for p in [p for p in due if p not in node.next_index]:
+            del due[p]
+        for p in node.next_index:
+            due.setdefault(p, self.now)
+        self._schedule_heartbeat(i)
 
     # ----- events --------------------------------------------------------------
     def run(self, until: float, limit: int, records: list, violations: dict) -> int:
@@ -214,8 +249,9 @@ class World:
                 self.timer_entry[i] = INF
                 self.now = time
                 node = self.nodes[i]
+                was_leader = node.role == LEADER
                 out = node.election_timeout()
-                return _record((time, "timeout", i, None, out[2], out[0])), self._after(node, out, False)
+                return _record((time, "timeout", i, None, out[2], out[0])), self._after(node, out, was_leader)
             # HEARTBEAT
             if token != self.heartbeat_token[i]:
                 continue
@@ -312,6 +348,28 @@ class World:
         out = node.election_timeout()
         return out[2], out[0], self._after(node, out, False), None
 
+    def add_server(self) -> int:
+        """A new, empty, up server outside every configuration: it knows none,
+        so it starts no election and waits for a leader to contact it."""
+        i = len(self.ids) + 1
+        self.ids += (i,)
+        self.nodes[i] = self._new_node(i)
+        self.network.add(i)
+        return i
+
+    def change_config(self, voters, method: str):
+        """The leader starts a configuration change (checked by actions.py).
+        Returns the log index of the first entry it appended, if any."""
+        node = self.nodes[self.leader()]
+        before = len(node.log)
+        out = node.change_config(voters, method)
+        return out[2], out[0], self._after(node, out, True), before + 1 if len(node.log) > before else None
+
+    def transfer_leadership(self, to: int):
+        node = self.nodes[self.leader()]
+        out = node.transfer_leadership(to)
+        return out[2], out[0], self._after(node, out, True), None
+
     def submit(self, command: str, i: int | None):
         """A client command to server i, or to the leader when i is None."""
         if i is None:
@@ -343,6 +401,13 @@ class World:
         raise AssertionError("validated message id not in flight")
 
     def set_options(self, options: Options) -> None:
+        self._use_options(options)
+        for i, node in self.nodes.items():
+            # CheckQuorum just turned on: a leader's election timer starts now.
+            if options.check_quorum and node.up and node.role == LEADER and self.deadline[i] == INF:
+                self._set_deadline(i, self.now + self.election_timeout[0])
+
+    def _use_options(self, options: Options) -> None:
         self.options = options
         for node in self.nodes.values():
             node.options = options
@@ -389,11 +454,14 @@ class World:
 
     def load(self, saved: Checkpoint) -> None:
         self.now, self.order, self.next_message_id = saved.now, saved.order, saved.next_message_id
+        # The servers that existed then: those added later are taken away again.
+        self.ids = tuple(sorted(saved.nodes))
+        self.nodes = {i: self.nodes.get(i) or self._new_node(i) for i in self.ids}
         self.rng.setstate(saved.rng)
         self.queue = list(saved.queue)
         self.network.load(saved.network)
         self._latency_us = self._latency()
-        self.set_options(saved.options)
+        self._use_options(saved.options)
         for i, node in saved.nodes.items():
             self.nodes[i].restore(node, log=thaw(node.log))
         self.deadline, self.timer_token = list(saved.deadline), list(saved.timer_token)
