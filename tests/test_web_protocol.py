@@ -648,7 +648,8 @@ def test_every_field_of_every_action_is_checked_at_the_protocol(app, server, cli
     good = {"crash": {"node": 1}, "restart": {"node": 1}, "timeout": {"node": 1}, "disconnect": {"node": 1},
             "connect": {"node": 1}, "partition": {"groups": [[1, 2]]}, "heal": {}, "cut": {"a": 1, "b": 2},
             "link": {"a": 1, "b": 2}, "drop": {"message": 1}, "submit": {"command": "SET x 1"},
-            "network": {"loss": 0.1}, "options": {"options": {"fast_backup": True}}}[kind]
+            "network": {"loss": 0.1}, "options": {"options": {"fast_backup": True}}, "add_server": {},
+            "change_config": {"voters": [1, 2, 3, 4]}, "transfer_leadership": {"to": 2}}[kind]
     ack = client.emit("action", {"type": kind, **good, field: value}, callback=True)
     assert ack["ok"] is False and ack["error"][:1].isupper(), ack
     assert fingerprint(session) == before
