@@ -207,6 +207,10 @@ class ActionType:
         return action
 
     # -- doing and telling --
+    def actor(self, world, action: dict) -> int | None:
+        """The server the action happens at (its record's node): by default the one it names."""
+        return action.get("node")
+
     def apply(self, world, action: dict):
         """Change the world; returns (notes, messages sent, violations, result)."""
         raise NotImplementedError
@@ -486,6 +490,9 @@ class Submit(ActionType):
     def from_call(self, command, to=None):
         return {"type": self.type, "command": command, **({} if to is None else {"node": to})}
 
+    def actor(self, world, action):
+        return action.get("node") or world.leader()
+
     def apply(self, world, action):
         return world.submit(action["command"], action.get("node"))
 
@@ -568,12 +575,19 @@ class AddServer(ActionType):
         return "A new server is started."
 
 
+class _LeaderAction(ActionType):
+    """An action the leader carries out."""
+
+    def actor(self, world, action):
+        return world.leader()
+
+
 def _leader_node(world):
     i = world.leader()
     return None if i is None else world.nodes[i]
 
 
-class ChangeConfig(ActionType):
+class ChangeConfig(_LeaderAction):
     type = "change_config"
     fields = (Field("voters", "servers", "the voting members the cluster should have, e.g. [1, 2, 3, 4, 5]",
                     check=check_servers),
@@ -606,7 +620,7 @@ class ChangeConfig(ActionType):
         return f"A change of members is requested: voters {names(a['voters'])}, {how}."
 
 
-class TransferLeadership(ActionType):
+class TransferLeadership(_LeaderAction):
     type = "transfer_leadership"
     fields = (_server("to", "the voter to hand leadership to", what="server to hand leadership to"),)
     summary = "Ask the leader to hand leadership to another voter."

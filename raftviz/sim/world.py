@@ -329,8 +329,10 @@ class World:
         """Carry out one validated user action at the current time (its
         definition in actions.py says what it does). Returns (record,
         violations, result)."""
-        notes, sent, violations, result = REGISTRY[action["type"]].apply(self, action)
-        return Record(self.now, "action", action.get("node"), action, list(notes), sent or NO_MESSAGES), violations, result
+        kind = REGISTRY[action["type"]]
+        actor = kind.actor(self, action)              # whose decisions the notes tell, before they change
+        notes, sent, violations, result = kind.apply(self, action)
+        return Record(self.now, "action", actor, action, list(notes), sent or NO_MESSAGES), violations, result
 
     # What actions do to the world, for actions.py.
     def crash(self, i: int) -> None:
