@@ -435,12 +435,16 @@ def _ignore_vote(me, candidate, term, kind, leader, since, lease):
 
 
 def _quorum_heard(me, heard):
-    return f"{me} checks its quorum: it heard from {names(heard)} in the last election timeout, a majority: it stays leader."
+    others = [i for i in heard if name(i) != me]
+    return (f"{me} checks its quorum: it heard from {names(others)} in the last election timeout, with itself a "
+            f"majority: it stays leader (CheckQuorum).")
 
 
 def _quorum_lost(me, heard, config):
-    return (f"{me} checks its quorum: in the last election timeout it heard only from {names(heard)}, not "
-            f"{config.majorities()}: it steps down (CheckQuorum), since the others may have elected a new leader.")
+    others = [i for i in heard if name(i) != me]
+    heard_from = f"only from {names(others)}" if others else "from no other server"
+    return (f"{me} checks its quorum: in the last election timeout it heard {heard_from} (counting itself, not "
+            f"{config.majorities()}): it steps down (CheckQuorum), since the others may have elected a new leader.")
 
 
 _TEXT = {
