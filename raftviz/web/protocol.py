@@ -97,10 +97,13 @@ def _engine_action(session: Session, data: dict):
     result = session.cluster.act(action)
     session.stop_at = None                      # acting ends the playing of a scenario step
     ack = {"ok": True, "seq": session.cluster.seq}
-    if action["type"] == "submit":
+    if action["type"] in ("submit", "change_config"):
+        # The index of the first entry appended; None when no leader took it, and why.
         ack["index"] = result
         if result is None:
             ack["note"] = session.cluster.trace[-1]["text"]
+    elif action["type"] == "add_server":
+        ack["node"] = result                    # the new server's id: the page names it
     # Acting in the past cut off the recorded future: the page redraws the whole history.
     return ack, STATE if forks else UPDATES
 
@@ -166,20 +169,41 @@ def _speed(session, data):
     return {"ok": True, "speed": session.speed}, UPDATES
 
 
+def _members(data: dict, nodes: int) -> list[int] | None:
+    """The initial voters of a new cluster: absent (everyone), or a list of
+    distinct servers of the cluster (the others start outside the configuration)."""
+    members = data.get("members")
+    if members is None:
+        return None
+    if not isinstance(members, list) or not members or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in members):
+        raise Refused(f"The voters must be a list of servers, e.g. [1, 2, 3]; got {quote(members)}.")
+    outside = [i for i in members if not 1 <= i <= nodes]
+    if outside:
+        raise Refused(f"There is no S{outside[0]} in a cluster of {nodes}: the voters must be among S1–S{nodes}.")
+    if len(set(members)) != len(members):
+        raise Refused("Each voter may be named once.")
+    return sorted(members)
+
+
 def _reset(session, data):
-    _only(data, "nodes", "seed")
+    _only(data, "nodes", "seed", "members")
     nodes = _int(data, "nodes", engine.MIN_NODES, engine.MAX_NODES, "The number of servers")
     seed = _int(data, "seed", 0, MAX_SEED, "The seed", required=False)
+    members = _members(data, nodes)
     if seed is None:
         seed = random.SystemRandom().randrange(MAX_SEED)
     options = session.cluster.options          # keep the options (and unsafe switches) chosen
     config = session.cluster.config
     session.cluster = Cluster(nodes, seed=seed, election_timeout=config["election_timeout"],
                               heartbeat_interval=config["heartbeat_interval"], latency=config["latency"],
-                              **options, **limits.KEEP)
+                              members=members, **options, **limits.KEEP)
     lecture.close(session)
     session.last_tick = None
-    return {"ok": True, "seed": seed, "nodes": nodes}, STATE
+    ack = {"ok": True, "seed": seed, "nodes": nodes}
+    if members is not None:
+        ack["members"] = members
+    return ack, STATE
 
 
 def _export(session, data):

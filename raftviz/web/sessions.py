@@ -21,6 +21,7 @@ from collections import deque
 
 from ..sim import Cluster
 from ..sim.budget import Budget, OverBudget
+from ..sim.explain import entries_list
 from . import limits
 
 PLAYING, PAUSED, STEP = "playing", "paused", "step"
@@ -276,8 +277,8 @@ class Session:
         else:
             keep = next((k for k, (a, b) in enumerate(zip(old, log)) if a != b), min(n, len(log)))
         self._sent_logs[i] = list(log)
-        return {"from": keep + 1, "entries": [{"index": k, "term": e.term, "command": e.command}
-                                                for k, e in enumerate(log[keep:], keep + 1)]}
+        # Entries as the state has them: with their kind and, for a configuration, its members.
+        return {"from": keep + 1, "entries": entries_list(log[keep:], keep + 1)}
 
 
 class SessionStore:
