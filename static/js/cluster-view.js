@@ -6,6 +6,7 @@
 // 1280x720). The ring is laid out to fill the stage, leaving room for the
 // timer arcs above each server and its captions below.
 import { svg, clear, serverName } from "./dom.js";
+import { standing as standingIn, isPlain, serverList } from "./membership.js";
 
 const ROLE_LABEL = { follower: "follower", candidate: "candidate", leader: "leader" };
 const GROUP_COLOURS = ["#56B4E9", "#E69F00", "#CC79A7", "#009E73"];
@@ -17,6 +18,11 @@ export function messageLabel(m) {
     case "RequestVote": return { text: "Vote?", cls: "rv", shape: "diamond" };
     case "RequestVoteReply": return m.vote_granted ? { text: "Yes", cls: "ok", shape: "circle" }
       : { text: "No", cls: "no", shape: "circle" };
+    // PreVote and its replies are hollow: they change no term and no vote.
+    case "PreVote": return { text: "Pre?", cls: "pv", shape: "diamond" };
+    case "PreVoteReply": return m.vote_granted ? { text: "Pre ✓", cls: "pok", shape: "circle" }
+      : { text: "Pre ✗", cls: "pno", shape: "circle" };
+    case "TimeoutNow": return { text: "Now!", cls: "tn", shape: "triangle" };
     case "AppendEntries":
       return m.entries.length ? { text: `+${m.entries.length}`, cls: "ae", shape: "square" }
         : { text: "♥", cls: "hb", shape: "square" };
@@ -29,26 +35,51 @@ export function messageLabel(m) {
 export function messageTitle(m) {
   const who = `${serverName(m.src)} → ${serverName(m.dst)}`;
   switch (m.type) {
-    case "RequestVote": return `RequestVote ${who}, term ${m.term}`;
+    case "RequestVote": return `RequestVote ${who}, term ${m.term}${m.transfer ? " (a leadership transfer)" : ""}`;
     case "RequestVoteReply": return `Vote ${m.vote_granted ? "granted" : "refused"} ${who}, term ${m.term}`;
-    case "AppendEntries":
-      return m.entries.length ? `AppendEntries ${who} with ${m.entries.length} entr${m.entries.length === 1 ? "y" : "ies"}`
-        : `Heartbeat (empty AppendEntries) ${who}`;
+    case "PreVote": return `PreVote ${who}: could ${serverName(m.src)} win an election for term ${m.term}? (no term changes)`;
+    case "PreVoteReply": return `Pre-vote ${m.vote_granted ? "granted" : "refused"} ${who}, term ${m.term}`;
+    case "TimeoutNow": return `TimeoutNow ${who}: start an election at once (leadership transfer)`;
+    case "AppendEntries": {
+      const n = m.entries.length;
+      if (!n) return `Heartbeat (empty AppendEntries) ${who}`;
+      const configs = m.entries.filter((e) => e.kind === "config").length;
+      return `AppendEntries ${who} with ${n} entr${n === 1 ? "y" : "ies"}${configs ? ` (${configs} a configuration)` : ""}`;
+    }
     default: return `AppendEntries ${m.success ? "succeeded" : "failed"} ${who}`;
   }
 }
 
-export function nodeCaption(n) {
-  return n.up ? ROLE_LABEL[n.role] : "down";
+/** The first caption line: the role, or for a follower what kind of follower it is. */
+export function nodeCaption(n, standing = "voter") {
+  if (!n.up) return "down";
+  if (n.role === "follower") {
+    if (n.pre_votes) return "pre-candidate";             // asking for pre-votes, still a follower (thesis 9.6)
+    if (standing === "learner") return "learner";
+    if (standing === "outside") return "outside";
+  }
+  return ROLE_LABEL[n.role];
 }
 
-export function nodeSubCaption(n) {
+export function nodeSubCaption(n, standing = "voter", leader = null) {
   if (!n.up) return "crashed";
   if (n.role === "candidate") return `${n.votes.length} vote${n.votes.length === 1 ? "" : "s"}`;
-  if (n.role === "leader") return "";
+  if (n.role === "leader") {
+    if (n.transfer_to) return `handing to ${serverName(n.transfer_to)}`;
+    return standing === "outside" ? "not a voter" : "";
+  }
+  if (n.pre_votes) return `${n.pre_votes.length} pre-vote${n.pre_votes.length === 1 ? "" : "s"}`;
+  if (standing === "learner" && leader?.catch_up?.[n.id]) return "catching up";
   if (n.leader_id && n.leader_id !== n.id) return `follows ${serverName(n.leader_id)}`;
+  if (standing === "outside") return "not a voter";
   return n.voted_for ? `voted ${serverName(n.voted_for)}` : "no vote yet";
 }
+
+/** Words for a server's place in the ring's configuration (its accessible name says them). */
+const STANDING_WORDS = {
+  voter: "", both: "in C_old and C_new", old: "in C_old only (leaving)", new: "in C_new only (joining)",
+  learner: "learner (receives the log, does not vote)", outside: "outside the configuration",
+};
 
 /** The shape of a message drawn small: its type by shape and colour (the legend shows them). */
 export function messageShape(shape, s) {
@@ -56,6 +87,7 @@ export function messageShape(shape, s) {
     case "diamond": return svg("polygon", { class: "body", points: `0,${-s * 1.3} ${s * 1.3},0 0,${s * 1.3} ${-s * 1.3},0` });
     case "square": return svg("rect", { class: "body", x: -s, y: -s, width: 2 * s, height: 2 * s, rx: 2 });
     case "small-square": return svg("rect", { class: "body", x: -s * 0.8, y: -s * 0.8, width: 1.6 * s, height: 1.6 * s, rx: s * 0.4 });
+    case "triangle": return svg("polygon", { class: "body", points: `0,${-s * 1.4} ${s * 1.3},${s * 0.9} ${-s * 1.3},${s * 0.9}` });
     default: return svg("circle", { class: "body", r: s });
   }
 }
@@ -72,6 +104,9 @@ export class ClusterView {
     this.messageEls = new Map();
     this.deaths = [];                      // lost messages: where and when they died
     this.preferDots = localStorage.getItem("raftviz-dots") === "on";
+    // During joint consensus, C_old and C_new are two bands along the ring,
+    // under everything else.
+    this.bands = svg("g", { class: "bands", "aria-hidden": "true" });
     this.halos = svg("g", { class: "halos" });
     this.links = svg("g", { class: "links" });
     this.nodeLayer = svg("g", { class: "nodes" });
@@ -80,12 +115,14 @@ export class ClusterView {
     // Captions lie above everything, with a halo, so a message passing by never
     // makes them unreadable; clicks go through them to what is below.
     this.captionLayer = svg("g", { class: "captions", "aria-hidden": "true" });
-    this.partitionLabel = svg("text", { class: "halo-label" });
+    // Lines of text across the top: the partition's groups and the configuration.
+    this.topLines = svg("g", { class: "top-lines" });
+    this.measurer = document.createElement("canvas").getContext("2d");
     // Messages lie above the servers (a click on a message just sent selects the
     // message); they are placed clear of their sender's and receiver's shapes and
     // captions, so they never hide them.
-    root.append(this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
-      this.partitionLabel);
+    root.append(this.bands, this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
+      this.topLines);
     this.onResize = null;
     // Re-laid out at once when the stage changes size (the narration grows, the
     // drawer opens), before the browser paints: text never shows at a wrong scale.
@@ -116,7 +153,7 @@ export class ClusterView {
     // A scenario's label ("(a)") stands left of the shape, beside the server's name.
     this.labels = JSON.stringify(this.model.scenario?.labels || {});
     const labelled = this.labels !== "{}";
-    this.partitioned = Boolean(this.model.network.partition);
+    this.config = this.model.configuration();
     // The text size follows the stage (presenter mode never goes below 18 px); it
     // comes down, to its floor, while neighbouring servers' captions would collide.
     const floor = presenter ? 18 : 13;
@@ -125,6 +162,7 @@ export class ClusterView {
     let T = T0;
     for (const stretch of [1.6, 2.6]) {
       for (T = T0; ; T = Math.max(floor, T - 1)) {
+        this.lines = this.statusLines(ids, W, T);
         this.placeRing(ids, W, H, T, T / T0, labelled, presenter, stretch);
         if (T <= floor || !this.crowded(ids)) break;
       }
@@ -138,8 +176,8 @@ export class ClusterView {
   placeRing(ids, W, H, T, shrink, labelled, presenter, stretch) {
     const n = ids.length;
     const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062) * shrink);
-    // Above: the timer arc and vote dots (and the partition's line at the top left).
-    const top = r + 22 + (this.partitioned ? 1.5 * T : 0);
+    // Above: the timer arc and vote dots (and the lines of text at the top left).
+    const top = r + 22 + this.lines.length * 1.4 * T;
     const bottom = r + 2.9 * T;              // two lines of captions
     const half = Math.max(r + 22 + (labelled ? 1.8 * T : 0), 3.2 * T);  // the shape with its rings and label, or its captions
     const angles = ids.map((_, k) => -Math.PI / 2 + (2 * Math.PI * k) / n);
@@ -152,6 +190,50 @@ export class ClusterView {
     ids.forEach((id, k) => this.positions.set(id, { x: ax * Math.cos(angles[k]), y: cy + ay * Math.sin(angles[k]) }));
     const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
     this.geo = { W, H, T, r, top, bottom, half, mt, dot: Math.max(7, 0.5 * T), presenter };
+  }
+
+  /** The lines of text across the top, each a list of [text, class] pieces,
+   * wrapped to the stage's width at text size T: the partition's groups, and the
+   * configuration when it is anything but "everyone votes". */
+  statusLines(ids, W, T) {
+    const lines = [];
+    const groups = this.model.network.partition;
+    if (groups) lines.push([[`Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}`, "head"]]);
+    const c = this.config;
+    if (!c || isPlain(c, ids)) return lines;
+    const outside = ids.filter((id) => standingIn(c, id) === "outside");
+    const whose = c.byLeader ? `leader ${serverName(c.of)}` : `${serverName(c.of)}, latest`;
+    const items = c.old_voters
+      ? [[`C_old,new (${whose}):`, "head"], [`old ${serverList(c.old_voters)}`, "old"], [`new ${serverList(c.voters)}`, "new"]]
+      : [[`Configuration (${whose}):`, "head"], [`voters ${serverList(c.voters)}`, ""]];
+    if (c.learners?.length) items.push([`learner${c.learners.length > 1 ? "s" : ""} ${serverList(c.learners)}`, "learner"]);
+    if (outside.length) items.push([`outside ${serverList(outside)}`, "outside"]);
+    // Greedy wrapping by measured width, so no line runs off the stage.
+    const font = getComputedStyle(this.root).fontFamily;
+    const width = (text, bold) => { this.measurer.font = `${bold ? "700 " : ""}${T}px ${font}`; return this.measurer.measureText(text).width; };
+    const room = W - 20;
+    let line = [], used = 0;
+    // Items are separated by " · ", except the heading, followed by a space.
+    const sep = () => (!line.length ? "" : line.length === 1 && line[0][1] === "head" ? " " : " · ");
+    for (const [text, cls] of items) {
+      if (line.length && used + width(sep() + text, cls === "head") > room) { lines.push(line); line = []; used = 0; }
+      const piece = [sep() + text, cls];
+      line.push(piece);
+      used += width(piece[0], cls === "head");
+    }
+    if (line.length) lines.push(line);
+    return lines;
+  }
+
+  drawStatusLines() {
+    const { W, H, T } = this.geo;
+    clear(this.topLines);
+    this.lines.forEach((line, k) => {
+      const text = svg("text", { class: "status-line", x: -W / 2 + 10, y: -H / 2 + T + 4 + k * 1.4 * T });
+      for (const [piece, cls] of line) text.append(svg("tspan", { class: cls || null }, piece));
+      this.topLines.append(text);
+    });
+    this.linesKey = JSON.stringify(this.lines);
   }
 
   /** The box a server takes with its rings, label and captions, around its centre. */
@@ -174,7 +256,7 @@ export class ClusterView {
   render() {
     const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
     this.layout(ids);
-    const { W, H, T } = this.geo;
+    clear(this.bands);
     clear(this.halos);
     clear(this.links);
     clear(this.nodeLayer);
@@ -183,14 +265,17 @@ export class ClusterView {
     clear(this.captionLayer);
     this.nodeEls.clear();
     this.messageEls.clear();
+    this.deaths.forEach((d) => d.el?.remove());     // their places were those of the old layout
+    this.deaths = [];
     this.linkEls = new Map();
     for (let i = 0; i < ids.length; i++) {
       for (let j = i + 1; j < ids.length; j++) this.addLink(ids[i], ids[j]);
     }
     for (const id of ids) this.addNode(id);
-    this.partitionLabel.setAttribute("x", -W / 2 + 10);
-    this.partitionLabel.setAttribute("y", -H / 2 + T + 4);
+    this.drawStatusLines();
     this.updateLinks();
+    this.configKey = null;
+    this.updateConfiguration();
     for (const id of ids) this.updateNode(id);
     this.syncMessages();
     this.drawn = null;                     // the next frame draws everything
@@ -222,6 +307,7 @@ export class ClusterView {
       svg("circle", { class: "focus-ring", r: r + 15 }),
       svg("circle", { class: "isolated-ring", r: r + 19, visibility: "hidden" }),
       svg("g", { class: "shape-slot" }),
+      svg("circle", { class: "member-ring", r: r + 4 }),   // a learner's dashed outline
       svg("path", { class: "timer" }),                      // over the shape: a diamond's corners never hide it
       svg("g", { class: "votes" }),
     );
@@ -244,10 +330,17 @@ export class ClusterView {
 
   // ----- incremental updates -----------------------------------------------------
   update(changed) {
-    if (Boolean(this.model.network.partition) !== this.partitioned) { this.render(); return; }   // room for its line
     if (!changed || changed.nodes.size || changed.records.length) {
+      this.config = this.model.configuration();
+      const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
+      const lines = this.statusLines(ids, this.geo.W, this.geo.T);
+      if (lines.length !== this.lines.length) { this.render(); return; }     // room for a line more or less
+      this.lines = lines;
+      if (JSON.stringify(lines) !== this.linesKey) this.drawStatusLines();
+      // A new configuration changes where every server stands.
       const violation = changed?.records.some((r) => r.violations);
-      for (const id of changed && !violation ? changed.nodes : this.model.nodes.keys()) this.updateNode(id);
+      const all = !changed || violation || this.updateConfiguration();
+      for (const id of all ? this.model.nodes.keys() : changed.nodes) this.updateNode(id);
       this.updateLinks();
       this.syncMessages();
       for (const r of changed?.records || []) this.noteDeath(r);
@@ -269,34 +362,48 @@ export class ClusterView {
     const g = this.nodeEls.get(id);
     if (!n || !g) return;
     const role = n.up ? n.role : "down";
+    const standing = standingIn(this.config, id);
+    // Classes say the role, the place in the configuration and what is under way
+    // (collecting pre-votes, handing leadership over); the CSS draws each.
+    const marks = [standing, n.up && n.pre_votes ? "precandidate" : "", n.up && n.transfer_to ? "transferring" : ""]
+      .filter(Boolean).join(" ");
     if (g.dataset.role !== role) {
-      g.setAttribute("class", `node ${role}${this.isSelected("node", id) ? " selected" : ""}`);
-      g.captions.setAttribute("class", `node-captions ${role}`);
       const slot = g.querySelector(".shape-slot");
       clear(slot).append(this.shape(role));
+    }
+    const cls = `node ${role} ${marks}${this.isSelected("node", id) ? " selected" : ""}`;
+    if (g.getAttribute("class") !== cls) {
+      g.setAttribute("class", cls);
+      g.captions.setAttribute("class", `node-captions ${role} ${marks}`);
     }
     g.dataset.role = role;
     g.dataset.term = n.term;
     g.dataset.up = n.up;
+    g.dataset.member = standing;
     const label = this.model.scenario?.labels?.[id] || "";
-    const sub = nodeSubCaption(n);
-    g.setAttribute("aria-label", [`${serverName(id)}${label ? " " + label : ""}`, `term ${n.term}`, nodeCaption(n), sub]
-      .filter(Boolean).join(", "));
+    const leader = this.model.leader();
+    const caption = nodeCaption(n, standing);
+    const sub = nodeSubCaption(n, standing, leader);
+    g.setAttribute("aria-label", [`${serverName(id)}${label ? " " + label : ""}`, `term ${n.term}`, caption, sub,
+      STANDING_WORDS[standing]].filter(Boolean).join(", "));
     g.captions.querySelector(".label").textContent = label;
     g.captions.querySelector(".term").textContent = `term ${n.term}`;
-    g.captions.querySelector(".caption").textContent = nodeCaption(n);
+    g.captions.querySelector(".caption").textContent = caption;
     g.captions.querySelector(".caption.sub").textContent = sub;
     const isolated = this.model.network.isolated.includes(id);
     const latest = this.model.violations.at(-1);
     g.classList.toggle("violating", Boolean(latest && latest.nodes.includes(id)));
     g.querySelector(".isolated-ring").setAttribute("visibility", isolated ? "visible" : "hidden");
     const votes = clear(g.querySelector(".votes"));
-    if (n.up && n.role === "candidate") {
+    // Votes a candidate has (filled dots), or pre-votes a pre-candidate has (hollow).
+    const got = n.up && n.role === "candidate" ? n.votes : n.up && n.pre_votes ? n.pre_votes : null;
+    if (got) {
       const { r, T } = this.geo;
-      n.votes.forEach((voter, k) => {
-        const a = -Math.PI / 2 + (k - (n.votes.length - 1) / 2) * 0.36;
-        votes.append(svg("circle", { class: "vote", r: Math.max(6, T * 0.32), cx: (r + 2) * Math.cos(a), cy: (r + 2) * Math.sin(a) },
-          svg("title", {}, `vote from ${serverName(voter)}`)));
+      const pre = n.role !== "candidate";
+      got.forEach((voter, k) => {
+        const a = -Math.PI / 2 + (k - (got.length - 1) / 2) * 0.36;
+        votes.append(svg("circle", { class: pre ? "vote pre" : "vote", r: Math.max(6, T * 0.32), cx: (r + 2) * Math.cos(a), cy: (r + 2) * Math.sin(a) },
+          svg("title", {}, `${pre ? "pre-vote" : "vote"} from ${serverName(voter)}`)));
       });
     }
     this.drawn = null;
@@ -321,6 +428,10 @@ export class ClusterView {
       // isolated server fade out, and the groups are shown by halos instead.
       g.classList.toggle("cut", cut);
       g.classList.toggle("blocked", blocked && !cut);
+      // A leadership transfer under way: the link from the leader to its chosen successor.
+      const na = this.model.nodes.get(a), nb = this.model.nodes.get(b);
+      const handing = Boolean((na?.up && na.transfer_to === b) || (nb?.up && nb.transfer_to === a));
+      if (g.classList.contains("transfer") !== handing) g.classList.toggle("transfer", handing);
       g.querySelector(".cut-sign").setAttribute("visibility", cut ? "visible" : "hidden");
       const why = cut ? "cut" : blocked ? "down (partition or isolated server)" : "working";
       g.querySelector("title").textContent = `Link ${serverName(a)}–${serverName(b)}: ${why}. Click to ${cut ? "restore" : "cut"} it.`;
@@ -331,8 +442,6 @@ export class ClusterView {
   updateHalos() {
     clear(this.halos);
     const groups = this.model.network.partition;
-    this.partitionLabel.textContent = groups
-      ? `Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}` : "";
     if (!groups) return;
     groups.forEach((group, k) => {
       for (const id of group) {
@@ -341,6 +450,52 @@ export class ClusterView {
           fill: GROUP_COLOURS[k % GROUP_COLOURS.length] }, svg("title", {}, `partition group ${k + 1}`)));
       }
     });
+  }
+
+  /** Redraws the joint-consensus bands if the ring's configuration changed;
+   * returns whether it did (then every server's standing may have changed). */
+  updateConfiguration() {
+    const c = this.config;
+    const key = JSON.stringify(c && [c.voters, c.old_voters, c.learners]);
+    if (key === this.configKey) return false;
+    this.configKey = key;
+    clear(this.bands);
+    if (c?.old_voters) {
+      // C_new wider and dashed, under C_old: a server in both lies in both bands.
+      // Within the room a server's box keeps around its shape (r + 22), so a band never leaves the stage.
+      this.band(c.voters, "new", this.geo.r + 19);
+      this.band(c.old_voters, "old", this.geo.r + 9);
+    }
+    return true;
+  }
+
+  /** A band along the ring through a group's servers: one run per stretch of
+   * neighbours on the ring, a closed loop if the group is everyone. */
+  band(group, cls, halfWidth) {
+    const ids = [...this.positions.keys()].sort((a, b) => a - b);
+    const inGroup = ids.map((id) => group.includes(id));
+    const at = (k) => this.positions.get(ids[k]);
+    const pt = (p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`;
+    let d = "";
+    if (inGroup.every(Boolean)) {
+      d = `M${ids.map((_, k) => pt(at(k))).join(" L")} Z`;
+    } else {
+      const start = inGroup.indexOf(false);
+      let run = [];
+      for (let j = 1; j <= ids.length; j++) {
+        const k = (start + j) % ids.length;
+        if (inGroup[k]) run.push(pt(at(k)));
+        if ((!inGroup[k] || j === ids.length) && run.length) {
+          d += `M${run[0]} L${run.length > 1 ? run.slice(1).join(" L") : run[0]} `;
+          run = [];
+        }
+      }
+    }
+    if (!d) return;
+    const w = 2 * halfWidth;
+    this.bands.append(svg("g", { class: `band ${cls}`, "data-group": cls },
+      svg("path", { class: "edge", d, "stroke-width": w + 6 }),
+      svg("path", { class: "fill", d, "stroke-width": w })));
   }
 
   /** Half width and half height of a message as drawn. */

@@ -6,6 +6,8 @@
 // It also estimates the virtual time between server messages, so messages
 // and timers move smoothly without a server message per frame.
 
+import { ringConfiguration } from "./membership.js";
+
 const MAX_RECORDS = 3000;          // kept for the event log; older ones can be fetched
 const MAX_MARKERS = 4000;          // timeline marks; past this, commit marks are thinned
 const MAX_EXTRAPOLATION = 400;     // ms of wall time to run ahead of the last clock
@@ -63,7 +65,9 @@ export class Model extends EventTarget {
       changed.markersReset = true;
     }
     for (const view of u.nodes || []) {
-      const old = this.nodes.get(view.id);
+      // A server added while the cluster runs (add_server) arrives as a change like any other.
+      const old = this.nodes.get(view.id) || { log: [], store: {} };
+      if (!this.nodes.has(view.id)) changed.grew = true;
       const patch = view.log_patch;
       delete view.log_patch;
       view.log = patch ? old.log.slice(0, patch.from - 1).concat(patch.entries) : old.log;
@@ -108,6 +112,18 @@ export class Model extends EventTarget {
     // Never run backwards between two server clocks: messages would jitter.
     this.lastNow = Math.max(this.lastNow, this.clock.time + wall * this.speed);
     return this.lastNow;
+  }
+
+  /** The configuration the ring shows (membership.js): the leader's, or the most recent. */
+  configuration() {
+    return ringConfiguration(this.nodes);
+  }
+
+  /** The voters a new cluster starts with: the reset's members, or every server it had. */
+  initialConfiguration() {
+    const c = this.config || {};
+    const voters = c.members || Array.from({ length: c.size || 0 }, (_, k) => k + 1);
+    return { voters, old_voters: null, learners: [] };
   }
 
   leader() {
