@@ -6,6 +6,7 @@
 // too. Every fold opens on click. Nothing is cut off for good: the full
 // command of an entry is in its tooltip and in the inspector.
 import { el, clear, serverName } from "./dom.js";
+import { entryTexts, entryWords, standing as standingIn } from "./membership.js";
 
 // Term colours: Okabe–Ito and Tol hues without the colours that already mean
 // something (leader green #009E73, danger vermillion #D55E00, down greys),
@@ -137,6 +138,13 @@ export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell
 
 const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
 
+/** The configuration in force before log index i (1-based) of a log: the
+ * latest configuration entry before it, or the cluster's initial one. */
+export function configBefore(log, i, initial) {
+  for (let k = i - 2; k >= 0; k--) if (log[k].kind === "config" && log[k].config) return log[k].config;
+  return initial;
+}
+
 /** The width a command has inside a cell of slot width w: less the gap between
  * cells (3), the borders (2 x 2), the text's padding (0.15 em a side) and the
  * term number when it stands beside the command. */
@@ -227,6 +235,7 @@ export class LogsView {
 
   refresh(all, ids) {
     if (!this.frame || !this.model.nodes.size) return;
+    this.config = this.model.configuration();             // the ring's: row labels say where each server stands
     const g = this.plan();
     const same = !all && this.geom && this.geom.key === g.key;
     if (!same) {
@@ -256,7 +265,7 @@ export class LogsView {
     const n = this.model.nodes.get(id);
     const leader = leaderOf(n, this.model.nodes);
     const p = pointersFor(n, leader);
-    return `${leader ? leader.id : ""}|${p ? `${p.next}/${p.match}` : ""}|${this.label(id)}`;
+    return `${leader ? leader.id : ""}|${p ? `${p.next}/${p.match}` : ""}|${this.label(id)}|${this.tag(n)}`;
   }
 
   label(id) {
@@ -264,18 +273,28 @@ export class LogsView {
     return (labels && labels[id]) || "";
   }
 
+  /** The word beside a server's name: its role, or what kind of follower it is. */
+  tag(n) {
+    if (!n.up) return "down";
+    if (n.role === "leader") return "★ leader";
+    if (n.role === "candidate") return "candidate";
+    if (n.pre_votes) return "pre-candidate";
+    const where = standingIn(this.config, n.id);
+    return where === "learner" || where === "outside" ? where : "";
+  }
+
   // The text lines of a row's label column; `lines` is how many fit.
   whoLines(n, lines) {
     const name = [serverName(n.id), this.label(n.id)].filter(Boolean).join(" ");
-    if (!n.up) return [{ name, tag: "down" }];
-    const tag = n.role === "leader" ? "★ leader" : n.role === "candidate" ? "candidate" : "";
+    const tag = this.tag(n);
+    if (!n.up) return [{ name, tag }];
     const commit = `commit ${n.commit_index}`;
     const p = pointersFor(n, leaderOf(n, this.model.nodes));
     const pointers = p ? `next ${p.next} · match ${p.match}` : "";
     if (!pointers) return [{ name, tag }, { text: commit }];
-    // Only followers have pointers, so there is no tag to lose when two lines must do.
-    if (lines >= 3) return [{ name }, { text: commit }, { text: pointers }];
-    return [{ name, text: commit }, { text: pointers }];
+    // A follower with pointers is tagged only as a learner or pre-candidate.
+    if (lines >= 3) return [{ name, tag }, { text: commit }, { text: pointers }];
+    return [{ name, tag, text: commit }, { text: pointers }];
   }
 
   // Sizes and columns from the box, the mode and the logs. Reads no layout.
@@ -352,7 +371,8 @@ export class LogsView {
       for (let i = Math.max(0, n.log.length - 50); i < n.log.length; i++) {
         const e = n.log[i];
         maxTerm = Math.max(maxTerm, e.term);
-        if (e.command !== null) cmdW = Math.max(cmdW, this.measure(e.command, s.cf, false, true));
+        // Cells grow to show a configuration's whole label; where they cannot, it shows its shorter form.
+        cmdW = Math.max(cmdW, this.textWidth(e, this.texts(n, e)[0], s.cf));
       }
     }
     last += 1;                                          // the next free slot
@@ -504,18 +524,39 @@ export class LogsView {
     return this.built;
   }
 
+  /** What an entry's cell says, [text, shorter text]: its command, or a configuration's or a no-op's label. */
+  texts(node, entry) {
+    if (entry.kind !== "config") return entryTexts(entry);
+    return entryTexts(entry, configBefore(node.log, entry.index, this.model.initialConfiguration()));
+  }
+
+  /** Commands are set in monospace; labels of configurations and no-ops in the text face (narrower). */
+  textWidth(entry, text, px) {
+    const label = entry.kind === "config" || entry.kind === "noop" || entry.command === null;
+    return this.measure(text, px, entry.kind === "config", !label);
+  }
+
   cell(node, entry, slot) {
     const g = this.geom;
     const committed = entry.index <= node.commit_index;
-    const command = entry.command === null ? "" : entry.command;
+    const kind = entry.kind === "config" ? "config" : entry.kind === "noop" || entry.command === null ? "noop" : "command";
+    // The shorter label when the whole one would not fit.
+    const [long, short] = this.texts(node, entry);
+    const fits = (text) => !g.cmd || this.textWidth(entry, text, g.cf) <= cmdRoom(slot.w, g.cf, g.beside);
+    const command = fits(long) ? long : short;
+    const what = kind === "config" ? `${long}: ${entryWords(entry.config)}` : kind === "noop" ? "a leader's no-op entry" : command;
+    // A configuration entry is white inside a frame of its term's colour: it stands
+    // out among commands, and its term still shows.
+    const colours = kind === "config" ? "background-color:#fff;color:#111"
+      : `background-color:${termColour(entry.term)};color:${termInk(entry.term)}`;
     const c = el("div", {
-      class: `cell${committed ? "" : " uncommitted"}`,
-      style: `left:${slot.x + 1}px;width:${slot.w - 3}px;--fill:${termColour(entry.term)};background-color:${termColour(entry.term)};color:${termInk(entry.term)}`,
-      title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${command || "(no command)"} — ${committed ? "committed" : "not committed yet"}`,
-      "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed),
+      class: `cell${committed ? "" : " uncommitted"}${kind === "command" ? "" : ` ${kind}`}`,
+      style: `left:${slot.x + 1}px;width:${slot.w - 3}px;--fill:${termColour(entry.term)};${colours}`,
+      title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${what} — ${committed ? "committed" : "not committed yet"}`,
+      "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed), "data-kind": kind,
     }, el("span", { class: "t", text: entry.term }), el("span", { class: "c", text: command }));
     // In presenter mode a command that does not fit is hidden rather than cut.
-    if (g.presenter && g.cmd && this.measure(command, g.cf, false, true) > cmdRoom(slot.w, g.cf, g.beside)) c.classList.add("no-c");
+    if (g.presenter && g.cmd && !fits(command)) c.classList.add("no-c");
     return c;
   }
 
