@@ -18,6 +18,7 @@ export const SHORTCUTS = [
   ["T", "Time out the selected server now (it starts an election)"],
   ["I", "Inspector (the selected server, message or entry)"],
   ["E", "Events: what happened, in plain words"],
+  ["M", "Members: add a server, change the voting members, hand leadership over"],
   ["L", "Legend"],
   ["S", "Lecture scenarios"],
   ["P", "Presenter mode: the projector layout (also ?presenter=1 in the address)"],
@@ -27,6 +28,9 @@ export const SHORTCUTS = [
   ["Home / End", "On the timeline: go to the start / the end"],
 ];
 
+
+// Options about elections and membership changes, shown together in the Options tab.
+const ELECTION_OPTIONS = new Set(["pre_vote", "check_quorum", "ignore_votes_while_led"]);
 
 /** Slider position (0..1000) <-> speed (1/1000 .. 1, log scale). */
 export const speedFromSlider = (v) => 10 ** (-3 + (3 * v) / 1000);
@@ -135,6 +139,8 @@ export class Controls {
 
   reset() {
     const action = { type: "reset", nodes: Number($("#reset-nodes").value) };
+    const voters = Number($("#reset-members").value);
+    if (voters && voters < action.nodes) action.members = Array.from({ length: voters }, (_, k) => k + 1);
     const seed = $("#reset-seed").value.trim();
     if (seed !== "") action.seed = Number(seed);
     this.send(action).then((ack) => { if (ack.ok) toast(`A new cluster of ${ack.nodes} (seed ${ack.seed}).`, "info"); });
@@ -244,6 +250,8 @@ export class Controls {
       I: () => this.drawer.toggle("inspector"),
       e: () => this.drawer.toggle("events"),
       E: () => this.drawer.toggle("events"),
+      m: () => this.drawer.toggle("members"),
+      M: () => this.drawer.toggle("members"),
       p: () => this.presenter(),
       P: () => this.presenter(),
       s: () => $("#scenarios-button").click(),
@@ -267,7 +275,9 @@ export class Controls {
     const nodes = $("#reset-nodes");
     const { min, max } = this.catalogue?.nodes || { min: 1, max: ids.length };
     clear(nodes).append(...Array.from({ length: max - min + 1 }, (_, k) => el("option", { value: min + k, text: min + k })));
-    nodes.value = String(ids.length);
+    nodes.value = String(Math.min(Math.max(ids.length, min), max));
+    this.resetMembers();
+    nodes.onchange = () => this.resetMembers();
     buildActionForm($("#action-form"), this.catalogue, ids, this.send);
     // The network form's limits are the network action's (sim/actions.py).
     const network = this.catalogue?.actions.find((a) => a.type === "network")?.fields || [];
@@ -278,11 +288,29 @@ export class Controls {
     this.update();
   }
 
-  /** The options and unsafe switches, as the server's catalogue describes them. */
+  /** A new cluster's voters: everyone, or S1–Sk with the others outside (to add later). */
+  resetMembers() {
+    const n = Number($("#reset-nodes").value);
+    const select = $("#reset-members");
+    const keep = Number(select.value);
+    clear(select).append(el("option", { value: 0, text: "all" }),
+      ...Array.from({ length: Math.max(0, n - 1) }, (_, k) => n - 1 - k)
+        .map((k) => el("option", { value: k, text: k === 1 ? "S1 only" : k === 2 ? "S1, S2" : `S1–S${k}` })));
+    select.value = keep && keep < n ? String(keep) : "0";
+  }
+
+  /** The options and unsafe switches, as the server's catalogue describes them;
+   * the safe ones in two groups: log replication, and elections and membership
+   * (the thesis's PreVote, CheckQuorum and ignoring votes while led). */
   renderOptions() {
     const opts = this.model.options;
     const safe = clear($("#options-safe"));
     const unsafe = clear($("#options-unsafe"));
+    const elections = el("div", { class: "option-group", role: "group", "aria-labelledby": "options-elections" },
+      el("h3", { class: "pane-title", id: "options-elections", text: "Elections and membership changes (Ongaro's thesis)" }));
+    const replication = el("div", { class: "option-group", role: "group", "aria-labelledby": "options-replication" },
+      el("h3", { class: "pane-title", id: "options-replication", text: "Log replication" }));
+    safe.append(replication, elections);
     for (const o of this.catalogue?.options || []) {
       const send = (value, input, restore) => this.send({ type: "options", options: { [o.name]: value } })
         .then((ack) => { if (!ack.ok) restore(input); });
@@ -297,7 +325,7 @@ export class Controls {
         item = el("label", { class: "option", title: o.doc }, box, ` ${o.label}`,
           el("span", { class: "hint", id: `opt-${o.name}`, text: ` — ${o.doc}` }));
       }
-      (o.unsafe ? unsafe : safe).append(item);
+      (o.unsafe ? unsafe : ELECTION_OPTIONS.has(o.name) ? elections : replication).append(item);
     }
   }
 
@@ -363,7 +391,7 @@ export class Controls {
   buildLegend() {
     const body = $("#legend-body");
     const sample = (...children) => svg("svg", { viewBox: "-40 -30 80 60", "aria-hidden": "true" }, ...children);
-    const node = (cls, shape) => sample(svg("g", { class: `node ${cls}` }, shape));
+    const node = (cls, ...shapes) => sample(svg("g", { class: `node ${cls}` }, ...shapes));
     const dots = (...kinds) => sample(...kinds.map(([cls, shape], k) =>
       svg("g", { class: `message ${cls}`, transform: `translate(${-27 + k * (54 / Math.max(1, kinds.length - 1))} 0)` },
         messageShape(shape, 8))));
@@ -375,6 +403,19 @@ export class Controls {
         "Candidate: a diamond. Yellow dots are the votes it has."],
       [node("leader", svg("rect", { class: "shape", x: -24, y: -24, width: 48, height: 48, rx: 8 })), "Leader: a square."],
       [node("down", svg("circle", { class: "shape", r: 24 })), "Down (crashed): grey, dashed."],
+      [node("follower learner", svg("circle", { class: "shape", r: 22 }), svg("circle", { class: "member-ring", r: 26 })),
+        "Learner: a dashed outline. It receives the log but neither votes nor counts toward commitment (thesis 4.2.1)."],
+      [node("follower outside", svg("circle", { class: "shape", r: 24 })),
+        "Pale: outside the configuration (a new server not yet added, or a removed one)."],
+      [node("follower precandidate", svg("circle", { class: "shape", r: 24 }),
+        svg("circle", { class: "vote pre", r: 6, cy: -24 })),
+        "Pre-candidate: a follower asking for pre-votes (hollow dots) before it raises its term (PreVote, thesis 9.6)."],
+      [sample(svg("g", { class: "band new" }, svg("path", { class: "edge", d: "M-22,0 L22,0", "stroke-width": 40 }),
+        svg("path", { class: "fill", d: "M-22,0 L22,0", "stroke-width": 34 })),
+      svg("g", { class: "band old" }, svg("path", { class: "edge", d: "M-22,0 L0,0", "stroke-width": 22 }),
+        svg("path", { class: "fill", d: "M-22,0 L0,0", "stroke-width": 16 }))),
+        "Joint consensus (C_old,new): a purple band through C_old, a dashed blue band through C_new. " +
+        "Until C_new is committed, elections and commitment need a majority of each."],
       [sample(svg("path", { class: "timer", d: "M0,-24 A24,24 0 1 1 -24,0", style: "fill:none;stroke:#6b7785;stroke-width:5" })),
         "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election."],
       [msg("rv", "Vote?"), "RequestVote: a candidate asks for a vote."],
@@ -384,10 +425,17 @@ export class Controls {
       [msg("ae", "+3"), "AppendEntries carrying 3 log entries."],
       [msg("ok", "OK"), "AppendEntries succeeded."],
       [msg("no", "✗"), "AppendEntries rejected (logs do not match, or an old term)."],
+      [msg("pv", "Pre?"), "PreVote: could I win an election? Asked before raising the term; nobody's term changes (option PreVote)."],
+      [msg("pok", "Pre ✓"), "Pre-vote granted (hollow red: refused). A majority of them starts the real election."],
+      [msg("tn", "Now!"), "TimeoutNow: a leader handing over tells its successor to start an election at once (leadership transfer)."],
+      [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#CC79A7;stroke-width:5;stroke-dasharray:3 7;stroke-linecap:round" })),
+        "A purple dotted link: a leader handing leadership to the server at its other end."],
       [dots(["rv", "diamond"], ["ok", "circle"], ["no", "circle"]),
         "Small shapes (more than 5 servers, or chosen under Cluster): a diamond asks for a vote; a circle answers it, green yes, red no."],
       [dots(["ae", "square"], ["hb", "square"], ["ok", "small-square"], ["no", "small-square"]),
         "A square is an AppendEntries (hollow: a heartbeat); a small square answers it, green OK, red rejected. Hover or click one for its details."],
+      [dots(["pv", "diamond"], ["pok", "circle"], ["pno", "circle"], ["tn", "triangle"]),
+        "Hollow shapes are PreVote (diamond) and its replies (circles); a purple triangle is TimeoutNow."],
       [sample(svg("path", { class: "death", d: "M-10,-10 L10,10 M-10,10 L10,-10" })),
         "A red cross: a message lost where it died (message loss, a cut link or partition, a crashed receiver, or dropped by hand)."],
       [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#D55E00;stroke-width:4;stroke-dasharray:8 6" })),
@@ -398,6 +446,13 @@ export class Controls {
         el("span", { class: "t", text: "2" })), "A committed log entry; its colour and number are its term."],
       [el("div", { class: "cell uncommitted", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
         el("span", { class: "t", text: "2" })), "Hatched and dashed: not committed yet (on this server)."],
+      [el("div", { class: "cell config", style: `position:static;width:2.6em;height:2.2em;background-color:#fff;--fill:${termColour(2)}` },
+        el("span", { class: "t", text: "2" })),
+        "A configuration entry: white in a frame of its term's colour, labelled C_old,new, C_new, +S4 learner, +S4 or −S3 " +
+        "(where cells are narrow: Cₒ,ₙ, Cₙ, +S4 L). " +
+        "A server uses the latest one in its log, committed or not."],
+      [el("div", { class: "cell noop", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
+        el("span", { class: "t", text: "2" })), "A no-op entry (its cell says no-op): a new leader's empty entry of its own term."],
       [sample(...["election", "leader", "commit", "action", "crash", "violation"].map((k, i) =>
         svg("line", { class: `mark-line ${k}`, x1: -30 + i * 12, x2: -30 + i * 12, y1: -20, y2: 20, "stroke-width": 4 }))),
         "Timeline marks, left to right: an election starts (orange), a new leader (green), a commit (blue), " +

@@ -3,7 +3,8 @@
 // resizes the picture, which re-lays itself out; it never pushes it down.
 import { $ } from "./dom.js";
 
-const TITLES = { inspector: "Inspector", events: "What happened", network: "Network", cluster: "New cluster", options: "Options and unsafe switches" };
+const TITLES = { inspector: "Inspector", events: "What happened", members: "Members: the configuration", network: "Network",
+  cluster: "New cluster", options: "Options and unsafe switches" };
 
 export class Drawer {
   constructor({ onChange } = {}) {

@@ -2,6 +2,27 @@
 // filterable by server. Clicking a row goes back (or forward) to that moment.
 import { el, clear, serverName } from "./dom.js";
 
+// Records about the thesis's mechanisms get a tag, so a lecturer can find the
+// steps of a configuration change, a transfer or a PreVote round in a long log.
+const TOPICS = [
+  ["config", "configuration", ["config_append", "config_use", "change_waits", "learner_round", "change_abandoned",
+    "step_down_removed", "not_voter"], ["add_server", "change_config"]],
+  ["transfer", "transfer", ["transfer_start", "transfer_busy", "transfer_abandoned", "timeout_now_sent", "timeout_now_taken"],
+    ["transfer_leadership"]],
+  ["prevote", "PreVote", ["pre_election", "pre_grant", "pre_refuse", "pre_votes"], []],
+  ["quorum", "CheckQuorum", ["quorum_lost"], []],
+  ["ignored", "vote ignored", ["ignore_vote"], []],
+];
+
+/** The topic of a record: [class, tag] or null. */
+export function topicOf(r) {
+  const notes = r.notes || [];
+  for (const [cls, tag, codes, actions] of TOPICS) {
+    if (notes.some((c) => codes.includes(c)) || actions.includes(r.action?.type)) return [cls, tag];
+  }
+  return null;
+}
+
 const MAX_ROWS = 400;              // rows kept while following the newest events
 const MAX_WITH_OLDER = 3000;       // ... and while older ones the user fetched are shown
 
@@ -95,12 +116,13 @@ export class EventLog {
   }
 
   row(r) {
+    const topic = topicOf(r);
     const li = el("li", {
-      class: [r.kind, r.marks.includes("violation") ? "violation" : ""].join(" "),
+      class: [r.kind, r.marks.includes("violation") ? "violation" : "", topic ? `topic-${topic[0]}` : ""].join(" "),
       "data-seq": r.seq, tabindex: this.rows.size ? -1 : 0,
       title: "Click (or Enter) to go to this moment",
     }, el("span", { class: "when" }, el("b", { text: `#${r.seq}` }), " ", `${r.time.toFixed(1)} ms`),
-      el("span", { class: "what", text: r.text }));
+      el("span", { class: "what" }, topic ? el("span", { class: "topic", text: topic[1] }) : null, r.text));
     li.addEventListener("click", () => this.onSeek(r.seq));
     li.addEventListener("keydown", (e) => {
       if (e.key === "Enter") { e.stopPropagation(); this.onSeek(r.seq); }

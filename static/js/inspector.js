@@ -2,10 +2,14 @@
 // and the actions that apply to it.
 import { el, clear, fields, serverName, ms } from "./dom.js";
 import { messageTitle, nodeCaption } from "./cluster-view.js";
+import { describe, entryWords, isVoter, serverList, standing as standingIn } from "./membership.js";
 
 const FIGURE_2_FIELDS = {
-  RequestVote: ["candidate_id", "last_log_index", "last_log_term"],
+  RequestVote: ["candidate_id", "last_log_index", "last_log_term", "transfer"],
   RequestVoteReply: ["vote_granted"],
+  PreVote: ["candidate_id", "last_log_index", "last_log_term"],
+  PreVoteReply: ["vote_granted"],
+  TimeoutNow: [],
   AppendEntries: ["leader_id", "prev_log_index", "prev_log_term", "leader_commit"],
   AppendEntriesReply: ["success", "prev_log_index", "match_index", "conflict_term", "conflict_index"],
 };
@@ -74,7 +78,22 @@ export class Inspector {
       ["Election timer", el("span", { "data-timer": "", text: timerText(n, this.model.now()) })],
     ];
     if (n.up && n.role === "candidate") pairs.push(["Votes", n.votes.map(serverName).join(", ")]);
-    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n)}, term ${n.term}` }),
+    if (n.up && n.pre_votes) pairs.push(["Pre-votes", `${n.pre_votes.map(serverName).join(", ")} (PreVote: no term raised yet)`]);
+    // Its own configuration: servers may disagree, which is the point of section 6.
+    const ring = this.model.configuration();
+    const where = standingIn(ring, id);
+    if (n.config) {
+      const at = n.config_index ? `log index ${n.config_index}, ${n.config_index <= n.commit_index ? "committed" : "not committed yet"}`
+        : "the initial one";
+      pairs.push(["Its configuration", `${describe(n.config)} (${at})`]);
+      if (ring && ring.of !== id) pairs.push([`In ${serverName(ring.of)}'s`, STANDING[where]]);
+    }
+    if (n.up && n.transfer_to) pairs.push(["Handing over to", `${serverName(n.transfer_to)} (leadership transfer: no new commands meanwhile)`]);
+    if (n.up && n.catch_up) {
+      pairs.push(["Catching up", Object.entries(n.catch_up)
+        .map(([peer, c]) => `${serverName(peer)}: round ${c.round}, to index ${c.target}`).join("; ")]);
+    }
+    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n, where)}, term ${n.term}` }),
       this.nodeActions(n), fields(pairs));
     if (n.up && n.role === "leader") this.root.append(this.progress(n));
     const store = Object.entries(n.store);
@@ -101,8 +120,10 @@ export class Inspector {
       el("thead", {}, el("tr", {}, el("th", { text: "follower" }), el("th", { text: "nextIndex" }),
         el("th", { text: "matchIndex" }))));
     const body = el("tbody");
+    const learners = n.config?.learners || [];
     for (const [peer, next] of Object.entries(n.next_index)) {
-      body.append(el("tr", {}, el("td", { text: serverName(peer) }), el("td", { text: next }),
+      const who = `${serverName(peer)}${learners.includes(Number(peer)) ? " (learner)" : ""}`;
+      body.append(el("tr", {}, el("td", { text: who }), el("td", { text: next }),
         el("td", { text: n.match_index[peer] })));
     }
     table.append(body);
@@ -120,6 +141,15 @@ export class Inspector {
         onclick: () => this.send({ type: "timeout", node: id }) }),
       el("button", { "data-key": "isolate", text: isolated ? "Reconnect" : "Isolate",
         onclick: () => this.send({ type: isolated ? "connect" : "disconnect", node: id }) }));
+    // Leadership transfer (thesis 3.10): to a voter of the leader's configuration.
+    const leader = this.model.leader();
+    if (leader && leader.id !== id && n.up && isVoter(standingIn(leader.config, id))) {
+      box.append(el("button", { "data-key": "transfer", text: `Transfer leadership to ${serverName(id)}`,
+        disabled: Boolean(leader.transfer_to),
+        title: leader.transfer_to ? `${serverName(leader.id)} is already handing leadership to ${serverName(leader.transfer_to)}`
+          : `Ask ${serverName(leader.id)} to bring ${serverName(id)} up to date and tell it to start an election at once`,
+        onclick: () => this.send({ type: "transfer_leadership", to: id }) }));
+    }
     const input = el("input", { "data-key": "command", placeholder: "SET x 1", "aria-label": `Command to send to ${serverName(id)}` });
     const form = el("form", { class: "actions" }, input,
       el("button", { type: "submit", "data-key": "send", text: `Send to ${serverName(id)}` }));
@@ -154,7 +184,7 @@ export class Inspector {
     this.root.append(el("h3", { text: `#${m.id} ${messageTitle(m)}` }), fields(pairs));
     if (m.type === "AppendEntries") {
       this.root.append(el("h3", { text: `entries[] (${m.entries.length})` }),
-        el("pre", { text: m.entries.length ? m.entries.map((e) => `${e.index}: term ${e.term}  ${e.command ?? "(no command)"}`).join("\n")
+        el("pre", { text: m.entries.length ? m.entries.map((e) => `${e.index}: term ${e.term}  ${entryLine(e)}`).join("\n")
           : "(none: a heartbeat)" }));
     }
     this.root.append(el("div", { class: "actions" },
@@ -164,10 +194,27 @@ export class Inspector {
   entry(nodeId, entry) {
     const n = this.model.nodes.get(nodeId);
     const committed = n && entry.index <= n.commit_index;
+    const what = entry.kind === "config" && entry.config
+      ? ["configuration", `${entryWords(entry.config)}. ${serverName(nodeId)} uses the latest configuration in its log, committed or not.`]
+      : ["command", entry.command ?? "(none: a leader's no-op entry)"];
     this.root.append(el("h3", { text: `${serverName(nodeId)}, log index ${entry.index}` }),
-      fields([["term", entry.term], ["command", entry.command ?? "(none: a leader's no-op entry)"],
+      fields([["term", entry.term], what,
         ["Committed", committed ? "yes (on this server)" : "not yet (on this server)"]]));
   }
+}
+
+const STANDING = {
+  voter: "a voter", both: "a voter of C_old and of C_new", old: "a voter of C_old only: it leaves",
+  new: "a voter of C_new only: it joins", learner: "a learner: it receives the log but does not vote",
+  outside: "outside the configuration",
+};
+
+function entryLine(e) {
+  if (e.kind === "config" && e.config) {
+    const c = e.config;
+    return c.old_voters ? `C_old,new: old ${serverList(c.old_voters)}, new ${serverList(c.voters)}` : `configuration: ${describe(c)}`;
+  }
+  return e.command ?? "(no-op)";
 }
 
 function timerText(n, now) {

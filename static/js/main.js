@@ -10,6 +10,7 @@ import { Inspector } from "./inspector.js";
 import { Controls, toast } from "./controls.js";
 import { ScenarioPanel } from "./scenario.js";
 import { Drawer } from "./drawer.js";
+import { MembersPanel } from "./members.js";
 
 const model = new Model();
 // What the server's actions and options are (sim/actions.py): the controls are built from it.
@@ -17,9 +18,10 @@ const catalogue = await fetch("/api/catalogue").then((r) => r.json()).catch(() =
 if (catalogue) $("#client-command").maxLength = catalogue.command.max;
 let renderedSize = 0;
 
-function send(action) {
+/** Send an action; a refusal is shown as a toast unless the caller shows it itself (quiet). */
+function send(action, { quiet = false } = {}) {
   return connection.send(action).then((ack) => {
-    if (!ack.ok) toast(ack.error);
+    if (!ack.ok && !quiet) toast(ack.error);
     return ack;
   });
 }
@@ -38,7 +40,10 @@ function select(selection, { focus = false } = {}) {
   redraw();
 }
 
-const drawer = new Drawer({ onChange: (name) => { if (name === "events") events.render(); } });
+const drawer = new Drawer({ onChange: (name) => {
+  if (name === "events") events.render();
+  if (name === "members") members.render();
+} });
 const view = new ClusterView($("#cluster"), model, {
   onSelect: (sel, how) => select(sel, { focus: how === "key" }),
   onLink: (a, b) => {
@@ -57,6 +62,8 @@ const events = new EventLog($("#event-log"), $("#event-filter"), model, {
 });
 const inspector = new Inspector($("#inspector"), model, { send, onSelect: (sel) => select(sel) });
 const scenario = new ScenarioPanel($("#narration"), model, send);
+const members = new MembersPanel(model, send, { toast, isShown: () => drawer.isOpen("members"),
+  maxNodes: catalogue?.nodes.max });
 const controls = new Controls(model, send, {
   onSeek: seek, scenario, drawer, view, catalogue, onEscape: () => select(null),
   onLayout: () => { if (model.ready) { view.render(); logs.layout?.(); redraw(); } },
@@ -74,6 +81,7 @@ model.addEventListener("state", () => {
   timeline.render();
   events.render();
   controls.render();
+  members.render();
   inspector.refresh(null);
   scenario.onState();
   const notice = $("#notice");
@@ -94,6 +102,7 @@ function merge(into, c) {
   for (const id of c.nodes) into.nodes.add(id);
   into.clockOnly = into.clockOnly && c.clockOnly;
   into.markersReset = into.markersReset || c.markersReset;
+  into.grew = into.grew || c.grew;
   into.scenario = into.scenario || c.scenario;
   into.notice = c.notice || into.notice;
   return into;
@@ -116,11 +125,21 @@ function drawUpdate() {
   merged = null;
   if (!changed) return;
   lastDrawn = performance.now();
+  if (changed.grew) {
+    // A server was added: the ring, the logs and the server lists are laid out
+    // again for the new number of servers (the selection stays).
+    renderedSize = model.nodes.size;
+    view.render();
+    logs.render();
+    controls.render();
+    events.render();                // from the model, which holds the new records already
+  }
   view.update(changed);
   logs.update(changed);
   timeline.update(changed);
-  events.update(changed);
+  if (!changed.grew) events.update(changed);
   controls.update(changed);
+  members.update(changed);
   inspector.refresh(changed);
   if (changed.scenario) {
     scenario.render();
