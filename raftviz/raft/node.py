@@ -40,10 +40,11 @@ from . import kv
 from .config import EMPTY, Config, differences
 from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVoteReply, RequestVote,
                        RequestVoteReply, TimeoutNow)
-from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigUse,
+from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
+                    ConfigUse,
                     Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, LearnerRound, Leader, Match, NotLeader,
                     NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
-                    QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing,
+                    QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
                     TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes)
 
@@ -311,6 +312,20 @@ class Node:
             return make(voter, granted, len(votes), None, tally)
         return make(voter, granted, tally[0][0], tally[0][1], None)
 
+    @property
+    def stands(self) -> bool:
+        """May this server start an election? A voter may. So may a server
+        its latest configuration leaves out while it does not know that
+        configuration is committed: thesis 4.2.2, "it might still be needed
+        until the C_new entry is committed" (a leader that removed itself and
+        restarted may hold the only copy of C_new that the others would vote
+        for); its own vote then does not count. Learners never do, nor a
+        server that knows no configuration yet."""
+        cfg = self.configuration
+        if cfg.is_voter(self.id):
+            return True
+        return bool(cfg.voters) and self.id not in cfg.learners and self.config_index > self.commit_index
+
     def _wants_leader_timer(self) -> bool:
         """A leader runs an election timer only for CheckQuorum and to give up a transfer."""
         return self.options.check_quorum or self.transfer_to is not None
@@ -359,9 +374,11 @@ class Node:
             return [], False, [IgnoredTimeout(self.role, self.up)]
         if self.role == LEADER:
             return self._leader_timeout()
-        if not self.configuration.is_voter(self.id):
+        if not self.stands:
             return [], False, [NotVoter(self.configuration)]
         notes: list = []
+        if not self.configuration.is_voter(self.id):
+            notes.append(StandsOutside(self.config_index, self.configuration))
         if self.options.pre_vote:
             return self._start_pre_vote(notes), True, notes
         msgs = self._start_election(notes, False)
@@ -377,7 +394,12 @@ class Node:
 
     def _start_pre_vote(self, notes: list) -> list:
         """Thesis 9.6: ask for votes in term + 1 without moving to it. Only a
-        majority of yeses starts the real election."""
+        majority of yeses starts the real election. A candidate whose election
+        failed asks again the same way: it stops being a candidate of its term
+        (keeping its vote) and waits for the answers as a follower would, else
+        it would count no pre-vote and never stand again (etcd's pre-candidate)."""
+        if self.role == CANDIDATE:
+            self.become_follower(self.term)
         self.pre_votes = {self.id}
         notes.append(PreElection(self.term + 1))
         if self.configuration.quorum(self.pre_votes):
@@ -499,7 +521,10 @@ class Node:
         if new:
             msgs = self._append_config(Config.of(cfg.voters, None, cfg.learners + tuple(new)), "learners", notes)
             for p in new:
-                self._start_rounds(p, notes)
+                # (A leader that is a majority by itself has committed that entry
+                # already, and the next step has started the rounds.)
+                if p not in self.rounds and p not in self.caught_up:
+                    self._start_rounds(p, notes)
             return msgs
         waiting = [p for p in change.voters if p in cfg.learners and p not in self.caught_up]
         for p in waiting:
@@ -508,6 +533,7 @@ class Node:
         if any(p not in self.caught_up for p in waiting):
             return []
         self.change = None
+        self.caught_up = set()
         learners = tuple(p for p in cfg.learners if p not in change.voters)
         if unsafe:
             return self._append_config(Config.of(change.voters, None, learners), "direct", notes)
@@ -547,24 +573,28 @@ class Node:
         """If learner p has finished its round: caught up when the round
         needed at most one AppendEntries of entries (so it took about one round
         trip, far less than an election timeout); else another round, up to
-        MAX_ROUNDS. Returns True when p has just caught up."""
+        MAX_ROUNDS. A round that finds the learner already holding the whole
+        log needs nothing and ends at once. Returns True when p has just
+        caught up."""
         rnd, target, start = self.rounds[p]
         match = self.match_index.get(p, 0)
-        if match < target:
-            return False
-        sent = target - start
-        if sent <= self.options.entries_per_append:
-            del self.rounds[p]
-            self.caught_up.add(p)
-            notes.append(LearnerRound(p, rnd, sent, True))
-            return True
-        if rnd >= MAX_ROUNDS:
-            del self.rounds[p]
-            self.change = None
-            notes.append(ChangeAbandoned(p, rnd))
-            return False
-        self.rounds[p] = (rnd + 1, len(self.log), match)
-        notes.append(LearnerRound(p, rnd, sent, False))
+        while match >= target:
+            sent = target - start
+            if sent <= self.options.entries_per_append:
+                del self.rounds[p]
+                self.caught_up.add(p)
+                notes.append(LearnerRound(p, rnd, sent, True))
+                return True
+            if rnd >= MAX_ROUNDS:
+                # The whole change is given up: no learner's rounds matter any more.
+                self.rounds.clear()
+                self.caught_up = set()
+                self.change = None
+                notes.append(ChangeAbandoned(p, rnd))
+                return False
+            notes.append(LearnerRound(p, rnd, sent, False))
+            rnd, target, start = rnd + 1, len(self.log), match
+            self.rounds[p] = (rnd, target, start)
         return False
 
     # ----- leadership transfer (thesis 3.10) ---------------------------------------
@@ -585,7 +615,7 @@ class Node:
         if m.term < self.term or self.role == LEADER:
             notes.append(StaleReply(m.type, m.src, m.term))
             return [], False
-        if not self.configuration.is_voter(self.id):
+        if not self.stands:
             notes.append(NotVoter(self.configuration))
             return [], False
         notes.append(TimeoutNowTaken(m.src))
@@ -703,10 +733,23 @@ class Node:
         if self.options.noop_on_election:
             self.log.append(Entry(self.term, None))
             notes.append(Propose(len(self.log), None))
+        elif self.config_index > self.commit_index:
+            # Its latest configuration may be uncommitted (a change an earlier
+            # leader left half done). Only an entry of this term can commit it
+            # (Figure 8), and no change may finish or start before (thesis 4.1):
+            # so a no-op of this term, as the thesis's LogCabin always appends.
+            self.log.append(Entry(self.term, None))
+            notes.append(Propose(len(self.log), None))
+            notes.append(ConfigNoop(len(self.log), self.config_index))
         self.become_leader()
         extra = []
         if self.configuration.quorum((self.id,)):
             extra = self._advance_commit(notes)
+        if self.configuration.joint and self.role == LEADER:
+            # A change an earlier leader left in C_old,new: if this leader
+            # already knows C_old,new is committed, C_new is due now (section 6);
+            # else it follows once an entry of this term commits.
+            extra += self._continue_change(notes)
         return [self._append_entries(p) for p in self.peers if p not in self.in_flight] + extra
 
     def _on_append_entries(self, m: AppendEntries, notes):

@@ -71,9 +71,11 @@ NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
 
 # Configuration changes (section 6; thesis 4). Configurations are config.Config values.
 NotVoter = note_type("NotVoter", "not_voter", "config")
+StandsOutside = note_type("StandsOutside", "stands_outside", "index config")     # thesis 4.2.2
 ConfigAppend = note_type("ConfigAppend", "config_append", "index config previous why")  # why: learners joint new single direct
 ConfigUse = note_type("ConfigUse", "config_use", "index config fell_back")
 ChangeWaits = note_type("ChangeWaits", "change_waits", "index term")
+ConfigNoop = note_type("ConfigNoop", "config_noop", "index config_index")     # a new leader's no-op for its configuration
 LearnerRound = note_type("LearnerRound", "learner_round", "learner round sent caught_up")
 ChangeAbandoned = note_type("ChangeAbandoned", "change_abandoned", "learner rounds")
 StepDownRemoved = note_type("StepDownRemoved", "step_down_removed", "index config")
@@ -162,8 +164,9 @@ def _refuse_log(me, candidate, my_last_term, my_last_index, their_last_term, the
 
 
 def _tally(tally) -> str:
+    """While joint, each group's count: "1 of 3 in C_old (2 needed) and 2 of 3 in C_new (2 needed)"."""
     (o_have, o_need, o_size), (n_have, n_need, n_size) = tally
-    return f"{o_have} of the {o_need} it needs in C_old and {n_have} of the {n_need} in C_new"
+    return f"{o_have} of {o_size} in C_old ({o_need} needed) and {n_have} of {n_size} in C_new ({n_need} needed)"
 
 
 def _votes(me, voter, granted, count, needed, tally):
@@ -307,8 +310,16 @@ def _ignored_timeout(me, role, up):
 def _not_voter(me, config):
     if not config.voters:
         return f"{me} knows no configuration yet: it waits for a leader to contact it and starts no election."
-    role = "a learner" if _number(me) in config.learners else "not in its configuration " + config.describe()
-    return f"{me}'s election timer fires, but {me} is {role}: only voters start elections."
+    if _number(me) in config.learners:
+        return f"{me}'s election timer fires, but {me} is a learner: it does not vote, so it starts no election."
+    return (f"{me}'s election timer fires, but {me} is not in its configuration {config.describe()}, which it knows "
+            f"is committed: it is no longer needed, so it starts no election.")
+
+
+def _stands_outside(me, index, config):
+    return (f"{me} is not in its latest configuration {config.describe()} (index {index}), but that is not known to "
+            f"be committed, so {me} may still be needed: it stands for election all the same, without counting "
+            f"its own vote (thesis 4.2.2).")
 
 
 def _config_append(me, index, config, previous, why):
@@ -344,6 +355,12 @@ def _config_use(me, index, config, fell_back):
 def _change_waits(me, index, term):
     return (f"{me} has committed no entry of its term {term} yet, so the change waits: it appends a no-op at index "
             f"{index} and starts the change once that commits (thesis 4.1).")
+
+
+def _config_noop(me, index, config_index):
+    return (f"{me} does so because its latest configuration (index {config_index}) is not known to be committed: "
+            f"only an entry of {me}'s own term can commit it (Figure 8), and no configuration change may finish or "
+            f"start before that (thesis 4.1).")
 
 
 def _learner_round(me, learner, round, sent, caught_up):
@@ -456,8 +473,8 @@ _TEXT = {
     "truncate": _truncate, "append": _append, "commit": _commit, "apply": _apply, "match": _match,
     "retry": _retry, "old_term_majority": _old_term_majority, "heartbeat": _heartbeat,
     "propose": _propose, "not_leader": _not_leader, "ignored_timeout": _ignored_timeout,
-    "not_voter": _not_voter, "config_append": _config_append, "config_use": _config_use,
-    "change_waits": _change_waits, "learner_round": _learner_round, "change_abandoned": _change_abandoned,
+    "not_voter": _not_voter, "stands_outside": _stands_outside, "config_append": _config_append, "config_use": _config_use,
+    "change_waits": _change_waits, "config_noop": _config_noop, "learner_round": _learner_round, "change_abandoned": _change_abandoned,
     "step_down_removed": _step_down_removed, "transfer_start": _transfer_start, "transfer_busy": _transfer_busy,
     "transfer_abandoned": _transfer_abandoned, "timeout_now_sent": _timeout_now_sent,
     "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,

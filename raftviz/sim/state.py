@@ -15,7 +15,7 @@ a vote no election could have given (docs/scenarios.md lists them all).
 from __future__ import annotations
 
 from ..raft import CANDIDATE, FOLLOWER, LEADER, Entry
-from ..raft.config import Config
+from ..raft.config import EMPTY, Config
 from .actions import MAX_COMMAND, MAX_NODES, MIN_NODES, Where, check_servers, is_int
 from .quote import quote, quote_names
 
@@ -157,7 +157,11 @@ def _check_elected(leader: dict, nodes: dict, initial: Config) -> None:
     term, me = leader["term"], leader["id"]
     possible = {n["id"] for n in nodes.values()
                 if n["term"] > term or (n["term"] == term and n["voted_for"] == me) or n["id"] == me}
-    configs = _configs(leader, initial)
+    # A server outside the initial members starts knowing no configuration (as if added).
+    configs = _configs(leader, initial if me in initial.voters else EMPTY)
+    if not any(c.voters for c in configs):
+        raise ValueError(f"S{me} cannot lead term {term}: it is not one of the initial members and its log holds "
+                         f"no configuration entry, so it knows no configuration and cannot have stood for election.")
     if not any(c.quorum(possible) for c in configs):
         latest = configs[-1]
         others = [i for i in latest.electorate if i not in possible]

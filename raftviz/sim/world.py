@@ -75,7 +75,9 @@ class World:
         self.heartbeat_token = [0] * slots
 
     def _new_node(self, i: int) -> Node:
-        node = Node(i, self.ids, self.options, voters=self.members if i <= self.size else ())
+        # Servers outside the initial members start as if added: knowing no configuration.
+        outside = i > self.size or (self.members is not None and i not in self.members)
+        node = Node(i, self.ids, self.options, voters=() if outside else self.members)
         node.lease = self.election_timeout[0]
         return node
 
@@ -118,8 +120,9 @@ class World:
 
     def _reset_timer(self, i: int) -> None:
         """A fresh random election timeout, for a server that may start
-        elections: none for one its configuration leaves out (it could not win)."""
-        if not self.nodes[i].configuration.is_voter(i):
+        elections (Node.stands): none for a learner, for a server that knows no
+        configuration, or for one a committed configuration leaves out."""
+        if not self.nodes[i].stands:
             self.deadline[i] = INF
             return
         lo, hi = self.election_timeout
