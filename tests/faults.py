@@ -1,41 +1,155 @@
 """Randomized fault schedules and an oracle that checks safety after every event.
 
-The oracle is independent of the engine's own monitor: it looks only at the
-nodes' visible state (role, term, log, commitIndex) after each step.
+The oracle is independent of the engine's own monitor and of its quorum
+code: it looks only at the servers' visible state (role, term, log,
+commitIndex, the configuration each says it uses) after each step, and
+counts majorities itself.
 """
 import random
 
 from raftviz.sim import Cluster
 
+MAX_SERVERS = 9
+
+
+def groups_of(config):
+    """The groups that each need a majority: (C_new,) or, while joint, (C_old, C_new)."""
+    if config.old_voters is None:
+        return (frozenset(config.voters),)
+    return (frozenset(config.old_voters), frozenset(config.voters))
+
+
+def majority_of_each(groups, holders) -> bool:
+    return all(group and 2 * len(group & holders) > len(group) for group in groups)
+
 
 class Oracle:
-    def __init__(self):
-        self.leaders = {}        # term -> node
-        self.committed = []      # the committed prefix, as (term, command) pairs
+    """Safety as a student would check it from the outside, after every event:
 
-    def check(self, c):
-        for i, n in c.nodes.items():
+    - at most one leader per term (Election Safety);
+    - servers never disagree about committed entries (State Machine Safety);
+    - when an index is first committed, a majority of each group of the
+      committing server's configuration stores that entry (section 6: a
+      majority of C_old AND of C_new while joint; the leader counted only
+      where it is a voter);
+    - a new leader holds every entry committed before it (Leader Completeness);
+    - every server uses the latest configuration in its log, or its initial
+      one if its log holds none (section 6);
+    - no log holds more than one configuration entry beyond the committed
+      prefix (one change at a time)."""
+
+    def __init__(self, size, voters=None):
+        self.leaders = {}        # term -> node
+        self.committed = []      # the committed prefix, as entries
+        # S1..S`size` start with the initial voters; servers added later know no configuration
+        self.size = size
+        self.voters = frozenset(voters or range(1, size + 1))
+        self.configs = {}        # id -> (config index, groups) at the last check
+
+    def config_of(self, c, i):
+        """(index, groups) of the configuration server i should use: its log's latest, else its initial one."""
+        log = c.nodes[i].log
+        for k in range(len(log), 0, -1):
+            if log[k - 1].config is not None:
+                return k, groups_of(log[k - 1].config)
+        return 0, (self.voters if i <= self.size else frozenset(),)
+
+    def check(self, c, majorities=True):
+        nodes = c.nodes
+        before = dict(self.configs)
+        newly_committed_by = None
+        for i, n in nodes.items():
             if n.up and n.role == "leader":
-                other = self.leaders.setdefault(n.term, i)
-                assert other == i, f"S{other} and S{i} both led term {n.term} (seq {c.seq})"
+                other = self.leaders.get(n.term)
+                if other is None:
+                    self.leaders[n.term] = i
+                    assert n.log[:len(self.committed)] == self.committed, \
+                        f"S{i} became leader of term {n.term} without every committed entry (seq {c.seq})"
+                assert self.leaders[n.term] == i, f"S{self.leaders[n.term]} and S{i} both led term {n.term} (seq {c.seq})"
+            index, groups = self.config_of(c, i)
+            self.configs[i] = (index, groups)
             if not n.up:
                 continue
-            prefix = [(e.term, e.command) for e in n.log[:n.commit_index]]
+            said = n.config
+            used = (frozenset(said["voters"]),) if said["old_voters"] is None else \
+                (frozenset(said["old_voters"]), frozenset(said["voters"]))
+            assert used == groups, \
+                f"S{i} uses {said}, not the latest configuration in its log (index {index}) (seq {c.seq})"
+            prefix = n.log[:n.commit_index]
             shared = min(len(prefix), len(self.committed))
             assert prefix[:shared] == self.committed[:shared], \
                 f"S{i}'s committed entries disagree with what was committed before (seq {c.seq})"
             if len(prefix) > len(self.committed):
+                newly_committed_by = (i, len(self.committed))
                 self.committed = prefix
+        for i, n in nodes.items():
+            beyond = [k for k in range(len(self.committed), len(n.log)) if n.log[k].config is not None]
+            assert len(beyond) <= 1, \
+                f"S{i} holds {len(beyond)} uncommitted configuration entries: one change at a time (seq {c.seq})"
+        if majorities and newly_committed_by is not None:
+            i, first = newly_committed_by
+            self._check_majorities(c, i, first, before.get(i), self.configs[i])
+
+    def _check_majorities(self, c, i, first, before, after):
+        """Entries first+1.. were just committed by S`i`: each must be on a
+        majority of the configuration S`i` used (the one before this event,
+        or, if it appended a configuration in this event, possibly that one)."""
+        candidates = [cfg for cfg in (before, after) if cfg is not None]
+        if before is not None and before[0] == after[0]:
+            candidates = [before]
+        for k in range(first + 1, len(self.committed) + 1):
+            entry = self.committed[k - 1]
+            holders = frozenset(j for j, n in c.nodes.items() if len(n.log) >= k and n.log[k - 1] == entry)
+            ok = False
+            ok = any(majority_of_each(groups, holders) for _, groups in candidates)
+            assert ok, (f"S{i} committed index {k}, but only {sorted(holders)} store it: no majority of each of "
+                        f"{[sorted(g) for g in candidates[0][1]]} (seq {c.seq})")
 
 
-def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=True, **options):
+def configuration_action(c, rng):
+    """A random membership step: a new server, a change of voters (joint or
+    single; removing the leader too), or a leadership transfer. Refusals are
+    fine, but must change nothing."""
+    ids = list(c.nodes)
+    roll = rng.random()
+    seq = c.seq
+    try:
+        if roll < 0.15:
+            if len(ids) < MAX_SERVERS:
+                c.add_server()
+        elif roll < 0.8:
+            leader = c.leader()
+            current = set(c.nodes[leader].config["voters"]) if leader is not None else set(ids)
+            method = rng.choice(["joint", "single"])
+            if method == "single":
+                current ^= {rng.choice(ids)}
+                voters = current or {rng.choice(ids)}
+            else:
+                voters = set(rng.sample(ids, rng.randint(1, len(ids))))
+            c.change_config(sorted(voters), method=method)
+        else:
+            c.transfer_leadership(rng.choice(ids))
+    except ValueError:
+        assert c.seq == seq, "a refused action changes nothing"
+
+
+def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=True, membership=0.0,
+               calm=False, **options):
     """Random crashes, restarts, partitions, cut links, loss, long delays and
-    client commands for fault_ms; then every fault is repaired and the
-    cluster gets settle_ms to recover. Returns (cluster, oracle, last command)."""
+    client commands for fault_ms; with membership (the share of steps, 0 to
+    1), also new servers, configuration changes, leadership transfers and
+    PreVote, CheckQuorum and ignore_votes_while_led switched on and off.
+    calm: no network faults, only crashes and restarts (so that more
+    configuration changes get through). Then every fault is
+    repaired and the cluster gets settle_ms to recover. Returns (cluster,
+    oracle, last command)."""
     rng = random.Random(seed)
     c = Cluster(size, seed=seed, **options)
-    oracle = Oracle()
-    ids = list(c.nodes)
+    oracle = Oracle(size)
+
+    def check():
+        if check_every_event:
+            oracle.check(c)
 
     def advance(ms):
         until = c.now + ms
@@ -47,12 +161,21 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
                 oracle.check(c)
             else:
                 c.run_for(ms)
-                oracle.check(c)
+                oracle.check(c, majorities=False)
                 break
 
     commands = 0
     while c.now < fault_ms:
         advance(rng.uniform(5, 60))
+        ids = list(c.nodes)
+        if membership and rng.random() < membership:
+            if rng.random() < 0.25:
+                c.set_options(**{rng.choice(["pre_vote", "check_quorum", "ignore_votes_while_led"]):
+                                 rng.random() < 0.5})
+            else:
+                configuration_action(c, rng)
+            check()
+            continue
         roll = rng.random()
         down = [i for i in ids if not c.nodes[i].up]
         up = [i for i in ids if c.nodes[i].up]
@@ -63,11 +186,13 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
             c.crash(rng.choice(up))
         elif roll < 0.55 and down:
             c.restart(rng.choice(down))
-        elif roll < 0.62:
+        elif calm:
+            pass
+        elif roll < 0.62 and len(ids) > 1:
             shuffled = rng.sample(ids, len(ids))
             cut = rng.randint(1, len(ids) - 1)
             c.partition(shuffled[:cut])
-        elif roll < 0.7:
+        elif roll < 0.7 and len(ids) > 1:
             a, b = rng.sample(ids, 2)
             c.cut(a, b)
         elif roll < 0.78:
@@ -84,18 +209,62 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
             c.disconnect(rng.choice(up))
             if rng.random() < 0.5:
                 c.connect(rng.choice(ids))
+        check()
     # Repair everything and let the cluster recover.
     c.heal()
     c.network.loss = 0.0
     c.network.latency = (10, 20)
-    for i in ids:
+    for i in c.nodes:
         if not c.nodes[i].up:
             c.restart(i)
     advance(settle_ms / 2)
     last = f"SET final {seed}"
+    if membership:
+        finish_membership_run(c, advance, last)
+        return c, oracle, last
     for _ in range(40):
         if c.submit(last) is not None:
             break
         advance(100)
     advance(settle_ms / 2)
     return c, oracle, last
+
+
+def finish_membership_run(c, advance, last):
+    """Shut down the servers the configuration no longer names, and submit
+    the last command until a leader has committed its whole log with it,
+    every member has caught up, and no configuration change is left half done. (A leader commits an
+    entry of an earlier term only through one of its own, Figure 8, so a
+    leader that takes over last may need one more command.)"""
+    for _ in range(40):
+        shut_down_outsiders(c, advance)
+        c.submit(last)
+        advance(400)
+        leader = c.leader()
+        if leader is not None:
+            lead = c.nodes[leader]
+            config = lead.config
+            members = set(config["voters"]) | set(config["learners"])
+            if lead.commit_index == len(lead.log) and lead.log[-1].command == last and config["old_voters"] is None \
+                    and all(c.nodes[i].commit_index == len(lead.log) for i in members):
+                return
+    raise AssertionError("no leader committed the last command everywhere in 16 s after the faults stopped")
+
+
+def shut_down_outsiders(c, advance):
+    """Section 6: once the configuration no longer names a server, it can be
+    shut down. (A removed server that never learned it was removed would
+    otherwise keep timing out, thesis 4.2.3.) A leader the configuration
+    leaves out steps down by itself once it has committed it."""
+    for _ in range(40):
+        if c.leader() is not None:
+            break
+        advance(100)
+    leader = c.leader()
+    if leader is None:
+        return
+    config = c.nodes[leader].config
+    members = set(config["voters"]) | set(config["old_voters"] or ()) | set(config["learners"]) | {leader}
+    for i, n in c.nodes.items():
+        if i not in members and n.up:
+            c.crash(i)
