@@ -18,6 +18,16 @@ function fieldInput(field, ids, commandMax) {
       const input = named(el("input", { placeholder: "SET x 1", maxlength: commandMax }));
       return { label, node: input, read: () => input.value };
     }
+    case "servers": {                                // a list of servers, e.g. the voters of change_config
+      const input = named(el("input", { placeholder: ids.join(" ") }));
+      return { label, node: input,
+        read: () => (input.value.trim() === "" ? undefined : input.value.trim().split(/[\s,]+/).map((x) => Number(x.replace(/^S/i, "")))) };
+    }
+    case "choice": {                                 // one of the catalogue's choices, e.g. joint or single
+      const select = named(el("select", {}, ...(field.required ? [] : [el("option", { value: "", text: "—" })]),
+        ...(field.choices || []).map((c) => el("option", { value: c, text: c }))));
+      return { label, node: select, read: () => (select.value === "" ? undefined : select.value) };
+    }
     case "groups": {
       const input = named(el("input", { placeholder: "1 2 | 3 4 5" }));
       return { label, node: input, read: () => input.value.split("|").map((g) => g.trim().split(/[\s,]+/).filter(Boolean).map(Number)) };

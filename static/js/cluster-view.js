@@ -209,7 +209,7 @@ export class ClusterView {
     if (c.learners?.length) items.push([`learner${c.learners.length > 1 ? "s" : ""} ${serverList(c.learners)}`, "learner"]);
     if (outside.length) items.push([`outside ${serverList(outside)}`, "outside"]);
     // Greedy wrapping by measured width, so no line runs off the stage.
-    const font = getComputedStyle(this.root).fontFamily;
+    const font = this.font ??= getComputedStyle(this.root).fontFamily;     // read once: reading styles may cost a recalculation
     const width = (text, bold) => { this.measurer.font = `${bold ? "700 " : ""}${T}px ${font}`; return this.measurer.measureText(text).width; };
     const room = W - 20;
     let line = [], used = 0;

@@ -304,6 +304,16 @@ export class Controls {
    * (the thesis's PreVote, CheckQuorum and ignoring votes while led). */
   renderOptions() {
     const opts = this.model.options;
+    if (this.optionInputs) {
+      // Built once: later changes only set the values, so the focus and the
+      // keyboard user's place stay where they were.
+      for (const [name, input] of this.optionInputs) {
+        if (input.type === "checkbox") input.checked = Boolean(opts[name]);
+        else if (document.activeElement !== input) input.value = opts[name];
+      }
+      return;
+    }
+    this.optionInputs = new Map();
     const safe = clear($("#options-safe"));
     const unsafe = clear($("#options-unsafe"));
     const elections = el("div", { class: "option-group", role: "group", "aria-labelledby": "options-elections" },
@@ -319,11 +329,13 @@ export class Controls {
         const input = el("input", { type: "number", min: o.range[0], max: o.range[1], value: opts[o.name], "aria-label": o.label });
         input.addEventListener("change", () => send(Number(input.value), input, (i) => { i.value = this.model.options[o.name]; }));
         item = el("label", { class: "option", title: o.doc }, `${o.label} `, input);
+        this.optionInputs.set(o.name, input);
       } else {
         const box = el("input", { type: "checkbox", checked: opts[o.name], "aria-describedby": `opt-${o.name}` });
         box.addEventListener("change", () => send(box.checked, box, (b) => { b.checked = this.model.options[o.name]; }));
         item = el("label", { class: "option", title: o.doc }, box, ` ${o.label}`,
           el("span", { class: "hint", id: `opt-${o.name}`, text: ` — ${o.doc}` }));
+        this.optionInputs.set(o.name, box);
       }
       (o.unsafe ? unsafe : ELECTION_OPTIONS.has(o.name) ? elections : replication).append(item);
     }
