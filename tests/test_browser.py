@@ -245,3 +245,155 @@ def test_any_action_can_be_taken_from_a_form_built_from_the_catalogue(app: Page)
     expect(app.locator('[data-node-id="2"]')).to_have_attribute("data-up", "false")
     form.get_by_role("button", name="Do it").click()          # again: refused in plain words, nothing changes
     expect(app.locator(".toast.error")).to_contain_text("S2 is already down.")
+
+
+# ----- configuration changes, leadership transfer (issue 12) -----------------------------
+
+def step_once(page: Page):
+    """One event forward with the Step button, waiting until the page shows it."""
+    before = seq(page)
+    page.locator("#step").click()
+    expect(page.locator("#seq-readout")).to_contain_text(f"event {before + 1} /")
+
+
+def member(page: Page, node: int) -> str:
+    return page.locator(f'[data-node-id="{node}"]').get_attribute("data-member")
+
+
+def test_a_configuration_change_made_in_the_ui_shows_in_the_ring_and_the_logs(app: Page):
+    """S1–S3 vote, S4 and S5 start outside; S6 is added; Change members… (joint) makes
+    S1–S5 the voters: the ring and the logs show the learners, then C_old,new, then C_new."""
+    app.locator('.tab[data-drawer="cluster"]').click()
+    app.locator("#reset-nodes").select_option("5")
+    app.locator("#reset-members").select_option("3")
+    app.locator("#reset-form").get_by_role("button", name="Reset").click()
+    expect(app.locator('[data-node-id="4"]')).to_have_attribute("data-member", "outside")
+    expect(app.locator('[data-node-id="5"]')).to_have_attribute("data-member", "outside")
+    expect(app.locator('[data-node-id="1"]')).to_have_attribute("data-member", "voter")
+    expect(app.locator('[data-captions-of="4"] .caption').first).to_have_text("outside")
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    pause(app)
+
+    app.keyboard.press("m")                                   # the Members tab, from the keyboard
+    expect(app.locator("#drawer-title")).to_have_text("Members: the configuration")
+    app.get_by_role("button", name="Add server S6").click()
+    expect(app.locator("[data-node-id]")).to_have_count(6)
+    expect(app.locator("[data-log-node]")).to_have_count(6)
+    expect(app.locator('[data-node-id="6"]')).to_have_attribute("data-member", "outside")
+    expect(app.locator("#members-now")).to_contain_text("outside S4–S6")
+    # The ring was laid out again: six servers, no two overlapping.
+    boxes = app.eval_on_selector_all("#cluster [data-node-id] .shape",
+                                     "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+    app.get_by_role("button", name="Change members…").click()
+    dialog = app.locator("#members-dialog")
+    expect(dialog).to_be_visible()
+    for i in (1, 2, 3):
+        expect(dialog.locator(f'#members-choices input[value="{i}"]')).to_be_checked()
+    dialog.get_by_label("S4").check()
+    dialog.get_by_label("S5").check()
+    dialog.get_by_label("Joint consensus").check()
+    dialog.get_by_role("button", name="Ask the leader").click()
+    expect(dialog).to_be_hidden()
+    pause(app)                                               # closing the dialog resumed; step from here
+
+    seen = []
+    leader_row = lambda: app.locator(f'[data-log-node="{wait_for_leader(app)}"]')
+    for _ in range(300):
+        s4, s1 = member(app, 4), member(app, 1)
+        phase = ("learners" if s4 == "learner" else "joint" if s4 == "new" and s1 == "both"
+                 else "new" if s4 == "voter" else None)
+        if phase and (not seen or seen[-1] != phase):
+            seen.append(phase)
+            if phase == "learners":
+                expect(app.locator('[data-captions-of="4"] .caption').first).to_have_text("learner")
+                expect(leader_row().locator('.cell[data-kind="config"]').first).to_have_attribute(
+                    "title", re.compile("learners S4, S5"))
+                expect(app.locator("#cluster .top-lines")).to_contain_text("learners S4, S5")
+            elif phase == "joint":
+                expect(app.locator('#cluster .band[data-group="old"]')).to_have_count(1)
+                expect(app.locator('#cluster .band[data-group="new"]')).to_have_count(1)
+                expect(app.locator("#cluster .top-lines")).to_contain_text("C_old,new")
+                expect(app.locator("#cluster .top-lines")).to_contain_text("old S1–S3")
+                expect(leader_row().locator('.cell[data-kind="config"]', has_text=re.compile("C_old,new|Cₒ,ₙ"))).to_have_count(1)
+            else:
+                expect(app.locator("#cluster .band")).to_have_count(0)
+                expect(leader_row().locator('.cell[data-kind="config"]', has_text=re.compile("C_new|Cₙ"))).to_have_count(1)
+                expect(app.locator('[data-node-id="6"]')).to_have_attribute("data-member", "outside")
+                break
+        step_once(app)
+    assert seen == ["learners", "joint", "new"], seen
+    # The new configuration commits everywhere in the end, and the event log explains it.
+    set_speed(app, 0.5)
+    app.locator("#play").click()
+    expect(app.locator('[data-log-node="5"] .cell[data-kind="config"][data-committed="true"]')).to_have_count(3, timeout=20_000)
+    app.locator('.tab[data-drawer="events"]').click()
+    expect(app.locator("#event-log li.topic-config", has_text="C_old,new").first).to_be_visible()
+
+
+def test_a_refused_change_of_members_is_explained_in_the_dialog(app: Page):
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    pause(app)
+    app.locator('.tab[data-drawer="members"]').click()
+    app.get_by_role("button", name="Change members…").click()
+    dialog = app.locator("#members-dialog")
+    dialog.get_by_label("S4").uncheck()
+    dialog.get_by_label("S5").uncheck()
+    dialog.get_by_label("One server at a time").check()
+    dialog.get_by_role("button", name="Ask the leader").click()
+    expect(dialog.locator("#members-error")).to_contain_text("A single-server change adds or removes one server")
+    expect(dialog).to_be_visible()                           # still open, with the choice beside the reason
+    for box in dialog.locator("#members-choices input").all():
+        box.uncheck()
+    dialog.get_by_role("button", name="Ask the leader").click()
+    expect(dialog.locator("#members-error")).to_contain_text("Tick at least one server")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_leadership_is_transferred_from_a_servers_inspector(app: Page):
+    set_speed(app, 0.3)
+    old = wait_for_leader(app)
+    pause(app)
+    target = next(i for i in range(1, 6) if i != old)
+    app.locator(f'[data-node-id="{target}"]').click()
+    app.get_by_role("button", name=f"Transfer leadership to S{target}").click()
+    expect(app.locator(f'[data-captions-of="{old}"] .caption.sub')).to_have_text(f"handing to S{target}")
+    expect(app.locator(".link.transfer")).to_have_count(1)
+    for _ in range(60):                                      # the leader brings it up to date, then TimeoutNow
+        if app.locator("#cluster .message.tn").count():
+            break
+        step_once(app)
+    expect(app.locator("#cluster .message.tn")).to_have_count(1)
+    expect(app.locator("#cluster .message.tn title")).to_contain_text(f"TimeoutNow S{old} → S{target}")
+    app.locator("#play").click()
+    expect(app.locator(f'[data-node-id="{target}"]')).to_have_attribute("data-role", "leader", timeout=20_000)
+    app.locator('.tab[data-drawer="events"]').click()
+    expect(app.locator("#event-log li.topic-transfer").first).to_be_visible()
+
+
+def test_prevote_and_checkquorum_are_options_and_a_prevote_is_drawn_as_one(app: Page):
+    app.locator('.tab[data-drawer="options"]').click()
+    group = app.get_by_role("group", name="Elections and membership changes (Ongaro's thesis)")
+    group.get_by_label("PreVote").check()
+    group.get_by_label("CheckQuorum").check()
+    app.wait_for_function("() => window.raftviz.model.options.pre_vote && window.raftviz.model.options.check_quorum")
+    expect(app.locator(".toast.error")).to_have_count(0)
+    expect(group.get_by_label("PreVote")).to_be_checked()     # the pane follows the server, and keeps the focus
+    expect(group.get_by_label("CheckQuorum")).to_be_focused()
+    set_speed(app, 0.3)
+    wait_for_leader(app)
+    pause(app)
+    leader_id = wait_for_leader(app)
+    follower = next(i for i in range(1, 6) if i != leader_id)
+    app.evaluate("n => window.raftviz.send({type: 'timeout', node: n})", follower)
+    expect(app.locator(f'[data-node-id="{follower}"]')).to_have_class(re.compile("precandidate"))
+    expect(app.locator(f'[data-captions-of="{follower}"] .caption').first).to_have_text("pre-candidate")
+    expect(app.locator("#cluster .message.pv")).to_have_count(4)
+    expect(app.locator("#cluster .message.pv text").first).to_have_text("Pre?")

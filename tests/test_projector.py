@@ -462,3 +462,95 @@ def test_figure_7_labels_the_followers_in_the_ring_and_the_logs(browser: Browser
     expect(page.locator('[data-log-node="2"] .who')).to_contain_text("(a)")
     expect(page.locator('[data-node-id="4"]')).to_have_attribute("aria-label", re.compile(r"^S4 \(c\), term"))
     page.context.close()
+
+
+# ----- a cluster that grows (issue 12) ---------------------------------------------------
+
+# Each server's shape and the texts drawn for it (name, term, label, captions), and the
+# lines across the top of the ring (the configuration, a partition).
+SERVER_BOXES = """async () => {
+  """ + FRAMES + """
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const union = (bs) => [Math.min(...bs.map((b) => b[0])), Math.min(...bs.map((b) => b[1])),
+                         Math.max(...bs.map((b) => b[2])), Math.max(...bs.map((b) => b[3]))];
+  const servers = [...document.querySelectorAll('#cluster [data-node-id]')].map((g) => {
+    const id = g.dataset.nodeId;
+    const texts = [...document.querySelectorAll(`[data-captions-of="${id}"] text`)].filter((t) => t.textContent.trim());
+    return { id, box: union([box(g.querySelector('.shape')), ...texts.map(box)]) };
+  });
+  const lines = [...document.querySelectorAll('#cluster .status-line')].map(box);
+  return { servers, lines, ring: box(document.querySelector('#cluster')) };
+}"""
+
+
+def assert_servers_apart(page: Page):
+    g = page.evaluate(SERVER_BOXES)
+    hit = lambda a, b: a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+    for k, a in enumerate(g["servers"]):
+        assert inside(a["box"], g["ring"]), (f"S{a['id']} leaves the ring's box", a, g["ring"])
+        for b in g["servers"][k + 1:]:
+            assert not hit(a["box"], b["box"]), (f"S{a['id']} and S{b['id']} overlap", a, b)
+        for line in g["lines"]:
+            assert not hit(a["box"], line), (f"S{a['id']} lies under the configuration's line", a, line)
+    for line in g["lines"]:
+        assert inside(line, g["ring"]), ("a line of the ring's text runs off it", line, g["ring"])
+    return g
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_a_cluster_grown_to_9_servers_by_add_server_stays_on_one_screen(browser: Browser, server_url, size, presenter):
+    """5 servers, then 4 added one by one while playing: the ring lays itself out
+    again each time, no server (with its captions) overlaps another, the page fits,
+    and presenter text stays 18 px; the same during joint consensus, with its bands."""
+    page = open_page(browser, server_url, size, presenter=presenter)
+    reset(page, 5)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
+    expect(page.locator('[data-role="leader"]')).to_have_count(1, timeout=20_000)
+    for n in range(6, 10):
+        page.evaluate("() => window.raftviz.send({type: 'add_server'})")
+        expect(page.locator("[data-node-id]")).to_have_count(n)
+        expect(page.locator("[data-log-node]")).to_have_count(n)
+        expect(page.locator(f'[data-node-id="{n}"]')).to_have_attribute("data-member", "outside")
+        assert_one_screen(page)
+        g = assert_servers_apart(page)
+        assert g["lines"], "the configuration's line (who is outside) is shown"
+    assert page.evaluate("() => window.raftviz.send({type: 'add_server'})")["ok"] is False   # 9 at most
+    page.evaluate("() => window.raftviz.send({type: 'change_config', voters: [3, 4, 5, 6, 7, 8, 9]})")
+    page.wait_for_function("() => window.raftviz.model.configuration()?.old_voters", timeout=30_000)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    expect(page.locator('#cluster .band[data-group="old"]')).to_have_count(1)
+    assert_one_screen(page)
+    assert_servers_apart(page)
+    if presenter:
+        small = [(t, round(px, 1)) for t, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+        assert small == [], f"text under 18 px in presenter mode: {small[:8]}"
+        assert page.evaluate(CUT_COMMANDS) == [], "a configuration's label is cut short"
+    assert page.errors == []
+    page.context.close()
+
+
+def test_accessibility_audit_of_the_members_pane_and_dialog(browser: Browser, server_url):
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run npm ci (make test does)")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    expect(page.locator("[data-node-id]").first).to_be_visible()
+    page.evaluate("() => window.raftviz.send({type: 'reset', nodes: 5, seed: 3, members: [1, 2, 3]})")
+    page.evaluate("() => window.raftviz.send({type: 'add_server'})")
+    expect(page.locator("[data-node-id]")).to_have_count(6)
+    page.keyboard.press("m")
+    expect(page.locator("#own-configs tr")).to_have_count(6)
+    page.add_script_tag(path=str(AXE))
+    audit = """async () => {
+      const r = await axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
+    }"""
+    assert page.evaluate(audit) == []
+    page.get_by_role("button", name="Change members…").click()
+    expect(page.locator("#members-dialog")).to_be_visible()
+    expect(page.locator("#members-choices input").first).to_be_focused()    # the keyboard lands in the dialog
+    assert page.evaluate(audit) == []
+    context.close()
