@@ -384,8 +384,10 @@ class World:
             return [NoLeader()], (), None, None
         if not (node.up and node.role == LEADER):
             return [NotLeader(node.role if node.up else "down server", node.leader_id)], (), None, None
+        before = len(node.log)
         out = node.propose(command)
-        return out[2], out[0], self._after(node, out, True), len(node.log)
+        # The new entry's index, or None if the leader refused it (during a transfer).
+        return out[2], out[0], self._after(node, out, True), len(node.log) if len(node.log) > before else None
 
     def set_network(self, loss, latency) -> None:
         if loss is not None:
