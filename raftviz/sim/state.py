@@ -76,10 +76,32 @@ def members_of(state, members, size: int) -> Config:
         raise ValueError(f"members: {e}") from None
 
 
-def _configs(node: dict, initial: Config, upto: int | None = None) -> list[Config]:
-    """The configurations a server has used: the initial one and those in its log (up to an index)."""
-    log = node["log"] if upto is None else node["log"][:upto]
-    return [initial] + [e.config for e in log if e.config is not None]
+def _latest(log: list, initial: Config) -> tuple[int, Config]:
+    """(index, configuration) a server with this log uses: the latest in it,
+    else its initial one (index 0)."""
+    for k in range(len(log), 0, -1):
+        if log[k - 1].config is not None:
+            return k, log[k - 1].config
+    return 0, initial
+
+
+def _countable(config: Config, at: int, index: int, holders: set) -> bool:
+    """Could the leader that committed `index` have counted `holders` as a
+    majority? It used `config` (the latest at or before `index`, found at
+    `at`), or the next configuration, which it may already have appended
+    after `at` committed (one change at a time), so only if at < index:
+    C_new after C_old,new, or after a plain configuration one server more or
+    fewer (thesis 4.1; C_old,new itself needs a majority of `config`)."""
+    if config.quorum(holders):
+        return True
+    if at >= index:
+        return False
+    if config.joint:
+        return Config.of(config.voters).quorum(holders)
+    voters = set(config.voters)
+    fewer = [voters - {s} for s in voters - holders if len(voters) > 1]
+    more = [voters | {s} for s in holders - voters]
+    return any(Config.of(v).quorum(holders) for v in fewer + more)
 
 
 def _peer_map(value, me: int, ids, what: str, lo: int, hi: int) -> dict[int, int]:
@@ -157,15 +179,17 @@ def _check_elected(leader: dict, nodes: dict, initial: Config) -> None:
     term, me = leader["term"], leader["id"]
     possible = {n["id"] for n in nodes.values()
                 if n["term"] > term or (n["term"] == term and n["voted_for"] == me) or n["id"] == me}
-    # A server outside the initial members starts knowing no configuration (as if added).
-    configs = _configs(leader, initial if me in initial.voters else EMPTY)
-    if not any(c.voters for c in configs):
+    # It won with the configuration it used then: the latest among its entries
+    # of earlier terms (those of its own term it appended as leader). A server
+    # outside the initial members starts knowing no configuration (as if added).
+    _, config = _latest(_before(leader["log"], term), initial if me in initial.voters else EMPTY)
+    if not config.voters:
         raise ValueError(f"S{me} cannot lead term {term}: it is not one of the initial members and its log holds "
-                         f"no configuration entry, so it knows no configuration and cannot have stood for election.")
-    if not any(c.quorum(possible) for c in configs):
-        latest = configs[-1]
-        others = [i for i in latest.electorate if i not in possible]
-        raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {latest.majorities()}, "
+                         f"no configuration entry from before term {term}, so it knew no configuration and cannot "
+                         f"have stood for election.")
+    if not config.quorum(possible):
+        others = [i for i in config.electorate if i not in possible]
+        raise ValueError(f"S{me} cannot lead term {term}: it needs the votes of {config.majorities()}, "
                          f"but {_names_of(others)} could not have voted for it (still in an earlier term, or in term "
                          f"{term} without voted_for: {me}).")
 
@@ -296,17 +320,21 @@ def _check_vote(voter: dict, nodes: dict) -> None:
 def _check_commit(node: dict, nodes: dict, initial: Config) -> None:
     """An entry is committed only once a majority of the voters store it
     (and Raft never removes a committed entry), so a commit index says that
-    a majority holds the same entry there: a majority of some configuration
-    in use up to that entry."""
+    a majority holds the same entry there: a majority of the configuration
+    in force at that entry, or of the next one its leader may have been
+    using (_countable). (All servers' logs agree up to a committed index, so
+    the one in force is the cluster's initial configuration until the log
+    names one.)"""
     c = node["commit_index"]
     if c == 0:
         return
     entry = node["log"][c - 1]
     holders = {n["id"] for n in nodes.values() if len(n["log"]) >= c and n["log"][c - 1].term == entry.term}
-    configs = _configs(node, initial, c)
-    if not any(cfg.quorum(holders) for cfg in configs):
+    at, config = _latest(node["log"][:c], initial)
+    if not _countable(config, at, c, holders):
         raise ValueError(f"S{node['id']}'s commit_index {c} is impossible: an entry is committed only once a "
-                         f"majority of the voters ({configs[-1].majorities()}) stores it, but only "
+                         f"majority of the voters ({config.majorities()}, or of the next configuration its leader "
+                         f"may already have used) stores it, but only "
                          f"{_names_of(holders) if holders else 'no server'} {'has' if len(holders) == 1 else 'have'} "
                          f"term {entry.term} at index {c}.")
 
