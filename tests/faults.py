@@ -134,13 +134,14 @@ def configuration_action(c, rng):
 
 
 def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=True, membership=0.0,
-               calm=False, **options):
+               calm=False, watch=None, **options):
     """Random crashes, restarts, partitions, cut links, loss, long delays and
     client commands for fault_ms; with membership (the share of steps, 0 to
     1), also new servers, configuration changes, leadership transfers and
     PreVote, CheckQuorum and ignore_votes_while_led switched on and off.
     calm: no network faults, only crashes and restarts (so that more
-    configuration changes get through). Then every fault is
+    configuration changes get through). watch(c), if given, looks at the
+    cluster after every event the oracle checks. Then every fault is
     repaired and the cluster gets settle_ms to recover. Returns (cluster,
     oracle, last command)."""
     rng = random.Random(seed)
@@ -150,15 +151,19 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
     def check():
         if check_every_event:
             oracle.check(c)
+            if watch is not None:
+                watch(c)
 
     def advance(ms):
         until = c.now + ms
         while True:
             nxt = c.step() if check_every_event else None
             if check_every_event:
-                if nxt is None or c.now > until:
+                if nxt is None:
                     break
-                oracle.check(c)
+                check()                  # the step past `until` too: it happened
+                if c.now > until:
+                    break
             else:
                 c.run_for(ms)
                 oracle.check(c, majorities=False)
