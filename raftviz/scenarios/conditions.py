@@ -1,13 +1,17 @@
 """What a scenario step waits for (`until`) and what it claims (`expect`).
 
-State checks (leader, roles, terms, logs, commit) serve both. `expect` can
-also look at the history: who led each term, the safety violations so far,
-how many AppendEntries each server rejected, and why voters refused a
-candidate during the step. Each failed check is a sentence.
+State checks (leader, roles, terms, logs, commit, configurations) serve
+both, and so does `happened`: which servers made a given decision during the
+step (a note code of the trace, e.g. ignore_vote). `expect` can also look at
+the history: who led each term, the safety violations so far, how many
+AppendEntries each server rejected, and why voters refused a candidate
+during the step. Each failed check is a sentence.
 """
 from __future__ import annotations
 
-STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index")
+from ..raft.config import Config
+
+STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config")
 
 
 def role_of(node) -> str:
@@ -63,6 +67,37 @@ def state_failures(c, checks: dict) -> list[str]:
                 if seen.get(peer) != want:
                     got = seen.get(peer, "unknown (not a leader)")
                     out.append(f"S{i}'s {label} for S{peer} should be {want}, but it is {got}")
+    for i, want in checks.get("config", {}).items():
+        got = c.nodes[i].config
+        if got != want:
+            out.append(f"S{i} should use {config_words(want)}, but it uses {config_words(got)}")
+    return out
+
+
+def config_words(config: dict) -> str:
+    """A configuration as the trace names it: {S1–S3} + learner S4, C_old,new (S1–S3 → S1–S5)."""
+    if not config["voters"] and not config["old_voters"]:
+        return "no configuration (it knows none yet)"
+    return Config.of(config["voters"], config["old_voters"], config["learners"]).describe()
+
+
+def noted(records, seen: dict | None = None) -> dict[str, set[int]]:
+    """Which servers each note code was noted at in these records (added to `seen`)."""
+    seen = {} if seen is None else seen
+    for r in records:
+        if r["node"] is not None:
+            for code in r["notes"]:
+                seen.setdefault(code, set()).add(r["node"])
+    return seen
+
+
+def happened_failures(seen: dict, want: dict) -> list[str]:
+    out = []
+    for code, servers in want.items():
+        got = sorted(seen.get(code, ()))
+        if got != servers:
+            out.append(f"during this step {code} should happen at {_names(servers) or 'no server'}, "
+                       f"but it happened at {_names(got) or 'no server'}")
     return out
 
 
@@ -100,9 +135,11 @@ def sent(record: dict, pattern: dict) -> bool:
     return any(matches(m, pattern) for m in record.get("sent", []))
 
 
-def failures(c, expect: dict) -> list[str]:
-    """Every claim of `expect` that does not hold now."""
+def failures(c, expect: dict, since: int = 1) -> list[str]:
+    """Every claim of `expect` that does not hold now; `since`: the step's first record."""
     out = state_failures(c, expect)
+    if "happened" in expect:
+        out += happened_failures(noted(c.records(since, c.seq)), expect["happened"])
     for i, want in expect.get("voted_for", {}).items():
         got = c.nodes[i].voted_for
         if got != want:

@@ -16,17 +16,20 @@ from pathlib import Path
 import yaml
 
 from ..sim import state as state_rules
-from ..sim.actions import MAX_NODES as MAX_SERVERS, MIN_NODES, REGISTRY, TYPES, FieldError, Where, check_options
+from ..sim.actions import (MAX_NODES as MAX_SERVERS, MIN_NODES, REGISTRY, TYPES, FieldError, Where,
+                           check_options, check_servers)
 from ..sim.cluster import Cluster
 from ..sim.quote import quote, quote_names
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "initial", "steps"}
-CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options"}
-STEP = {"caption", "from", "actions", "until", "expect", "question"}
-STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index"}
-UNTIL = STATE | {"for", "delivered", "sent", "quiet", "votes_counted", "within"}
-EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores"}
+CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options", "members"}
+STEP = {"caption", "from", "members", "actions", "until", "expect", "question"}
+STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config"}
+UNTIL = STATE | {"for", "delivered", "sent", "quiet", "votes_counted", "happened", "within"}
+EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores",
+                  "happened"}
+CONFIG = {"voters", "old_voters", "learners"}
 QUESTION = {"prompt", "choices", "answer", "explanation"}
 ROLES = ("follower", "candidate", "leader", "down")
 REFUSALS = ("log", "term", "voted")
@@ -64,6 +67,7 @@ class Step:
     expect: dict = field(default_factory=dict)
     question: Question | None = None
     from_start: bool = False         # `from: start`: begin from the initial state again (a branch)
+    members: list[int] | None = None     # a branch that starts with these voters instead
 
 
 @dataclass
@@ -220,27 +224,69 @@ def parse(text: str, where: str = "<scenario>") -> Spec:
         c.fail("id", "should be a short name of lower-case letters, digits and dashes, e.g. figure-7")
     cluster = dict(c.mapping(doc.get("cluster", {}) or {}, "cluster", CLUSTER))
     initial = doc.get("initial")
-    if initial is not None:
+
+    def voters_of(value, path: str, size: int) -> list[int]:
         try:
-            state_rules.parse(initial)
+            return check_servers(value, Where(size, "scenario"))
         except ValueError as e:
+            c.fail(path, _fragment(e))
+
+    if initial is not None:
+        nodes = initial.get("nodes") if isinstance(initial, dict) else None
+        size = len(nodes) if isinstance(nodes, list) else 0
+        if "members" in cluster and isinstance(initial, dict) and "members" in initial:
+            c.fail("cluster.members", "the initial state names its members too: give the voters once, in "
+                                      "cluster.members or in initial.members")
+        if "members" in cluster and MIN_NODES <= size <= MAX_SERVERS:
+            cluster["members"] = voters_of(cluster["members"], "cluster.members", size)
+        try:
+            state_rules.parse(initial, cluster.get("members"))
+        except ValueError as e:
+            if "members" in cluster and _possible(initial):
+                c.fail("cluster.members", f"with these voters the initial state is impossible: {_fragment(e)}")
             c.fail("initial", str(e))
-        size = len(initial["nodes"])
         if "size" in cluster and cluster["size"] != size:
             c.fail("cluster.size", f"is {quote(cluster['size'])}, but the initial state has {size} servers")
     else:
         size = c.whole(cluster.get("size", 5), "cluster.size", MIN_NODES, MAX_SERVERS)
+        if "members" in cluster:
+            cluster["members"] = voters_of(cluster["members"], "cluster.members", size)
     _cluster_settings(c, cluster)
+
+    def members(value, path: str) -> list[int]:
+        """A branch's own initial voters: servers of the initial state, with
+        which the initial state must still be possible."""
+        voters = voters_of(value, path, size)
+        if initial is not None:
+            try:
+                state_rules.parse(initial, voters)
+            except ValueError as e:
+                c.fail(path, f"with these voters the initial state is impossible: {_fragment(e)}")
+        return voters
+
     steps_raw = doc["steps"]
     if not isinstance(steps_raw, list) or not steps_raw:
         c.fail("steps", "should be a list with at least one step")
-    steps = [_step(c, s, f"steps[{k}]", size) for k, s in enumerate(steps_raw)]
-    labels = c.node_map(doc.get("labels", {}) or {}, "labels", size, lambda v, path: c.text(v, path, 12))
+    steps, servers, most = [], size, size
+    for k, raw in enumerate(steps_raw):
+        step, servers = _step(c, raw, f"steps[{k}]", size, servers, members)
+        steps.append(step)
+        most = max(most, servers)
+    labels = c.node_map(doc.get("labels", {}) or {}, "labels", most, lambda v, path: c.text(v, path, 12))
     return Spec(labels=labels, id=sid, title=c.text(doc["title"], "title", 200),
                 source=c.text(doc.get("source", "raftviz"), "source", 300),
                 lecture=c.text(doc.get("lecture", "Your scenarios"), "lecture", 200),
                 summary=c.text(doc.get("summary", doc["title"]), "summary", 3000),
                 cluster=cluster, initial=initial, steps=steps, path=where)
+
+
+def _possible(initial) -> bool:
+    """Is the initial state possible with every server a voter?"""
+    try:
+        state_rules.parse(initial)
+    except ValueError:
+        return False
+    return True
 
 
 def _cluster_settings(c: _Checker, cluster: dict) -> None:
@@ -264,21 +310,45 @@ def _option_names():
     return Options.names()
 
 
-def _step(c: _Checker, raw, path: str, size: int) -> Step:
+def _step(c: _Checker, raw, path: str, size: int, servers: int, members) -> tuple[Step, int]:
+    """One step, checked against the servers there are when it runs: `size`
+    for a branch (it starts again from the initial state), else `servers`,
+    the count the steps before left; each add_server makes one more for the
+    actions after it and for the step's until and expect. Returns the step
+    and the count it leaves."""
     raw = c.mapping(raw, path, STEP, ("caption",))
     actions = raw.get("actions", []) or []
     if not isinstance(actions, list):
         c.fail(f"{path}.actions", "should be a list of actions, e.g. [crash: 2, timeout: 5]")
     if "from" in raw and raw["from"] != "start":
         c.fail(f"{path}.from", f"should be `start` (begin again from the initial state), not {quote(raw['from'])}")
-    return Step(
+    from_start = "from" in raw
+    voters = None
+    if "members" in raw:
+        if not from_start:
+            c.fail(f"{path}.members", "only a branch (`from: start`) can begin with other voters")
+        voters = members(raw["members"], f"{path}.members")
+    if from_start:
+        servers = size
+    checked = []
+    for k, a in enumerate(actions):
+        action = _action(c, a, f"{path}.actions[{k}]", servers)
+        if action["type"] == "add_server":
+            if servers >= MAX_SERVERS:
+                c.fail(f"{path}.actions[{k}]", f"a cluster has at most {MAX_SERVERS} servers, and this scenario "
+                                                f"already has {servers} here")
+            servers += 1
+        checked.append(action)
+    step = Step(
         caption=c.text(raw["caption"], f"{path}.caption"),
-        from_start="from" in raw,
-        actions=[_action(c, a, f"{path}.actions[{k}]", size) for k, a in enumerate(actions)],
-        until=_until(c, raw.get("until", {}) or {}, f"{path}.until", size),
-        expect=_expect(c, raw.get("expect", {}) or {}, f"{path}.expect", size),
+        from_start=from_start,
+        members=voters,
+        actions=checked,
+        until=_until(c, raw.get("until", {}) or {}, f"{path}.until", servers),
+        expect=_expect(c, raw.get("expect", {}) or {}, f"{path}.expect", servers),
         question=_question(c, raw["question"], f"{path}.question") if raw.get("question") else None,
     )
+    return step, servers
 
 
 def _action(c: _Checker, raw, path: str, size: int) -> dict:
@@ -338,6 +408,47 @@ def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:
         if key in raw:
             out[key] = c.node_map(raw[key], f"{path}.{key}", size,
                                   lambda v, p: c.node_map(v, p, size, lambda x, q: c.whole(x, q)))
+    if "config" in raw:
+        out["config"] = c.node_map(raw["config"], f"{path}.config", size,
+                                   lambda v, p: _configuration(c, v, p, size))
+    return out
+
+
+def _configuration(c: _Checker, raw, path: str, size: int) -> dict:
+    """The configuration a server uses, in full: {voters, old_voters, learners}
+    as Node.config gives it. old_voters left out is null (not joint) and
+    learners left out is none, so `{voters: [1, 2, 3]}` never matches a joint
+    configuration by accident. voters: [] is a server that knows none yet."""
+    raw = c.mapping(raw, path, CONFIG, ("voters",))
+
+    def servers(value, p: str, allow_empty: bool) -> list[int]:
+        if not isinstance(value, list) or (not value and not allow_empty):
+            c.fail(p, "should be a list of servers, e.g. [1, 2, 3]")
+        ids = [c.node(x, p, size) for x in value]
+        if len(set(ids)) != len(ids):
+            c.fail(p, "names a server twice")
+        return sorted(ids)
+
+    out = {"voters": servers(raw["voters"], f"{path}.voters", True),
+           "old_voters": None if raw.get("old_voters") is None else servers(raw["old_voters"], f"{path}.old_voters", False),
+           "learners": servers(raw.get("learners") or [], f"{path}.learners", True)}
+    if set(out["learners"]) & (set(out["voters"]) | set(out["old_voters"] or ())):
+        c.fail(f"{path}.learners", "a learner does not vote, so it cannot also be a voter")
+    return out
+
+
+def _happened(c: _Checker, raw, path: str, size: int) -> dict[str, list[int]]:
+    """{note code: servers}: exactly these servers made that decision during the
+    step (the codes of raft/notes.py and sim/records.py, e.g. ignore_vote)."""
+    from ..raft.notes import NOTES
+    if not isinstance(raw, dict) or not raw:
+        c.fail(path, "should map what happened to the servers it happened at, e.g. {ignore_vote: [2, 3]}")
+    out = {}
+    for code, who in raw.items():
+        if code not in NOTES:
+            c.fail(path, f"{quote(code)} is not something the trace notes (known: {', '.join(sorted(NOTES))})")
+        where = f"{path}.{_key(code)}"
+        out[code] = sorted({c.node(x, where, size) for x in (who if isinstance(who, list) else [who])})
     return out
 
 
@@ -349,6 +460,8 @@ def _until(c: _Checker, raw, path: str, size: int) -> dict:
     for key in ("delivered", "sent"):
         if key in raw:
             out[key] = _pattern(c, raw[key], f"{path}.{key}", size)
+    if "happened" in raw:
+        out["happened"] = _happened(c, raw["happened"], f"{path}.happened", size)
     for key, meaning in (("quiet", "no message is in flight"),
                          ("votes_counted", "every RequestVote is answered and the answers are counted")):
         if key in raw:
@@ -396,6 +509,8 @@ def _expect(c: _Checker, raw, path: str, size: int) -> dict:
                 c.fail(p, "should map keys to values, e.g. {x: 3}")
             return {str(k): str(x) for k, x in v.items()}
         out["stores"] = c.node_map(raw["stores"], f"{path}.stores", size, store)
+    if "happened" in raw:
+        out["happened"] = _happened(c, raw["happened"], f"{path}.happened", size)
     return out
 
 

@@ -21,7 +21,12 @@ afresh from the scenario's initial state (same seed, so the same timers)
 before its actions, so several "what if" runs start from one state, each
 with its own history (its trace, its leaders per term, its rejection counts
 and safety checks), and each replays exactly. The earlier branches are
-kept, so Back returns into them.
+kept, so Back returns into them. A branch may start with other initial
+voters (the step's `members`), to compare one state under two
+configurations.
+
+A step's `happened` (until or expect) looks at the records of that step
+alone, from its first action on.
 
 Between steps the lecturer may depart from the script (crash a server, say).
 Next and Back first return to where the script was: by seeking, if the
@@ -32,7 +37,7 @@ from __future__ import annotations
 
 from ..sim import Cluster
 from ..sim.budget import Budget
-from .conditions import delivered, failures, holds, matches, sent
+from .conditions import config_words, delivered, failures, happened_failures, holds, matches, noted, sent
 from .format import Spec, Step
 
 
@@ -79,10 +84,13 @@ class Scenario:
     def last_failures(self) -> list[str]:
         return self.results[self.index - 1] if self.index else []
 
-    def _fresh(self) -> Cluster:
+    def _fresh(self, members: list[int] | None = None) -> Cluster:
+        """The cluster in the scenario's initial state; `members`: a branch's own initial voters."""
         cfg = dict(self.spec.cluster)
         options = cfg.pop("options", {}) or {}
         size = cfg.pop("size", 5)
+        if members is not None:
+            cfg["members"] = members
         if self.spec.initial is not None:
             return Cluster.from_state(self.spec.initial, **cfg, **options)
         return Cluster(size, **cfg, **options)
@@ -167,9 +175,10 @@ class Scenario:
     # ----- one step --------------------------------------------------------------------
     def _run(self, step: Step, number: int, budget: Budget | None = None) -> list[str]:
         if step.from_start:
-            self.cluster = self._fresh()
+            self.cluster = self._fresh(step.members)
         c = self.cluster
         label = f"step {number}"
+        first = c.seq + 1                           # the step's first record
         drops: list[dict] = []
         try:
             for action in step.actions:
@@ -178,12 +187,12 @@ class Scenario:
                     self._drop_in_flight(drops)
                 else:
                     c.act(action)
-            self._advance(step.until, drops, label, budget or Budget())
+            self._advance(step.until, drops, first, budget or Budget())
         except (ValueError, StepFailed) as e:
             return [f"{label}: {e}"]
-        return [f"{label}: {problem}" for problem in failures(c, step.expect)]
+        return [f"{label}: {problem}" for problem in failures(c, step.expect, first)]
 
-    def _advance(self, until: dict, drops: list[dict], label: str, budget: Budget) -> None:
+    def _advance(self, until: dict, drops: list[dict], first: int, budget: Budget) -> None:
         c = self.cluster
         if "for" in until:
             if not drops:
@@ -201,13 +210,22 @@ class Scenario:
         deadline = c.now + until["within"]
         waits = [(test, conditions[key]) for key, test in (("delivered", delivered), ("sent", sent))
                  if key in conditions]
-        while not (not waits and holds(c, conditions)):
+        # What happened so far in the step (its actions' records), then record by record.
+        seen = noted(c.records(first, c.seq)) if "happened" in conditions else None
+
+        def done() -> bool:
+            return (not waits and holds(c, conditions)
+                    and (seen is None or not happened_failures(seen, conditions["happened"])))
+
+        while not done():
             budget.spend()
             record = c.step()
             if record is None:
                 raise StepFailed(f"nothing is left to happen, and {describe(conditions)} never came")
             self._drop_sent([record], drops)
             waits = [(test, pattern) for test, pattern in waits if not test(record, pattern)]
+            if seen is not None:
+                noted([record], seen)
             if c.now > deadline:
                 raise StepFailed(f"{describe(conditions)} did not come within {until['within']:g} ms")
 
@@ -244,6 +262,11 @@ def describe(conditions: dict) -> str:
             parts.append("a moment with no message in flight")
         elif key == "votes_counted":
             parts.append("every vote answered")
+        elif key == "config":
+            parts.append(" and ".join(f"S{i} using {config_words(v)}" for i, v in value.items()))
+        elif key == "happened":
+            parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
+                                      for code, servers in value.items()))
         else:
             parts.append(f"{key} {value}")
     return " and ".join(parts)
