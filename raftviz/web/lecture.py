@@ -126,6 +126,8 @@ def save(session: Session, budget: Budget | None = None) -> dict:
                     "heartbeat_interval": config["heartbeat_interval"], "latency": config["latency"],
                     "options": {k: v for k, v in config["options"].items()}},
     }
+    if config.get("members") is not None:       # some servers started outside the configuration
+        doc["cluster"]["members"] = list(config["members"])
     if data["initial"]:
         if len(json.dumps(data["initial"])) > MAX_FILE_BYTES:
             raise _too_long("its initial state alone is")
