@@ -15,6 +15,9 @@ REQUIRED = ["first-election", "leader-crash", "split-vote", "replication", "miss
             "consistency-check", "consistency-check-cases", "leader-completeness", "extraneous-entries",
             "best-leader", "commit-current-term", "commit-earlier-term", "figure-7", "figure-8", "figure-8-unsafe",
             "minority-leader", "deposed-leader", "quiz-possible-logs"]
+# Issue 12: configuration changes and the mechanisms that keep elections undisturbed.
+MEMBERSHIP = ["conflicting-majorities", "joint-consensus", "leader-not-in-new-config", "catch-up-learner",
+              "removed-server-disruption", "leadership-transfer", "prevote-rejoin", "check-quorum"]
 
 
 def seen(c):
@@ -32,7 +35,15 @@ def only_bundled(monkeypatch):
 
 
 def test_every_lecture_case_has_its_preset():
-    assert set(REQUIRED) <= set(names())
+    assert set(REQUIRED + MEMBERSHIP) <= set(names())
+
+
+@pytest.mark.parametrize("name", MEMBERSHIP)
+def test_each_membership_preset_checks_every_step_and_asks_before_it_reveals(name):
+    spec = scenarios.spec(name)
+    assert spec.lecture in ("Configuration changes", "Keeping elections undisturbed")
+    assert all(step.expect for step in spec.steps), "every step claims what the class should see"
+    assert any(step.question for step in spec.steps)
 
 
 @pytest.mark.parametrize("name", names())
