@@ -461,7 +461,7 @@ export class Controls {
       [el("div", { class: "cell config", style: `position:static;width:2.6em;height:2.2em;background-color:#fff;--fill:${termColour(2)}` },
         el("span", { class: "t", text: "2" })),
         "A configuration entry: white in a frame of its term's colour, labelled C_old,new, C_new, +S4 learner, +S4 or −S3 " +
-        "(where cells are narrow: Cₒ,ₙ, Cₙ, +S4 L). " +
+        "(where cells are narrow: old,new or Cₒ,ₙ, Cₙ, +S4 L). " +
         "A server uses the latest one in its log, committed or not."],
       [el("div", { class: "cell noop", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
         el("span", { class: "t", text: "2" })), "A no-op entry (its cell says no-op): a new leader's empty entry of its own term."],

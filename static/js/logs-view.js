@@ -524,7 +524,7 @@ export class LogsView {
     return this.built;
   }
 
-  /** What an entry's cell says, [text, shorter text]: its command, or a configuration's or a no-op's label. */
+  /** What an entry's cell may say, longest first: its command, or a configuration's or a no-op's label. */
   texts(node, entry) {
     if (entry.kind !== "config") return entryTexts(entry);
     return entryTexts(entry, configBefore(node.log, entry.index, this.model.initialConfiguration()));
@@ -540,10 +540,11 @@ export class LogsView {
     const g = this.geom;
     const committed = entry.index <= node.commit_index;
     const kind = entry.kind === "config" ? "config" : entry.kind === "noop" || entry.command === null ? "noop" : "command";
-    // The shorter label when the whole one would not fit.
-    const [long, short] = this.texts(node, entry);
+    // The longest form that fits (a configuration's label has shorter ones).
+    const forms = this.texts(node, entry);
+    const long = forms[0];
     const fits = (text) => !g.cmd || this.textWidth(entry, text, g.cf) <= cmdRoom(slot.w, g.cf, g.beside);
-    const command = fits(long) ? long : short;
+    const command = forms.find(fits) ?? forms.at(-1);
     const what = kind === "config" ? `${long}: ${entryWords(entry.config)}` : kind === "noop" ? "a leader's no-op entry" : command;
     // A configuration entry is white inside a frame of its term's colour: it stands
     // out among commands, and its term still shows.

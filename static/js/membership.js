@@ -84,11 +84,12 @@ const sub = (ids) => [...serverList(ids).replace(/S/g, "").replace(/ /g, "")].ma
 /**
  * The text a configuration entry shows in its log cell, told from the
  * configuration before it in the same log (or the cluster's initial one):
- * [label, shorter label] such as ["C_old,new", "Cₒ,ₙ"], ["C_new", "Cₙ"],
- * ["+S4 learner", "+S4 L"], ["+S4", "+S4"], ["−S3", "−S3"], ["C₁₋₅", "C₁₋₅"].
+ * its label, then shorter forms for narrow cells, longest first:
+ * ["C_old,new", "old,new", "Cₒ,ₙ"], ["C_new", "Cₙ"], ["+S4 learner", "+S4 L"],
+ * ["+S4"], ["−S3"], ["C₁₋₅"].
  */
 export function entryLabels(config, previous) {
-  if (config.old_voters) return ["C_old,new", "Cₒ,ₙ"];
+  if (config.old_voters) return ["C_old,new", "old,new", "Cₒ,ₙ"];
   const before = previous || { voters: [], old_voters: null, learners: [] };
   if (before.old_voters) return ["C_new", "Cₙ"];
   const added = config.voters.filter((i) => !before.voters.includes(i));
@@ -98,9 +99,9 @@ export function entryLabels(config, previous) {
     return newLearners.length === 1 ? [`+S${newLearners[0]} learner`, `+S${newLearners[0]} L`]
       : [`+${newLearners.length} learners`, `+${newLearners.length} L`];
   }
-  if (added.length === 1 && !removed.length) return [`+S${added[0]}`, `+S${added[0]}`];
-  if (removed.length === 1 && !added.length) return [`−S${removed[0]}`, `−S${removed[0]}`];
-  return [`C${sub(config.voters)}`, `C${sub(config.voters)}`];
+  if (added.length === 1 && !removed.length) return [`+S${added[0]}`];
+  if (removed.length === 1 && !added.length) return [`−S${removed[0]}`];
+  return [`C${sub(config.voters)}`];
 }
 
 /** A configuration entry in words, for tooltips and the inspector. */
@@ -112,10 +113,10 @@ export function entryWords(config) {
   return `the configuration ${describe(config)}`;
 }
 
-/** What a log cell says for an entry: [text, shorter text] — its command, or a
- * configuration's or a no-op's label. */
+/** What a log cell says for an entry, longest form first: its command, or a
+ * configuration's or a no-op's label and their shorter forms. */
 export function entryTexts(entry, previousConfig) {
   if (entry.kind === "config" && entry.config) return entryLabels(entry.config, previousConfig);
-  if (entry.kind === "noop" || entry.command === null || entry.command === undefined) return ["no-op", "no-op"];
-  return [entry.command, entry.command];
+  if (entry.kind === "noop" || entry.command === null || entry.command === undefined) return ["no-op"];
+  return [entry.command];
 }
