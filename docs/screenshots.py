@@ -4,6 +4,8 @@
 
 docs/screenshot.png           the sandbox at 1280x720, a leader and commands, the event log open
 docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown to the end of the repair
+docs/screenshot-joint.png     joint consensus in presenter mode at 1280x720: S1–S3 vote, S6 was added and waits
+                              outside, and the leader moves to S1–S5 through C_old,new (the ring's two bands)
 """
 import sys
 from pathlib import Path
@@ -45,8 +47,29 @@ def main() -> None:
                                    arg=step, timeout=60_000)
         page.wait_for_timeout(500)
         page.screenshot(path=str(HERE / "screenshot-presenter.png"))
+
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(url + "/?presenter=1")
+        page.wait_for_selector("[data-node-id]")
+        page.evaluate("() => window.raftviz.send({type: 'reset', nodes: 5, seed: 4, members: [1, 2, 3]})")
+        page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
+        page.wait_for_selector('[data-role="leader"]', timeout=20_000)
+        page.evaluate("() => window.raftviz.send({type: 'submit', command: 'SET x 1'})")
+        page.evaluate("() => window.raftviz.send({type: 'add_server'})")
+        page.evaluate("() => window.raftviz.send({type: 'change_config', voters: [1, 2, 3, 4, 5], method: 'joint'})")
+        page.evaluate("() => window.raftviz.send({type: 'pause'})")
+        for _ in range(400):                                  # step until C_old,new is out, and a little more
+            if page.evaluate("() => Boolean(window.raftviz.model.configuration()?.old_voters)"):
+                break
+            page.evaluate("() => window.raftviz.send({type: 'step'})")
+            page.wait_for_timeout(20)
+        for _ in range(4):
+            page.evaluate("() => window.raftviz.send({type: 'step'})")
+            page.wait_for_timeout(40)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(HERE / "screenshot-joint.png"))
         browser.close()
-    print("wrote docs/screenshot.png and docs/screenshot-presenter.png")
+    print("wrote docs/screenshot.png, docs/screenshot-presenter.png and docs/screenshot-joint.png")
 
 
 if __name__ == "__main__":
