@@ -180,6 +180,13 @@ class Node:
         self.config_index = index
         self.configuration = config
         self.peers = tuple(p for p in config.members if p != self.id)
+        self.is_voter = config.is_voter(self.id)
+        # The common case, kept fast: one group, this server in it, everyone
+        # else it replicates to a voter. Then a majority of matchIndex values
+        # plus its own log decides commitment (Figure 2), as before configurations.
+        self._plain = self.is_voter and not config.joint and not config.learners
+        self._majority = len(config.voters) // 2 + 1
+        self._alone = config.quorum((self.id,))           # a majority by itself: it commits at once
 
     def _find_config(self) -> None:
         """The latest configuration in the log, or the initial one."""
@@ -321,9 +328,9 @@ class Node:
         restarted may hold the only copy of C_new that the others would vote
         for); its own vote then does not count. Learners never do, nor a
         server that knows no configuration yet."""
-        cfg = self.configuration
-        if cfg.is_voter(self.id):
+        if self.is_voter:
             return True
+        cfg = self.configuration
         return bool(cfg.voters) and self.id not in cfg.learners and self.config_index > self.commit_index
 
     def _wants_leader_timer(self) -> bool:
@@ -377,7 +384,7 @@ class Node:
         if not self.stands:
             return [], False, [NotVoter(self.configuration)]
         notes: list = []
-        if not self.configuration.is_voter(self.id):
+        if not self.is_voter:
             notes.append(StandsOutside(self.config_index, self.configuration))
         if self.options.pre_vote:
             return self._start_pre_vote(notes), True, notes
@@ -456,7 +463,7 @@ class Node:
             notes.append(Propose(index, entry.command))
         msgs = [self._append_entries(p) for p in self.peers
                 if p not in self.in_flight and self.match_index[p] + 1 == self.next_index[p] == index]
-        if self.configuration.quorum((self.id,)):           # a cluster of one commits at once
+        if self._alone:                                     # a cluster of one commits at once
             msgs += self._advance_commit(notes)
         return msgs
 
@@ -559,7 +566,7 @@ class Node:
             self.heard.discard(p)
         msgs = [self._append_entries(p) for p in self.peers
                 if p not in self.in_flight and (p in added or self.match_index[p] + 1 == self.next_index[p] == index)]
-        if self.configuration.quorum((self.id,)):
+        if self._alone:
             msgs += self._advance_commit(notes)
         return msgs
 
@@ -626,6 +633,16 @@ class Node:
     def receive(self, msg):
         notes: list = []
         kind = msg.type
+        if kind in _VOTE_RULES:                 # AppendEntries and its reply go straight on
+            return self._receive_vote(msg, kind, notes)
+        reset = msg.term > self.term and self._observe_term(msg.term, msg.src, notes)
+        msgs, reset_now = _HANDLERS[kind](self, msg, notes)
+        return msgs, reset or reset_now, notes
+
+    def _receive_vote(self, msg, kind: str, notes: list):
+        """receive() for the messages of elections, where the thesis adds
+        rules: ignoring votes while led (4.2.3), and pre-votes, which move
+        nobody's term (9.6)."""
         if kind in _ASKS_VOTE and self.options.ignore_votes_while_led and not msg.transfer:
             led = self._led_by(msg)
             if led is not None:
@@ -743,7 +760,7 @@ class Node:
             notes.append(ConfigNoop(len(self.log), self.config_index))
         self.become_leader()
         extra = []
-        if self.configuration.quorum((self.id,)):
+        if self._alone:
             extra = self._advance_commit(notes)
         if self.configuration.joint and self.role == LEADER:
             # A change an earlier leader left in C_old,new: if this leader
@@ -781,9 +798,13 @@ class Node:
         for k, e in enumerate(entries):
             pos = prev + k
             if pos == len(log):
-                log.extend(entries[k:])
+                added = entries[k:]
+                log.extend(added)
                 notes.append(Append(pos + 1, prev + len(entries)))
-                self._adopt_config(pos, entries[k:], notes)
+                for a in added:            # nothing was deleted: only a new configuration entry matters
+                    if a.config is not None:
+                        self._adopt_config(pos, added, notes)
+                        break
                 break
             if log[pos].term != e.term:
                 notes.append(Truncate(pos + 1, len(log), log[pos].term, e.term))
@@ -855,9 +876,9 @@ class Node:
             msgs = self._advance_commit(notes)
             if self.role != LEADER:                             # it removed itself and stepped down
                 return msgs, True
-            if p in self.rounds and self._round_done(p, notes):
+            if self.rounds and p in self.rounds and self._round_done(p, notes):
                 msgs += self._continue_change(notes)
-            if p == self.transfer_to and m.match_index == len(self.log):
+            if self.transfer_to == p and m.match_index == len(self.log):
                 notes.append(TimeoutNowSent(p))
                 msgs.append(TimeoutNow(self.id, p, self.term))
         else:
@@ -917,12 +938,20 @@ class Node:
         Returns the messages that next step sends."""
         cfg = self.configuration
         me = self.id
-        n = cfg.agreed_index(self.match_index, me, len(self.log))
+        if self._plain:
+            matches = sorted(self.match_index.values(), reverse=True)
+            matches.insert(0, len(self.log))
+            n = matches[self._majority - 1]
+        else:
+            n = cfg.agreed_index(self.match_index, me, len(self.log))
         if n <= self.commit_index:
             return []
-        voters = cfg.electorate
-        holders = ((me,) if me in voters else ()) + tuple(
-            p for p in self.peers if p in voters and self.match_index[p] >= n)
+        match = self.match_index
+        if self._plain:
+            holders = (me,) + tuple(p for p in self.peers if match[p] >= n)
+        else:
+            voters = cfg.electorate
+            holders = ((me,) if me in voters else ()) + tuple(p for p in self.peers if p in voters and match[p] >= n)
         # Terms in a log never decrease, so if entry n is from an earlier term,
         # so is every entry below it: nothing can be committed by counting.
         old_term = self.log[n - 1].term != self.term
@@ -930,15 +959,19 @@ class Node:
             notes.append(OldTermMajority(n, self.log[n - 1].term, holders))
             return []
         notes.append(Commit(self.commit_index, n, holders, old_term,
-                            cfg if cfg.joint or me not in voters else None))
+                            cfg if cfg.joint or not self.is_voter else None))
         self._commit_to(n, notes)
-        if self.config_index <= n and not cfg.joint and me not in cfg.voters and self.config_index:
+        if not self.config_index and self.change is None:     # no change to follow up (the common case)
+            return []
+        if self.config_index <= n and not cfg.joint and not self.is_voter:
             notes.append(StepDownRemoved(self.config_index, cfg))
             self.become_follower(self.term)
             return []
         return self._continue_change(notes)
 
 
+# The messages receive() hands to _receive_vote().
+_VOTE_RULES = frozenset(("RequestVote", "RequestVoteReply", "PreVote", "PreVoteReply", "TimeoutNow"))
 # RequestVote and PreVote: what ignore_votes_while_led may ignore.
 _ASKS_VOTE = frozenset(("RequestVote", "PreVote"))
 # Messages that must not move the receiver's term by the rule for all servers:

@@ -73,6 +73,9 @@ class World:
         self.timer_entry = [INF] * slots        # when that entry comes up
         self.heartbeat_due: list[dict | None] = [None] * slots   # leader: peer -> deadline
         self.heartbeat_token = [0] * slots
+        # Leader: its peers tuple when heartbeat_due last followed them (identity
+        # tells a change of configuration at the cost of one comparison per event).
+        self._followed: list = [None] * slots
 
     def _new_node(self, i: int) -> Node:
         # Servers outside the initial members start as if added: knowing no configuration.
@@ -122,7 +125,8 @@ class World:
         """A fresh random election timeout, for a server that may start
         elections (Node.stands): none for a learner, for a server that knows no
         configuration, or for one a committed configuration leaves out."""
-        if not self.nodes[i].stands:
+        node = self.nodes[i]
+        if not (node.is_voter or node.stands):
             self.deadline[i] = INF
             return
         lo, hi = self.election_timeout
@@ -174,35 +178,36 @@ class World:
         transfer): the minimum election timeout, not random."""
         msgs, reset, notes = out
         i = node.id
-        is_leader = node.role == LEADER
-        if is_leader != was_leader:
-            if is_leader:
+        if node.role == LEADER:
+            if not was_leader:
                 self.deadline[i] = INF               # a leader's election timer runs only if it asks
                 self.heartbeat_due[i] = {}
-            else:
-                self.heartbeat_token[i] += 1         # its heartbeat timer is void
-                self.heartbeat_due[i] = None
-        if is_leader:
-            due = self.heartbeat_due[i]
-            if len(due) != len(node.next_index) or any(p not in due for p in node.next_index):
+                self._followed[i] = None
+            if node.peers is not self._followed[i]:  # a new leader, or its configuration changed
                 self._follow_peers(i, node)
-        if msgs:
-            self._send(msgs)
-        if is_leader:
+            if msgs:
+                self._send(msgs)
             if not was_leader:
                 self._schedule_heartbeat(i)
             if reset:
                 self._set_deadline(i, self.now + self.election_timeout[0])
-            elif not was_leader:
-                self.deadline[i] = INF
-        elif reset:
-            self._reset_timer(i)
+        else:
+            if was_leader:
+                self.heartbeat_token[i] += 1         # its heartbeat timer is void
+                self.heartbeat_due[i] = None
+            if msgs:
+                self._send(msgs)
+            if reset:
+                self._reset_timer(i)
         return self.monitor.observe(node, notes)
 
     def _follow_peers(self, i: int, node) -> None:
         """A leader's configuration changed: heartbeats for its new members
         (due now), none for those it left out."""
         due = self.heartbeat_due[i]
+        self._followed[i] = node.peers
+        if due.keys() == node.next_index.keys():       # the same servers (a loaded leader, C_new after C_old,new)
+            return
         for p in [p for p in due if p not in node.next_index]:
             del due[p]
         for p in node.next_index:
@@ -475,4 +480,5 @@ class World:
         self.timer_entry = list(saved.timer_entry)
         self.heartbeat_due = [dict(d) if d is not None else None for d in saved.heartbeat_due]
         self.heartbeat_token = list(saved.heartbeat_token)
+        self._followed = [None] * len(self.deadline)     # followed again at each leader's next event
         self.monitor.load(saved.monitor)
