@@ -429,7 +429,8 @@ export class Controls {
         "Joint consensus (C_old,new): a purple band through C_old, a dashed blue band through C_new. " +
         "Until C_new is committed, elections and commitment need a majority of each."],
       [sample(svg("path", { class: "timer", d: "M0,-24 A24,24 0 1 1 -24,0", style: "fill:none;stroke:#6b7785;stroke-width:5" })),
-        "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election."],
+        "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election. " +
+        "On a leader it runs only for CheckQuorum or while it hands leadership over."],
       [msg("rv", "Vote?"), "RequestVote: a candidate asks for a vote."],
       [msg("ok", "Yes"), "Vote granted (RequestVote reply)."],
       [msg("no", "No"), "Vote refused."],

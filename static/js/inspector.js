@@ -219,7 +219,13 @@ function entryLine(e) {
 
 function timerText(n, now) {
   if (!n.up) return "none (down)";
-  if (n.timer === null) return "none (a leader has no election timer)";
+  if (n.timer === null) {
+    if (n.role === "leader") return "none (a leader has no election timer)";
+    return n.config && !n.config.voters.length ? "none (it knows no configuration yet: it waits to be added)" : "none";
+  }
   const left = n.timer - now;
-  return left > 0 ? `fires at ${ms(n.timer)} (in ${left.toFixed(0)} ms)` : `fires at ${ms(n.timer)}`;
+  const when = left > 0 ? `fires at ${ms(n.timer)} (in ${left.toFixed(0)} ms)` : `fires at ${ms(n.timer)}`;
+  // A leader's timer runs only for a transfer (which it then gives up) or CheckQuorum (thesis 3.10, 9.6).
+  if (n.role === "leader") return `${when}: ${n.transfer_to ? "then it gives up the transfer" : "CheckQuorum: steps down unless a majority was heard"}`;
+  return when;
 }

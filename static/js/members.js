@@ -75,6 +75,13 @@ export class MembersPanel {
     this.stale = false;
     const ids = this.ids();
     const config = this.model.configuration();
+    const leader = this.model.leader();
+    // Redrawn only when what it shows changed: not while a playing cluster only
+    // moves its messages, so an open drop-down or the focus is left alone.
+    const key = JSON.stringify([config, leader?.id, leader?.transfer_to, leader?.config,
+      ids.map((id) => { const n = this.model.nodes.get(id); return [id, n.config, n.config_index, n.config_index <= n.commit_index]; })]);
+    if (key === this.key) return;
+    this.key = key;
     const outside = ids.filter((id) => standing(config, id) === "outside");
     $("#members-whose").textContent = !config ? "no configuration"
       : config.byLeader ? `the leader ${serverName(config.of)}'s configuration` : `${serverName(config.of)}'s configuration (the latest; no leader)`;
@@ -85,7 +92,6 @@ export class MembersPanel {
     add.disabled = full;
     add.title = full ? `A cluster has at most ${this.maxNodes} servers.` : "Start a new, empty server outside the configuration";
     // Transfer: to any voter of the leader's configuration but itself.
-    const leader = this.model.leader();
     const select = $("#transfer-to");
     const keep = select.value;
     const targets = leader ? ids.filter((id) => id !== leader.id && isVoter(standing(leader.config, id))) : [];
