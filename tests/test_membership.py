@@ -389,6 +389,29 @@ def test_thesis_4_2_1_a_change_is_abandoned_when_the_learner_never_catches_up_in
     c.change_config([1, 2, 3, new])              # nothing in progress any more: the change can be asked again
 
 
+
+def test_thesis_4_2_1_a_change_is_abandoned_when_the_new_server_is_unavailable():
+    c = Cluster(3, seed=2)
+    leader = elect(c)
+    new = c.add_server()
+    c.crash(new)
+    first = len(c.trace)
+    c.change_config([1, 2, 3, new])
+    start = c.now
+    run_until(c, lambda c: c.nodes[leader].change is None)
+    (gave_up,) = notes_in(c, "learner_unavailable", first)
+    assert 150 < gave_up["time"] - start <= 300, "within one to two of the leader's timer periods (150 ms)"
+    assert (f"S{leader}'s timer fires and S{new}, in catch-up round 1, has not answered for an election timeout: "
+            f"S{leader} takes it to be unavailable and gives up the configuration change (thesis 4.2.1).") \
+        in gave_up["text"]
+    assert c.nodes[leader].config == {"voters": [1, 2, 3], "old_voters": None, "learners": [new]}
+    # A learner that answers is not given up, however long it takes.
+    c.restart(new)
+    first = len(c.trace)
+    c.change_config([1, 2, 3, new])
+    run_until(c, lambda c: c.nodes[leader].config["voters"] == [1, 2, 3, new])
+    assert not notes_in(c, "learner_unavailable", first)
+
 # ----- thesis 4.2.2: removing the current leader -----------------------------------------
 
 def test_thesis_4_2_2_a_server_left_out_by_an_uncommitted_configuration_still_stands():

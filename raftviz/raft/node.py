@@ -45,6 +45,7 @@ from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit,
                     Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, LearnerRound, Leader, Match, NotLeader,
                     NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
                     QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
+                    LearnerUnavailable, CatchUpGoesOn,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
                     TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes)
 
@@ -245,7 +246,8 @@ class Node:
         self.heard: set[int] = set()           # CheckQuorum: who answered since the last check
         self.transfer_to: int | None = None    # leadership transfer in progress
         self.change: Change | None = None      # a configuration change waiting to start
-        self.rounds: dict[int, tuple] = {}     # learner -> (round, target index, match at its start)
+        # learner -> (round, target index, match at the round's start, answered since the last check)
+        self.rounds: dict[int, tuple] = {}
         self.caught_up: set[int] = set()       # learners that finished their rounds
 
     def load_state(self, term: int, voted_for, log, role: str, commit_index: int, up: bool = True) -> None:
@@ -334,8 +336,9 @@ class Node:
         return bool(cfg.voters) and self.id not in cfg.learners and self.config_index > self.commit_index
 
     def _wants_leader_timer(self) -> bool:
-        """A leader runs an election timer only for CheckQuorum and to give up a transfer."""
-        return self.options.check_quorum or self.transfer_to is not None
+        """A leader runs an election timer only for CheckQuorum, to give up a
+        transfer, and to give up a change whose new server is unavailable."""
+        return self.options.check_quorum or self.transfer_to is not None or self.change is not None
 
     # ----- crash and restart -----------------------------------------------
     def crash(self) -> None:
@@ -428,10 +431,28 @@ class Node:
                 self.become_follower(self.term)
                 return [], True, notes
             notes.append(QuorumHeard(tuple(sorted(heard))))
-            reset = True
+        if self.rounds:
+            self._check_catch_up(notes)
+        elif self.change is not None:
+            notes.append(CatchUpGoesOn(()))        # waiting for an entry of its term to commit
         if not notes:
             notes.append(IgnoredTimeout(self.role, self.up))
-        return [], reset, notes
+        return [], self._wants_leader_timer(), notes
+
+    def _check_catch_up(self, notes: list) -> None:
+        """Thesis 4.2.1: the leader gives up a change whose new server is
+        unavailable. On the leader's timer (the minimum election timeout), a
+        learner that has not answered since the last check is taken to be
+        unavailable (so within one to two election timeouts)."""
+        for p, (rnd, target, start, answered) in list(self.rounds.items()):
+            if not answered:
+                self.rounds.clear()
+                self.caught_up = set()
+                self.change = None
+                notes.append(LearnerUnavailable(p, rnd))
+                return
+            self.rounds[p] = (rnd, target, start, False)
+        notes.append(CatchUpGoesOn(tuple(sorted(self.rounds))))
 
     def heartbeat(self, peers):
         """Leader: these followers heard nothing from us for a heartbeat
@@ -503,7 +524,8 @@ class Node:
             msgs = self._append(Entry(self.term, None), notes)
             notes.append(ChangeWaits(len(self.log), self.term))
         msgs += self._continue_change(notes)
-        return msgs, False, notes
+        # While the change is under way, the leader's timer watches its learners.
+        return msgs, self.change is not None, notes
 
     def _term_committed(self) -> bool:
         return self.commit_index > 0 and self.log[self.commit_index - 1].term == self.term
@@ -573,7 +595,9 @@ class Node:
     def _start_rounds(self, p: int, notes: list) -> None:
         """Thesis 4.2.1: replicate to a learner in rounds; each round sends
         what the leader's log held when the round began."""
-        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0))
+        # Counted as answered: the first check of the leader's timer may come at
+        # once, so a learner is judged over a whole timer period from the next.
+        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0), True)
         self._round_done(p, notes)
 
     def _round_done(self, p: int, notes: list) -> bool:
@@ -583,7 +607,7 @@ class Node:
         MAX_ROUNDS. A round that finds the learner already holding the whole
         log needs nothing and ends at once. Returns True when p has just
         caught up."""
-        rnd, target, start = self.rounds[p]
+        rnd, target, start, answered = self.rounds[p]
         match = self.match_index.get(p, 0)
         while match >= target:
             sent = target - start
@@ -601,7 +625,7 @@ class Node:
                 return False
             notes.append(LearnerRound(p, rnd, sent, False))
             rnd, target, start = rnd + 1, len(self.log), match
-            self.rounds[p] = (rnd, target, start)
+            self.rounds[p] = (rnd, target, start, answered)
         return False
 
     # ----- leadership transfer (thesis 3.10) ---------------------------------------
@@ -863,6 +887,8 @@ class Node:
             notes.append(StaleReply(m.type, p, m.term))
             return [], False
         self.heard.add(p)
+        if self.rounds and p in self.rounds:
+            self.rounds[p] = self.rounds[p][:3] + (True,)      # a learner that answers is available
         msgs: list = []
         if m.success:
             if self.in_flight.get(p) == m.prev_log_index:

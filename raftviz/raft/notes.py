@@ -78,6 +78,8 @@ ChangeWaits = note_type("ChangeWaits", "change_waits", "index term")
 ConfigNoop = note_type("ConfigNoop", "config_noop", "index config_index")     # a new leader's no-op for its configuration
 LearnerRound = note_type("LearnerRound", "learner_round", "learner round sent caught_up")
 ChangeAbandoned = note_type("ChangeAbandoned", "change_abandoned", "learner rounds")
+LearnerUnavailable = note_type("LearnerUnavailable", "learner_unavailable", "learner round")
+CatchUpGoesOn = note_type("CatchUpGoesOn", "catch_up_goes_on", "learners")
 StepDownRemoved = note_type("StepDownRemoved", "step_down_removed", "index config")
 # Leadership transfer (thesis 3.10).
 TransferStart = note_type("TransferStart", "transfer_start", "target caught_up")
@@ -376,6 +378,18 @@ def _change_abandoned(me, learner, rounds):
             f"(thesis 4.2.1).")
 
 
+def _learner_unavailable(me, learner, round):
+    return (f"{me}'s timer fires and {name(learner)}, in catch-up round {round}, has not answered for an election "
+            f"timeout: {me} takes it to be unavailable and gives up the configuration change (thesis 4.2.1).")
+
+
+def _catch_up_goes_on(me, learners):
+    if not learners:
+        return f"{me}'s timer fires: its configuration change is still under way."
+    return (f"{me}'s timer fires: {names(learners)} answered in the last election timeout, so "
+            f"{'its' if len(learners) == 1 else 'their'} catch-up goes on (thesis 4.2.1).")
+
+
 def _step_down_removed(me, index, config):
     return (f"The configuration at index {index}, {config.describe()}, is committed and {me} is not in it: "
             f"{me} steps down. The others will elect a leader among themselves.")
@@ -475,6 +489,7 @@ _TEXT = {
     "propose": _propose, "not_leader": _not_leader, "ignored_timeout": _ignored_timeout,
     "not_voter": _not_voter, "stands_outside": _stands_outside, "config_append": _config_append, "config_use": _config_use,
     "change_waits": _change_waits, "config_noop": _config_noop, "learner_round": _learner_round, "change_abandoned": _change_abandoned,
+    "learner_unavailable": _learner_unavailable, "catch_up_goes_on": _catch_up_goes_on,
     "step_down_removed": _step_down_removed, "transfer_start": _transfer_start, "transfer_busy": _transfer_busy,
     "transfer_abandoned": _transfer_abandoned, "timeout_now_sent": _timeout_now_sent,
     "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,

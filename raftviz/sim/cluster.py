@@ -258,7 +258,7 @@ class Cluster:
             if n.transfer_to is not None:
                 d["transfer_to"] = n.transfer_to
             if n.rounds:
-                d["catch_up"] = {str(p): {"round": r, "target": t} for p, (r, t, _) in n.rounds.items()}
+                d["catch_up"] = {str(p): {"round": r, "target": t} for p, (r, t, *_) in n.rounds.items()}
         return d
 
     def snapshot(self) -> dict:
