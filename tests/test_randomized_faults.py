@@ -37,7 +37,7 @@ def test_random_faults_keep_raft_safe_and_the_cluster_recovers(seed):
     assert_recovered(c, last)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", range(80))
 def test_random_faults_with_configuration_changes_keep_raft_safe_and_the_cluster_recovers(seed):
     size = 1 + seed % 7                      # 1 to 7 servers to start with; up to 9 with new ones
     c, oracle, last = faulty_run(seed, size=size, membership=(0.2, 0.5)[seed % 2], calm=seed % 4 == 3,
@@ -55,7 +55,7 @@ def test_the_monitor_stays_silent_over_hundreds_of_correct_runs():
 
 
 def test_the_monitor_stays_silent_over_hundreds_of_runs_with_configuration_changes():
-    for seed in range(2000, 2150):
+    for seed in range(2000, 2300):
         c, _, _ = faulty_run(seed, size=2 + seed % 5, fault_ms=1500, settle_ms=1500, check_every_event=False,
                              membership=(0.2, 0.5)[seed % 2], pre_vote=seed % 3 == 0, check_quorum=seed % 3 == 0,
                              ignore_votes_while_led=seed % 4 == 0)

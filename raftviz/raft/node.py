@@ -379,7 +379,8 @@ class Node:
     def election_timeout(self):
         """Followers and candidates: start an election (section 5.2), or with
         PreVote first ask whether it could be won. A leader's timer: give up a
-        transfer, and with CheckQuorum check it still hears from a majority."""
+        transfer, with CheckQuorum check it still hears from a majority, and
+        check that the learners of a change still answer."""
         if not self.up:
             return [], False, [IgnoredTimeout(self.role, self.up)]
         if self.role == LEADER:
@@ -418,8 +419,9 @@ class Node:
         return [PreVote(self.id, p, self.term + 1, last_index, last_term) for p in self._voters_but_me()]
 
     def _leader_timeout(self):
+        """The leader's own timer (the minimum election timeout), which runs
+        only while something needs it (_wants_leader_timer)."""
         notes: list = []
-        reset = False
         if self.transfer_to is not None:
             notes.append(TransferAbandoned(self.transfer_to))
             self.transfer_to = None
