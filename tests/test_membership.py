@@ -157,8 +157,9 @@ def test_6_once_c_old_new_commits_the_leader_appends_c_new():
         in joint["text"]
     (new,) = [r for r in c.trace[first:] if "appends C_new" in r["text"]]
     assert f"S{leader} commits index 3" in new["text"], "C_new comes in the same step that commits C_old,new"
-    assert (f"C_old,new is committed, so S{leader} appends C_new {{S1–S5}} at index 4: once it commits, only its "
-            f"voters count, and servers outside it can be shut down.") in new["text"]
+    assert (f"C_old,new is committed, so S{leader} appends C_new {{S1–S5}} at index 4 and uses it at once: from "
+            f"now on only its voters count (3 of 5 (S1–S5)); once it commits, servers outside it can be shut "
+            f"down.") in new["text"]
     assert c.violations == []
 
 
@@ -992,3 +993,15 @@ def test_every_state_a_run_with_configuration_changes_reaches_is_accepted_by_fro
         faulty_run(seed, size=size, fault_ms=2000, settle_ms=600, membership=0.4, calm=seed % 2 == 1,
                    watch=accept, pre_vote=seed % 3 == 0)
     assert len(seen) > 4000
+
+
+def test_a_leaders_timer_that_has_nothing_left_to_watch_stops():
+    c = Cluster(3, seed=1, check_quorum=True)
+    leader = elect(c)
+    c.set_options(check_quorum=False)
+    first = len(c.trace)
+    c.run_for(400)
+    (stopped,) = [r for r in c.trace[first:] if r["kind"] == "timeout"]
+    assert stopped["node"] == leader and stopped["text"] == (f"S{leader} is the leader: its timer has nothing left "
+                                                              f"to watch, and stops.")
+    assert c.snapshot()["nodes"][leader - 1]["timer"] is None and c.leader() == leader

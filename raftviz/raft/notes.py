@@ -306,7 +306,9 @@ def _not_leader(me, role, leader_id):
 def _ignored_timeout(me, role, up):
     if not up:
         return f"{me} is down: nothing runs on it, so its election timer does nothing."
-    return f"{me} is the leader: it has no election timer."
+    # Only a leader's own timer gets here, when nothing is left for it to watch
+    # (CheckQuorum turned off, say): Figure 2 gives a leader no election timer.
+    return f"{me} is the leader: its timer has nothing left to watch, and stops."
 
 
 def _not_voter(me, config):
@@ -334,8 +336,9 @@ def _config_append(me, index, config, previous, why):
         return (f"{me} appends C_old,new {at} ({config.change_text()}) and uses it at once: from now on "
                 f"elections and commitment need a majority of both, {config.majorities()}.")
     if why == "new":
-        return (f"C_old,new is committed, so {me} appends C_new {config.describe()} {at}: once it commits, "
-                f"only its voters count, and servers outside it can be shut down.")
+        return (f"C_old,new is committed, so {me} appends C_new {config.describe()} {at} and uses it at once: "
+                f"from now on only its voters count ({config.majorities()}); once it commits, servers outside it "
+                f"can be shut down.")
     if why == "direct":
         return (f"{me} switches straight from {previous.describe()} to {config.describe()} {at} (UNSAFE: servers "
                 f"switch at different moments, so a majority of the old configuration and a majority of the new "

@@ -255,6 +255,7 @@ class World:
                         self._push(deadline, ELECTION, i, token)
                     continue
                 self.timer_entry[i] = INF
+                self.deadline[i] = INF           # it has fired: a new one only if the node asks (reset)
                 self.now = time
                 node = self.nodes[i]
                 was_leader = node.role == LEADER
