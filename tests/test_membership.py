@@ -882,6 +882,11 @@ IMPOSSIBLE_STATES = [
         {"id": 3, "term": 1, "role": "leader"}]},
      "S3 cannot lead term 1: it is not one of the initial members and its log holds no configuration entry"),
     ("unknown member", {"members": [1, 4], "nodes": [{"id": 1}, {"id": 2}]}, "members: There is no S4"),
+    ("progress for an outsider", {"members": [1, 2], "nodes": [
+        {"id": 1, "term": 1, "role": "leader", "next_index": {"3": 1}}, {"id": 2, "term": 1, "voted_for": 1},
+        {"id": 3}]},
+     r"S1: next_index names S3, outside its configuration \{S1, S2\}: a leader keeps them only for the servers it "
+     r"replicates to\."),
 ]
 
 

@@ -149,7 +149,7 @@ def parse(state, members=None) -> list[dict]:
         nodes[i] = _node(spec, i, ids)
     initial = members_of(state, members, len(raw))
     for n in nodes.values():
-        _check_progress(n, nodes)
+        _check_progress(n, nodes, initial)
         _check_commit(n, nodes, initial)
     leaders = {}
     for n in nodes.values():
@@ -339,10 +339,17 @@ def _check_commit(node: dict, nodes: dict, initial: Config) -> None:
                          f"term {entry.term} at index {c}.")
 
 
-def _check_progress(leader: dict, nodes: dict) -> None:
-    """A leader's matchIndex for a follower claims the follower's log equals
-    its own up to there; and nextIndex is past matchIndex."""
+def _check_progress(leader: dict, nodes: dict, initial: Config) -> None:
+    """A leader keeps nextIndex and matchIndex for the servers it replicates
+    to: those of its configuration. Its matchIndex for a follower claims the
+    follower's log equals its own up to there; and nextIndex is past matchIndex."""
     match, nxt = leader.get("match_index", {}), leader.get("next_index", {})
+    _, config = _latest(leader["log"], initial if leader["id"] in initial.voters else EMPTY)
+    for key, table in (("next_index", nxt), ("match_index", match)):
+        outside = sorted(p for p in table if p not in config.members)
+        if outside:
+            raise ValueError(f"S{leader['id']}: {key} names {_names_of(outside)}, outside its configuration "
+                             f"{config.describe()}: a leader keeps them only for the servers it replicates to.")
     for peer, m in match.items():
         if m >= nxt.get(peer, len(leader["log"]) + 1):
             raise ValueError(f"S{leader['id']}: next_index for S{peer} must be above its match_index ({m}).")
