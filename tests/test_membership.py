@@ -1010,3 +1010,15 @@ def test_a_leaders_timer_that_has_nothing_left_to_watch_stops():
     assert stopped["node"] == leader and stopped["text"] == (f"S{leader} is the leader: its timer has nothing left "
                                                               f"to watch, and stops.")
     assert c.snapshot()["nodes"][leader - 1]["timer"] is None and c.leader() == leader
+
+
+def test_thesis_3_10_timeout_now_starts_a_real_election_at_once_even_with_pre_vote():
+    n = node(2, term=3, log=[3], pre_vote=True, ignore_votes_while_led=True)
+    msgs, reset, notes = n.receive(TimeoutNow(1, 2, 3))
+    assert (n.role, n.term, n.voted_for) == (CANDIDATE, 4, 2) and reset
+    assert {(m.type, m.transfer) for m in msgs} == {("RequestVote", True)}, "no pre-vote first, and marked as a transfer"
+    assert codes(notes) == ["timeout_now_taken", "election"]
+    # A server that is not a voter does not take it.
+    learner = node(4, term=3, log=[conf(3, (1, 2, 3), learners=(4,))])
+    msgs, _, notes = learner.receive(TimeoutNow(1, 4, 3))
+    assert (msgs, learner.role, learner.term) == ([], FOLLOWER, 3) and codes(notes) == ["not_voter"]

@@ -129,5 +129,3 @@ def differences(old: Config, voters) -> set[int]:
     """The servers whose voting changes between `old` and the voter set `voters`."""
     return set(old.voters) ^ set(voters)
 
-
-ids_text = _ids

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from . import kv
-from .config import EMPTY, Config, differences
+from .config import Config, differences
 from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVoteReply, RequestVote,
                        RequestVoteReply, TimeoutNow)
 from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
