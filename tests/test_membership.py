@@ -1010,6 +1010,11 @@ def test_a_leaders_timer_that_has_nothing_left_to_watch_stops():
     assert stopped["node"] == leader and stopped["text"] == (f"S{leader} is the leader: its timer has nothing left "
                                                               f"to watch, and stops.")
     assert c.snapshot()["nodes"][leader - 1]["timer"] is None and c.leader() == leader
+    # Turned on again, CheckQuorum starts the leader's timer afresh.
+    c.set_options(check_quorum=True)
+    c.disconnect(leader)
+    c.run_for(400)
+    assert c.nodes[leader].role == FOLLOWER
 
 
 def test_thesis_3_10_timeout_now_starts_a_real_election_at_once_even_with_pre_vote():
