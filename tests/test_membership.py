@@ -860,6 +860,11 @@ def test_from_state_with_members_and_configuration_entries():
     assert exported["config"]["members"] == [1, 2, 3]
     again = Cluster.replay(json.loads(json.dumps(exported)))
     assert list(again.trace) == list(c.trace)
+    # The members may also be given beside the state.
+    state = {"nodes": [{"id": 1, "term": 1, "role": "leader"}, {"id": 2, "term": 1, "voted_for": 1}, {"id": 3}]}
+    by_argument = Cluster.from_state(state, members=[1, 2])
+    assert [n.config["voters"] for n in by_argument.nodes.values()] == [[1, 2], [1, 2], []]
+    assert by_argument.export()["config"]["members"] == [1, 2]
 
 
 IMPOSSIBLE_STATES = [
