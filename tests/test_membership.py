@@ -548,6 +548,16 @@ def test_thesis_9_6_check_quorum_a_leader_cut_off_from_a_majority_steps_down():
                     f"have elected a new leader.") in lost["text"]
 
 
+def test_thesis_9_6_check_quorum_also_watches_a_leader_the_initial_state_starts_with():
+    state = {"nodes": [{"id": 1, "term": 2, "role": "leader"}, {"id": 2, "term": 2, "voted_for": 1},
+                       {"id": 3, "term": 2, "voted_for": 1}]}
+    c = Cluster.from_state(state, seed=1, check_quorum=True)
+    c.partition([1], [2, 3])
+    c.run_for(400)
+    assert c.nodes[1].role != LEADER
+    assert [(r["node"], r["time"]) for r in notes_in(c, "quorum_lost", 0)] == [(1, 150.0)]
+
+
 def test_thesis_9_6_check_quorum_a_leader_that_hears_a_majority_stays():
     c = Cluster(5, seed=4, check_quorum=True)
     leader = elect(c)
@@ -697,7 +707,7 @@ def test_thesis_3_10_transfer_brings_the_target_up_to_date_then_it_wins_at_once(
     first = len(c.trace)
     c.transfer_leadership(target)
     assert (f"S{leader} starts handing leadership to S{target} and stops taking client commands; S{leader} first "
-            f"brings its log up to date (thesis 3.10).") in c.trace[-1]["text"]
+            f"brings S{target}'s log up to date (thesis 3.10).") in c.trace[-1]["text"]
     assert c.submit("SET refused 1") is None
     assert (f"S{leader} is handing leadership to S{target}: it takes no client commands meanwhile."
             in c.trace[-1]["text"])

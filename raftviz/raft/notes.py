@@ -330,8 +330,10 @@ def _config_append(me, index, config, previous, why):
     at = f"at index {index}"
     if why == "learners":
         new = [i for i in config.learners if i not in previous.learners]
-        return (f"{me} appends a configuration {at} that adds {names(new)} as learner{'s' if len(new) > 1 else ''}: "
-                f"they receive the log to catch up, but do not vote or count toward commitment yet.")
+        one = len(new) == 1
+        return (f"{me} appends a configuration {at} that adds {names(new)} as "
+                f"{'a learner' if one else 'learners'}: {'it receives' if one else 'they receive'} the log to catch "
+                f"up, but {'does' if one else 'do'} not vote or count toward commitment yet.")
     if why == "joint":
         return (f"{me} appends C_old,new {at} ({config.change_text()}) and uses it at once: from now on "
                 f"elections and commitment need a majority of both, {config.majorities()}.")
@@ -400,7 +402,7 @@ def _step_down_removed(me, index, config):
 
 def _transfer_start(me, target, caught_up):
     then = ("it is up to date, so " + me + " tells it to time out now" if caught_up
-            else f"{me} first brings its log up to date")
+            else f"{me} first brings {name(target)}'s log up to date")
     return (f"{me} starts handing leadership to {name(target)} and stops taking client commands; {then} "
             f"(thesis 3.10).")
 

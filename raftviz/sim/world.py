@@ -110,6 +110,8 @@ class World:
             if node.role == LEADER:
                 self.heartbeat_due[i] = {p: 0 for p in node.peers}
                 self._schedule_heartbeat(i)
+                if self.options.check_quorum:            # its CheckQuorum timer, as for an elected leader
+                    self._set_deadline(i, self.election_timeout[0])
             elif i in timers:
                 self._set_deadline(i, us(timers[i]))
             else:
