@@ -46,6 +46,9 @@ EXAMPLES = {
     "add_server": lambda c: {"type": "add_server"},
     "change_config": lambda c: {"type": "change_config", "voters": [1, 2, 3, 4], "method": "joint"},
     "transfer_leadership": lambda c: {"type": "transfer_leadership", "to": next(i for i in c.nodes if i != c.leader())},
+    "read": lambda c: {"type": "read", "key": "x", "client": 3},
+    "clients": lambda c: {"type": "clients", "n": 2, "rate": 5, "keys": 2, "read_ratio": 0.5, "timeout": 300},
+    "stop_clients": lambda c: (c.clients(2), {"type": "stop_clients"})[1],
 }
 
 
@@ -111,6 +114,9 @@ BAD = {
     "options": [{}, {"nope": True}, {"fast_backup": 3}, {"entries_per_append": 0}, "fast"],
     "servers": [[], "1,2", [0], [1, 1], [99], True, [[1]]],
     "choice": ["both", 3, True, ["joint"]],
+    "key": ["", "a b", 5, "x" * 41, ["x"]],
+    "count": [0, -1, "x", True, 2.5, 10**7],
+    "number": [-1, "x", True, 10**7, [1]],
 }
 
 

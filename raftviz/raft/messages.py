@@ -23,6 +23,8 @@ class Entry(NamedTuple):
     term: int
     command: str | None = None
     config: object = None
+    client: int | None = None        # client sessions (section 8): who sent the command,
+    seq: int | None = None           # and its sequence number, so a retry is applied once
 
     @property
     def kind(self) -> str:
@@ -40,6 +42,8 @@ def entry_dict(index: int, e: Entry) -> dict:
         d["config"] = e.config.to_dict()
     elif e.command is None:
         d["kind"] = "noop"
+    if e.client is not None:
+        d["client"], d["seq"] = e.client, e.seq
     return d
 
 
@@ -141,11 +145,13 @@ class RequestVoteReply(Message):
 
 
 class AppendEntries(Message):
-    """Invoked by the leader to replicate log entries; also the heartbeat."""
-    __slots__ = ("prev_log_index", "prev_log_term", "entries", "leader_commit")
+    """Invoked by the leader to replicate log entries; also the heartbeat.
+    `round` numbers the heartbeat rounds by which a leader confirms it still
+    leads before answering a read (thesis 6.4); the reply echoes it."""
+    __slots__ = ("prev_log_index", "prev_log_term", "entries", "leader_commit", "round")
     type = "AppendEntries"
 
-    def __init__(self, src, dst, term, prev_log_index, prev_log_term, entries, leader_commit):
+    def __init__(self, src, dst, term, prev_log_index, prev_log_term, entries, leader_commit, round=0):
         self.src = src
         self.dst = dst
         self.term = term
@@ -153,6 +159,7 @@ class AppendEntries(Message):
         self.prev_log_term = prev_log_term
         self.entries = entries
         self.leader_commit = leader_commit
+        self.round = round
 
     @property
     def leader_id(self) -> int:
@@ -163,7 +170,7 @@ class AppendEntries(Message):
         return {"leader_id": self.src, "prev_log_index": self.prev_log_index,
                 "prev_log_term": self.prev_log_term,
                 "entries": [entry_dict(first + k, e) for k, e in enumerate(self.entries)],
-                "leader_commit": self.leader_commit}
+                "leader_commit": self.leader_commit, **({"round": self.round} if self.round else {})}
 
 
 class AppendEntriesReply(Message):
@@ -172,11 +179,11 @@ class AppendEntriesReply(Message):
     prev_log_index, and on success match_index, the last index now known to
     match the leader's log. conflict_term/conflict_index are the optional
     fast-backup hints of the paper's section 5.3 (None unless enabled)."""
-    __slots__ = ("success", "prev_log_index", "match_index", "conflict_term", "conflict_index")
+    __slots__ = ("success", "prev_log_index", "match_index", "conflict_term", "conflict_index", "round")
     type = "AppendEntriesReply"
 
     def __init__(self, src, dst, term, success, prev_log_index, match_index,
-                 conflict_term=None, conflict_index=None):
+                 conflict_term=None, conflict_index=None, round=0):
         self.src = src
         self.dst = dst
         self.term = term
@@ -185,6 +192,7 @@ class AppendEntriesReply(Message):
         self.match_index = match_index
         self.conflict_term = conflict_term
         self.conflict_index = conflict_index
+        self.round = round
 
     def fields(self) -> dict:
         d = {"success": self.success, "prev_log_index": self.prev_log_index,
@@ -192,6 +200,8 @@ class AppendEntriesReply(Message):
         if self.conflict_index is not None:
             d["conflict_term"] = self.conflict_term
             d["conflict_index"] = self.conflict_index
+        if self.round:
+            d["round"] = self.round
         return d
 
 

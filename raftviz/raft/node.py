@@ -37,10 +37,11 @@ from dataclasses import dataclass, field, fields
 from typing import NamedTuple
 
 from . import kv
+from .clients import ClientRules
 from .config import Config, differences
 from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVoteReply, RequestVote,
                        RequestVoteReply, TimeoutNow)
-from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
+from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
                     ConfigUse,
                     Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, LearnerRound, Leader, Match, NotLeader,
                     NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
@@ -85,6 +86,16 @@ class Options:
     unsafe_forget_vote: bool = _option(
         False, "Forget votedFor in a crash",
         "Breaks the persistence rule: a restarted server may vote twice in one term.")
+    lease_reads: bool = _option(
+        False, "Lease reads",
+        "A leader answers reads without a heartbeat round while its lease holds (thesis 6.4.1; assumes clocks "
+        "without drift, and makes servers ignore votes while led).")
+    unsafe_local_reads: bool = _option(
+        False, "Answer reads locally",
+        "Breaks section 8: a leader answers reads from its own state at once, even cut off in a minority.")
+    unsafe_no_dedup: bool = _option(
+        False, "Apply retried commands again",
+        "Breaks client sessions (section 8): a command retried by its client is applied a second time.")
     unsafe_direct_config_change: bool = _option(
         False, "Switch configurations directly",
         "Breaks section 6: the leader goes from C_old straight to C_new, so two majorities can disagree.")
@@ -138,9 +149,11 @@ class SavedNode(NamedTuple):
     change: Change | None
     rounds: dict
     caught_up: frozenset
+    sessions: dict           # the state machine's client table: client -> (last seq applied, its reply)
+    clients: tuple           # a leader's client state: waiting, reads, round, acked, round_time, lease_until
 
 
-class Node:
+class Node(ClientRules):
     def __init__(self, id: int, peers, options: Options | None = None, voters=None):
         """peers: the servers of the cluster as it starts (this one may be
         among them); voters: its initial configuration, by default all of
@@ -152,6 +165,7 @@ class Node:
         # The minimum election timeout, in the host's unit of time (the
         # simulator's µs): how long ignore_votes_while_led trusts a leader.
         self.lease = 0
+        self.now = 0             # the host's clock at the current input (lease reads)
         # Persistent state on all servers.
         self.term = 0
         self.voted_for: int | None = None
@@ -165,7 +179,8 @@ class Node:
         knows no leader and has applied nothing."""
         self.commit_index = 0
         self.last_applied = 0
-        self.store: dict[str, str] = {}      # the state machine (kv.py)
+        self.store: dict[str, str] = {}      # the state machine (kv.py) ...
+        self.sessions: dict[int, tuple] = {}  # ... and its client table (clients.py)
         self.heard_leader_at = None          # when it last heard its leader (message arrival time)
         self.become_follower(self.term)
 
@@ -249,6 +264,7 @@ class Node:
         # learner -> (round, target index, match at the round's start, answered since the last check)
         self.rounds: dict[int, tuple] = {}
         self.caught_up: set[int] = set()       # learners that finished their rounds
+        self._reset_clients()
 
     def load_state(self, term: int, voted_for, log, role: str, commit_index: int, up: bool = True) -> None:
         """Start from a given state (a lecture case). Entries up to
@@ -279,7 +295,9 @@ class Node:
                          dict(self.in_flight), self.config_index, self.configuration,
                          None if self.pre_votes is None else frozenset(self.pre_votes), self.heard_leader_at,
                          frozenset(self.heard), self.transfer_to, self.change, dict(self.rounds),
-                         frozenset(self.caught_up))
+                         frozenset(self.caught_up), dict(self.sessions),
+                         (dict(self.waiting), tuple(self.reads), self.round, dict(self.acked),
+                          dict(self.round_time), self.lease_until))
 
     def restore(self, saved: SavedNode, log: list | None = None) -> None:
         """Become exactly the node save() saw. `log`: the log as a list, when
@@ -296,6 +314,10 @@ class Node:
         self.heard_leader_at, self.heard = saved.heard_leader_at, set(saved.heard)
         self.transfer_to, self.change = saved.transfer_to, saved.change
         self.rounds, self.caught_up = dict(saved.rounds), set(saved.caught_up)
+        self.sessions = dict(saved.sessions)
+        waiting, reads, self.round, acked, round_time, self.lease_until = saved.clients
+        self.waiting, self.reads, self.acked = dict(waiting), list(reads), dict(acked)
+        self.round_time = dict(round_time)
 
     # ----- helpers ---------------------------------------------------------
     @property
@@ -364,16 +386,22 @@ class Node:
         return was == LEADER
 
     def _commit_to(self, index: int, notes: list) -> None:
-        """Advance commitIndex and apply newly committed entries in order."""
+        """Advance commitIndex and apply newly committed entries in order;
+        a leader answers the requests whose commands it applied."""
         self.commit_index = index
         first = self.last_applied + 1
         if first > index:
             return
-        store, log = self.store, self.log
+        store, log, waiting = self.store, self.log, self.waiting
+        answered = []
         for i in range(first - 1, index):
-            kv.apply(store, log[i].command)
+            e = log[i]
+            reply = kv.apply(store, e.command) if e.client is None else self._apply(i + 1, e, notes)
+            if waiting and i + 1 in waiting:
+                answered.append(Answered(waiting.pop(i + 1), i + 1, reply))
         self.last_applied = index
         notes.append(Apply(first, index))
+        notes.extend(answered)
 
     # ----- timers ------------------------------------------------------------
     def election_timeout(self):
@@ -463,20 +491,10 @@ class Node:
         if self.role != LEADER:
             return [], False, []
         peers = [p for p in peers if p in self.next_index]
+        self._heartbeat_round()
         return [self._append_entries(p) for p in peers], False, [Heartbeat(tuple(peers))]
 
-    # ----- client commands ---------------------------------------------------
-    def propose(self, command: str | None):
-        """Leader: append a client command to the log and start replicating it
-        to every follower that is caught up and has nothing outstanding."""
-        if self.role != LEADER:
-            return [], False, [NotLeader(self.role, self.leader_id)]
-        if self.transfer_to is not None:
-            return [], False, [TransferBusy(self.transfer_to)]
-        notes: list = []
-        msgs = self._append(Entry(self.term, command), notes)
-        return msgs, False, notes
-
+    # ----- client commands (propose and read: clients.py) --------------------
     def _append(self, entry: Entry, notes: list) -> list:
         """Leader: append an entry of its own and send it to every follower
         that is caught up and has nothing outstanding."""
@@ -669,7 +687,8 @@ class Node:
         """receive() for the messages of elections, where the thesis adds
         rules: ignoring votes while led (4.2.3), and pre-votes, which move
         nobody's term (9.6)."""
-        if kind in _ASKS_VOTE and self.options.ignore_votes_while_led and not msg.transfer:
+        if kind in _ASKS_VOTE and not msg.transfer and (self.options.ignore_votes_while_led
+                                                         or self.options.lease_reads):
             led = self._led_by(msg)
             if led is not None:
                 notes.append(IgnoreVote(msg.src, msg.term, kind, led[0], led[1], self.lease))
@@ -799,11 +818,13 @@ class Node:
         leader = m.src
         if m.term < self.term:
             notes.append(RejectTerm(leader, m.term, self.term))
-            return [AppendEntriesReply(self.id, leader, self.term, False, m.prev_log_index, 0)], False
+            return [AppendEntriesReply(self.id, leader, self.term, False, m.prev_log_index, 0,
+                                       round=m.round)], False
         if self.role == LEADER:
             # Two leaders in one term: impossible unless an unsafe switch is on.
             notes.append(RejectSameTermLeader(leader, self.term))
-            return [AppendEntriesReply(self.id, leader, self.term, False, m.prev_log_index, 0)], False
+            return [AppendEntriesReply(self.id, leader, self.term, False, m.prev_log_index, 0,
+                                       round=m.round)], False
         if self.role == CANDIDATE:
             notes.append(Concede(leader, self.term))
             self.become_follower(self.term, leader)
@@ -846,7 +867,7 @@ class Node:
             if new > self.commit_index:
                 notes.append(Commit(self.commit_index, new, None, False, None))
                 self._commit_to(new, notes)
-        return [AppendEntriesReply(self.id, leader, self.term, True, prev, last_new)], True
+        return [AppendEntriesReply(self.id, leader, self.term, True, prev, last_new, round=m.round)], True
 
     def _adopt_config(self, pos: int, added, notes) -> None:
         """After the log changed from index pos + 1 on: use the latest
@@ -881,7 +902,7 @@ class Node:
                     conflict_index -= 1
             notes.append(RejectConflict(m.src, prev, m.prev_log_term, mine, conflict_index, None))
         return AppendEntriesReply(self.id, m.src, self.term, False, prev, 0,
-                                  conflict_term, conflict_index)
+                                  conflict_term, conflict_index, m.round)
 
     def _on_append_entries_reply(self, m: AppendEntriesReply, notes):
         p = m.src
@@ -889,6 +910,8 @@ class Node:
             notes.append(StaleReply(m.type, p, m.term))
             return [], False
         self.heard.add(p)
+        if m.round:
+            self._on_round_ack(p, m.round, notes)
         if self.rounds and p in self.rounds:
             self.rounds[p] = self.rounds[p][:3] + (True,)      # a learner that answers is available
         msgs: list = []
@@ -955,7 +978,7 @@ class Node:
             entries = ()
         self.in_flight[p] = prev
         return AppendEntries(self.id, p, self.term, prev, log[prev - 1].term if prev else 0,
-                             entries, self.commit_index)
+                             entries, self.commit_index, self.round)
 
     def _advance_commit(self, notes) -> list:
         """If there exists an N > commitIndex such that a majority of
@@ -989,13 +1012,14 @@ class Node:
         notes.append(Commit(self.commit_index, n, holders, old_term,
                             cfg if cfg.joint or not self.is_voter else None))
         self._commit_to(n, notes)
+        msgs = self._serve_reads(notes) if self.reads else []
         if not self.config_index and self.change is None:     # no change to follow up (the common case)
-            return []
+            return msgs
         if self.config_index <= n and not cfg.joint and not self.is_voter:
             notes.append(StepDownRemoved(self.config_index, cfg))
             self.become_follower(self.term)
             return []
-        return self._continue_change(notes)
+        return msgs + self._continue_change(notes)
 
 
 # The messages receive() hands to _receive_vote().

@@ -69,6 +69,15 @@ Heartbeat = note_type("Heartbeat", "heartbeat", "peers")
 Propose = note_type("Propose", "propose", "index command")
 NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
 
+# Clients (section 8; thesis 6): requests are the host's ids.
+Answered = note_type("Answered", "answered", "request index reply")
+Duplicate = note_type("Duplicate", "duplicate", "index client seq last_seq unsafe")
+ReadAnswer = note_type("ReadAnswer", "read_answer", "request key value index how")   # how: read_index, local
+ReadWaitsForTerm = note_type("ReadWaitsForTerm", "read_waits_for_term", "request key term last_index")
+ReadIndexRound = note_type("ReadIndexRound", "read_index_round", "request key index round")
+ReadLease = note_type("ReadLease", "read_lease", "request key index remaining")      # remaining: µs
+ReadConfirmed = note_type("ReadConfirmed", "read_confirmed", "request round")
+
 # Configuration changes (section 6; thesis 4). Configurations are config.Config values.
 NotVoter = note_type("NotVoter", "not_voter", "config")
 StandsOutside = note_type("StandsOutside", "stands_outside", "index config")     # thesis 4.2.2
@@ -311,6 +320,47 @@ def _ignored_timeout(me, role, up):
     return f"{me} is the leader: its timer has nothing left to watch, and stops."
 
 
+def _answered(me, request, index, reply):
+    said = "" if reply is None else f": “{reply}”"
+    return f"{me} has applied index {index}, so it answers request {request}{said}."
+
+
+def _duplicate(me, index, client, seq, last_seq, unsafe):
+    if unsafe:
+        return (f"Index {index} is client {client}'s request {seq} again (its table says {last_seq} was applied), "
+                f"but {me} applies it a second time: the unsafe switch turns deduplication off.")
+    return (f"Index {index} is client {client}'s request {seq} again: {me}'s state machine has already applied "
+            f"it (its client table says {last_seq}), so it is not applied twice; the saved reply answers it.")
+
+
+def _read_answer(me, request, key, value, index, how):
+    seen = "nothing" if value is None else f"“{value}”"
+    if how == "local":
+        return (f"{me} answers read {request} of {key} from its own state at once: {seen} (UNSAFE: it has not "
+                f"checked that it still leads, so the value may be stale).")
+    return (f"{me} has applied up to the read index {index} and still leads: it answers read {request} of "
+            f"{key}: {seen}.")
+
+
+def _read_waits_for_term(me, request, key, term, last_index):
+    return (f"{me} has committed no entry of its term {term} yet, so it cannot know which entries are committed: "
+            f"read {request} of {key} waits until one is (a new leader's no-op, index {last_index}).")
+
+
+def _read_index_round(me, request, key, index, round):
+    return (f"{me} takes read {request} of {key}: it records its commitIndex {index} as the read index and sends "
+            f"a round of heartbeats (round {round}) to make sure it still leads (ReadIndex).")
+
+
+def _read_lease(me, request, key, index, remaining):
+    return (f"{me} takes read {request} of {key} at read index {index} without a heartbeat round: its lease "
+            f"holds for {remaining / 1000:g} ms more (lease reads, assuming clocks that do not drift).")
+
+
+def _read_confirmed(me, request, round):
+    return f"A majority answered heartbeat round {round}: {me} still leads, so read {request} may be answered."
+
+
 def _not_voter(me, config):
     if not config.voters:
         return f"{me} knows no configuration yet: it waits for a leader to contact it and starts no election."
@@ -484,6 +534,9 @@ def _quorum_lost(me, heard, config):
 
 
 _TEXT = {
+    "answered": _answered, "duplicate": _duplicate, "read_answer": _read_answer,
+    "read_waits_for_term": _read_waits_for_term, "read_index_round": _read_index_round,
+    "read_lease": _read_lease, "read_confirmed": _read_confirmed,
     "term": _term, "grant": _grant, "refuse_term": _refuse_term, "refuse_voted": _refuse_voted,
     "refuse_log": _refuse_log, "votes": _votes, "leader": _leader, "election": _election,
     "stale_reply": _stale_reply, "reject_term": _reject_term,

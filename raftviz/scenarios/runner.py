@@ -190,6 +190,8 @@ class Scenario:
             self._advance(step.until, drops, first, budget or Budget())
         except (ValueError, StepFailed) as e:
             return [f"{label}: {e}"]
+        if c.history():
+            c.check_linearizability()               # the clients' history, at the end of every step
         return [f"{label}: {problem}" for problem in failures(c, step.expect, first)]
 
     def _advance(self, until: dict, drops: list[dict], first: int, budget: Budget) -> None:

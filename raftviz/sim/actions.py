@@ -155,7 +155,7 @@ def _latency(value, where: Where) -> list:
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str          # server | servers | choice | command | groups | message | loss | latency | options
+    kind: str   # server | servers | choice | command | key | count | number | groups | message | loss | latency | options
     doc: str
     required: bool = True
     check: Callable = check_server
@@ -480,32 +480,142 @@ class Drop(ActionType):
         return "" if field in (None, "message") else f".{field}"
 
 
+def _whole(lo: int, hi: int, what: str):
+    def check(value, where=None):
+        if not is_int(value) or not lo <= value <= hi:
+            raise ValueError(f"The {what} must be a whole number from {lo} to {hi}.")
+        return value
+    return check
+
+
+def _number(lo: float, hi: float, what: str, unit: str = ""):
+    def check(value, where=None):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"The {what} must be a number from {lo:g} to {hi:g}{unit}.")
+        return value
+    return check
+
+
+def check_key(value, where=None) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 40 or not value.isprintable() \
+            or len(value.split()) != 1:
+        raise ValueError("A key is one word of at most 40 characters, such as x.")
+    return value.strip()
+
+
+MAX_CLIENT = 1_000_000
+
+
+def _client(doc: str) -> Field:
+    return Field("client", "count", doc, False, _whole(1, MAX_CLIENT, "client id"), (1, MAX_CLIENT))
+
+
 class Submit(ActionType):
     type = "submit"
-    fields = (Field("command", "command", "a command for the key-value store, e.g. SET x 1", check=check_command,
-                    range=(1, MAX_COMMAND)),
-              _server("node", "the server to send it to (the leader when left out)", required=False))
+    fields = (Field("command", "command", "a command for the key-value store, e.g. SET x 1 or INCR x",
+                    check=check_command, range=(1, MAX_COMMAND)),
+              _server("node", "the server to send it to (the leader when left out)", required=False),
+              _client("the client's id: with one, the command is a request the client waits for, applied once "
+                      "however often it is retried"),
+              Field("seq", "count", "the client's sequence number for it (the next one when left out); send the "
+                    "same number again to retry", False, _whole(1, MAX_CLIENT, "sequence number"), (1, MAX_CLIENT)))
     summary = "Send a client command to the leader (or to a given server)."
 
-    def from_call(self, command, to=None):
-        return {"type": self.type, "command": command, **({} if to is None else {"node": to})}
+    def from_call(self, command, to=None, *, client=None, seq=None):
+        return {"type": self.type, "command": command, **({} if to is None else {"node": to}),
+                **({} if client is None else {"client": client}), **({} if seq is None else {"seq": seq})}
+
+    def check_together(self, action):
+        if "seq" in action and "client" not in action:
+            raise FieldError("seq", "A sequence number belongs to a client: give the client's id too.")
 
     def actor(self, world, action):
         return action.get("node") or world.leader()
 
     def apply(self, world, action):
-        return world.submit(action["command"], action.get("node"))
+        return world.submit(action["command"], action.get("node"), action.get("client"), action.get("seq"))
 
     def text(self, a):
-        return (f"A client sends “{command_text(a['command'])}” to "
+        who = f"Client {a['client']}" if a.get("client") is not None else "A client"
+        seq = f" (its request {a['seq']})" if a.get("seq") is not None else ""
+        return (f"{who} sends “{command_text(a['command'])}”{seq} to "
                 f"{name(a['node']) if a.get('node') else 'the leader'}.")
 
     def to_file(self, action, dropped=None):
-        return {"submit": {"command": action["command"], **({"node": action["node"]} if action.get("node") is not None else {})}}
+        return {"submit": {k: action[k] for k in ("command", "node", "client", "seq") if action.get(k) is not None}}
 
     def from_file(self, arg):
         """`submit: SET x 1`, or `submit: {command: SET x 1, node: 2}`."""
         return {"type": "submit", **arg} if isinstance(arg, dict) else {"type": "submit", "command": arg}
+
+
+class Read(ActionType):
+    type = "read"
+    fields = (Field("key", "key", "the key to read, e.g. x", check=check_key, range=(1, 40)),
+              _server("node", "the server to ask (the leader when left out)", required=False),
+              _client("the client's id (anonymous when left out)"))
+    summary = "A client reads a key from the leader (or a given server): a linearizable read (ReadIndex)."
+
+    def from_call(self, key, *, to=None, client=None):
+        return {"type": self.type, "key": key, **({} if to is None else {"node": to}),
+                **({} if client is None else {"client": client})}
+
+    def actor(self, world, action):
+        return action.get("node") or world.leader()
+
+    def apply(self, world, action):
+        server = action.get("node") or world.leader()
+        return world.clients.read(action["key"], server, action.get("client"))
+
+    def text(self, a):
+        who = f"Client {a['client']}" if a.get("client") is not None else "A client"
+        return f"{who} asks {name(a['node']) if a.get('node') else 'the leader'} to read {a['key']}."
+
+
+class StartClients(ActionType):
+    type = "clients"
+    fields = (Field("n", "count", "how many clients", check=_whole(1, 20, "number of clients"), range=(1, 20)),
+              Field("rate", "number", "operations per second each client issues (virtual time)", False,
+                    _number(0.1, 100, "rate", " operations per second"), (0.1, 100)),
+              Field("keys", "count", "how many keys they use (x, y, z, ...)", False,
+                    _whole(1, 10, "number of keys"), (1, 10)),
+              Field("read_ratio", "number", "the share of reads, from 0 to 1", False,
+                    _number(0, 1, "share of reads"), (0, 1)),
+              Field("timeout", "number", "ms a client waits for an answer before it retries at another server",
+                    False, _number(10, 60_000, "client timeout", " ms"), (10, 60_000)))
+    summary = "Start simulated clients that read and write, retrying on a timeout or at the leader named."
+    DEFAULTS = {"rate": 2.0, "keys": 1, "read_ratio": 0.5, "timeout": 500}
+
+    def from_call(self, n, *, rate=2.0, keys=1, read_ratio=0.5, timeout=500):
+        return {"type": self.type, "n": n, "rate": rate, "keys": keys, "read_ratio": read_ratio, "timeout": timeout}
+
+    def check_fields(self, raw, where):
+        action = super().check_fields(raw, where)
+        for key, value in self.DEFAULTS.items():
+            action.setdefault(key, value)
+        return action
+
+    def apply(self, world, action):
+        started = world.clients.start(action["n"], action["rate"], action["keys"], action["read_ratio"],
+                                      action["timeout"])
+        return [], (), None, started
+
+    def text(self, a):
+        return (f"{a['n']} client{'s' if a['n'] > 1 else ''} start: {a['rate']:g} operations a second each, "
+                f"{a['read_ratio']:.0%} reads, on {a['keys']} key{'s' if a['keys'] > 1 else ''}, retrying after "
+                f"{a['timeout']:g} ms without an answer.")
+
+
+class StopClients(ActionType):
+    type = "stop_clients"
+    summary = "Stop the simulated clients (what they have in flight stays in flight)."
+
+    def apply(self, world, action):
+        world.clients.stop()
+        return [], (), None, None
+
+    def text(self, a):
+        return "The simulated clients stop issuing requests."
 
 
 class Network(ActionType):
@@ -646,7 +756,8 @@ class TransferLeadership(_LeaderAction):
 
 REGISTRY: dict[str, ActionType] = {t.type: t for t in (
     Crash(), Restart(), Timeout(), Disconnect(), Connect(), Partition(), Heal(), Cut(), Link(), Drop(), Submit(),
-    Network(), SetOptions(), AddServer(), ChangeConfig(), TransferLeadership())}
+    Network(), SetOptions(), AddServer(), ChangeConfig(), TransferLeadership(), Read(), StartClients(),
+    StopClients())}
 TYPES = tuple(REGISTRY)
 
 

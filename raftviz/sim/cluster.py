@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 from ..raft import LEADER, CANDIDATE, Options
 from . import actions as action_rules
+from . import linearizable
 from . import replay as history_file
 from . import state as state_rules
 from .budget import Budget
@@ -279,6 +280,30 @@ class Cluster:
             "options": self.options,
             "config": self.config,
         }
+
+    # ----- clients -------------------------------------------------------------------
+    def history(self) -> list[dict]:
+        """Every client operation so far (clients.py): client, seq, kind, key,
+        value, result, invoked and returned (ms; returned None while pending),
+        status ("ok", "pending", "failed"), and the id, op, command, server and
+        attempts beside them. Commands sent without a client id are not here."""
+        return self._world.clients.history()
+
+    def check_linearizable(self, keys=None) -> dict:
+        """{"ok", "explanation", "operations"}: is the client history
+        linearizable for the key-value store (linearizable.py)?"""
+        return linearizable.check(self.history(), keys)
+
+    def check_linearizability(self) -> dict:
+        """Check the history now and, if it is not linearizable, report it as
+        a violation at the current position (the safety banner shows it).
+        The scenario runner does this at the end of every step."""
+        verdict = self.check_linearizable()
+        if not verdict["ok"]:
+            servers = sorted({op["server"] for op in verdict["operations"] if op.get("server") is not None})
+            self._history.report({"property": "Linearizability", "nodes": servers,
+                                  "text": f"Linearizability is violated: {verdict['explanation']}"})
+        return verdict
 
     # ----- export and replay ---------------------------------------------------------
     def export(self) -> dict:

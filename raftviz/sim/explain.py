@@ -41,12 +41,25 @@ def _sim_note(me, note) -> str:
     return describe(me, note)
 
 
+def request_text(op: dict) -> str:
+    """What a simulated client does at one of its turns."""
+    who = f"Client {op['client']}"
+    what = f"“{op['command']}”" if op["kind"] == "write" else f"a read of {op['key']}"
+    if op.get("note") == "gave_up":
+        return (f"{who} gives up request {op['id']} ({what}) after {op['attempts']} attempts: it cannot know "
+                f"whether it took effect.")
+    again = f", attempt {op['attempts']}" if op["attempts"] > 1 else ""
+    return f"{who} sends {what} to {name(op['server'])} (request {op['id']}{again})."
+
+
 def text(rec) -> str:
     kind, node, subject, notes = rec.kind, rec.node, rec.subject, rec.notes
     if kind == "drop":
         m = subject
         return f"The {m.type} from {name(m.src)} to {name(m.dst)} is lost: {notes[0].why}."
     sentences = [_sim_note(node, n) for n in notes]
+    if kind == "client":
+        sentences.insert(0, request_text(subject))
     if kind == "action":
         sentences.insert(0, REGISTRY[subject["type"]].text(subject))
     return " ".join(sentences)
@@ -80,6 +93,8 @@ def record_dict(seq: int, rec, violations=None) -> dict:
     if kind in ("deliver", "drop"):
         d["message"] = message_dict(subject)
         involved.add(subject.src)
+    elif kind == "client":
+        d["request"] = {k: subject[k] for k in ("id", "client", "seq", "kind", "key", "command", "attempts")}
     elif kind == "action":
         d["action"] = dict(subject)
         if notes and notes[0].code == "dropped":

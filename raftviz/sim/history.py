@@ -72,6 +72,16 @@ class History:
         """The violations found up to the current position."""
         return [v for seq, found in self._violations.items() if seq <= self.seq for v in found]
 
+    def report(self, violation: dict) -> bool:
+        """Attach a violation found by a check of the whole run (Linearizability)
+        to the current position, unless the same was reported already.
+        Returns whether it is new."""
+        if any(v["property"] == violation["property"] and v["text"] == violation["text"]
+               for v in self.violations()):
+            return False
+        self._violations.setdefault(self.seq, []).append(dict(violation, seq=self.seq))
+        return True
+
     def dropped(self, seq: int) -> dict | None:
         return self._dropped.get(seq)
 

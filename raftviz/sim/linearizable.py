@@ -33,33 +33,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..raft import kv
+
 INFINITY = float("inf")
 
 
 # ----- the sequential model: one key of the store ---------------------------------
 
 def step(value: str | None, op: dict) -> tuple[bool, str | None]:
-    """(legal, new value) for `op` applied to a key holding `value` (None: absent)."""
+    """(legal, new value) for `op` applied to a key holding `value` (None:
+    absent): the store's own rule (kv.step). A write's reply, when known,
+    must be the one the store gives at that point."""
     if op["kind"] == "read":
         return op.get("result") == value, value
-    kind = op.get("op") or "SET"
-    if kind == "SET":
-        new = op.get("value")
-    elif kind == "DEL":
-        new = None
-    elif kind == "APPEND":
-        new = (value or "") + (op.get("value") or "")
-    elif kind == "INCR":
-        try:
-            new = str(int(value or "0") + 1)
-        except ValueError:
-            return op.get("result") is None, value          # not a number: INCR fails, nothing changes
-    else:
-        raise ValueError(f"Unknown write {kind!r}: the model knows SET, DEL, APPEND and INCR.")
-    reply = op.get("result")
-    # A reply constrains the order only when it depends on the value before:
-    # INCR and APPEND answer the new value; SET and DEL answer nothing of interest.
-    if reply is not None and kind in ("INCR", "APPEND") and reply != new:
+    keyword = op.get("op") or "SET"
+    if keyword not in kv.WRITES:
+        raise ValueError(f"Unknown write {keyword!r}: the store knows {', '.join(kv.WRITES)}.")
+    new, reply = kv.step(value, keyword, op.get("value"))
+    if op.get("result") is not None and op["result"] != reply:
         return False, value
     return True, new
 

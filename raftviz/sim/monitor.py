@@ -9,6 +9,11 @@ checked after every event as properties of the whole history.
                           leader of every later term
     State Machine Safety  no two servers ever apply different entries at one index
 
+and, beside them, Linearizability of the clients' history (section 8): not
+an event's property but the whole history's, so it is checked at the end of
+each scenario step and when the page asks (Cluster.check_linearizability,
+sim/linearizable.py), and reported like the others.
+
 It learns what happened from the node's notes (who became leader, what was
 appended, committed, applied), so each event costs a few dictionary look-ups.
 Everything it remembers is kept so that a checkpoint can save and restore it.
@@ -22,7 +27,7 @@ from ..raft.notes import Append, Apply, Leader, entry_text
 from .frozen import freeze, thaw
 
 PROPERTIES = ("Election Safety", "Leader Append-Only", "Log Matching",
-              "Leader Completeness", "State Machine Safety")
+              "Leader Completeness", "State Machine Safety", "Linearizability")
 
 
 def _entry(index: int, entry) -> str:

@@ -13,9 +13,9 @@ from ..raft.notes import note_type
 class Record(NamedTuple):
     """One line of the trace: an event or a user action."""
     time: int                # µs of virtual time
-    kind: str                # "deliver", "drop", "timeout", "heartbeat" or "action"
+    kind: str                # "deliver", "drop", "timeout", "heartbeat", "action" or "client"
     node: int | None         # the server it happened at (None: an action on the network)
-    subject: object          # the message delivered or dropped, or the action dict
+    subject: object          # the message delivered or dropped, the action dict, or a client's request
     notes: list              # what was decided and why (raft/notes.py and the notes below)
     sent: tuple              # the messages sent in answer
 
@@ -43,3 +43,4 @@ class Checkpoint(NamedTuple):
     heartbeat_due: list
     heartbeat_token: list
     monitor: tuple
+    clients: tuple           # clients.Clients.save()

@@ -28,6 +28,7 @@ from ..raft import LEADER, AppendEntries, Node, Options
 from ..raft.notes import NotLeader
 from .frozen import freeze, thaw
 from .actions import MAX_NODES, REGISTRY
+from .clients import CLIENT, Clients
 from .monitor import Monitor
 from .network import Network
 from .records import Checkpoint, Dropped, Lost, NoLeader, Record
@@ -63,6 +64,7 @@ class World:
         self.network = Network(self.ids, latency)
         self._latency_us = self._latency()
         self.monitor = Monitor()
+        self.clients = Clients(self)
         self.now = 0                            # µs
         self.queue: list[tuple] = []
         self.order = 0
@@ -180,6 +182,10 @@ class World:
         transfer): the minimum election timeout, not random."""
         msgs, reset, notes = out
         i = node.id
+        if self.clients.pending:
+            self.clients.heard(i, notes)
+            if was_leader and node.role != LEADER:
+                self.clients.leader_lost(i)
         if node.role == LEADER:
             if not was_leader:
                 self.deadline[i] = INF               # a leader's election timer runs only if it asks
@@ -246,6 +252,10 @@ class World:
             if kind == DELIVER:
                 return self._deliver(time, payload)
             i = payload
+            if kind == CLIENT:
+                if self.clients.valid(i, token):
+                    return self.clients.event(time, i)
+                continue
             if kind == ELECTION:
                 if token != self.timer_token[i]:
                     continue
@@ -260,6 +270,7 @@ class World:
                 self.deadline[i] = INF           # it has fired: a new one only if the node asks (reset)
                 self.now = time
                 node = self.nodes[i]
+                node.now = time
                 was_leader = node.role == LEADER
                 out = node.election_timeout()
                 return _record((time, "timeout", i, None, out[2], out[0])), self._after(node, out, was_leader)
@@ -273,6 +284,7 @@ class World:
                 continue
             self.now = time
             node = self.nodes[i]
+            node.now = time
             out = node.heartbeat(due)
             violations = self._after(node, out, True)
             self._push(min(due_at.values()), HEARTBEAT, i, token)
@@ -294,6 +306,7 @@ class World:
         if loss and self.rng.random() < loss:
             return _record((time, "drop", dst, m, [Lost(f"the network lost it (loss {loss:.0%})")], NO_MESSAGES)), None
         was_leader = node.role == LEADER
+        node.now = time
         out = node.receive(m)
         replies = out[0]
         if replies and m.__class__ is AppendEntries and not replies[0].success:
@@ -323,7 +336,10 @@ class World:
                 continue
             if kind == DELIVER:
                 return True
-            if kind == ELECTION:
+            if kind == CLIENT:
+                if self.clients.valid(payload, token):
+                    return True
+            elif kind == ELECTION:
                 if token == self.timer_token[payload] and self.deadline[payload] < time:
                     return True
             elif token == self.heartbeat_token[payload] and self.heartbeat_due[payload] \
@@ -341,6 +357,8 @@ class World:
         definition in actions.py says what it does). Returns (record,
         violations, result)."""
         kind = REGISTRY[action["type"]]
+        for node in self.nodes.values():
+            node.now = self.now                       # the servers' clock, for what the action asks of them
         actor = kind.actor(self, action)              # whose decisions the notes tell, before they change
         notes, sent, violations, result = kind.apply(self, action)
         return Record(self.now, "action", actor, action, list(notes), sent or NO_MESSAGES), violations, result
@@ -348,6 +366,8 @@ class World:
     # What actions do to the world, for actions.py.
     def crash(self, i: int) -> None:
         self.nodes[i].crash()
+        if self.clients.pending:
+            self.clients.leader_lost(i)
         self.deadline[i] = INF
         self.heartbeat_token[i] += 1
         self.heartbeat_due[i] = None
@@ -383,16 +403,20 @@ class World:
         out = node.transfer_leadership(to)
         return out[2], out[0], self._after(node, out, True), None
 
-    def submit(self, command: str, i: int | None):
-        """A client command to server i, or to the leader when i is None."""
+    def submit(self, command: str, i: int | None, client: int | None = None, seq: int | None = None):
+        """A client command to server i, or to the leader when i is None.
+        With a client id it is a request the client waits for (clients.py)."""
         if i is None:
             i = self.leader()
+        if client is not None:
+            return self.clients.write(command, i, client, seq)
         node = self.nodes.get(i)
         if node is None:
             return [NoLeader()], (), None, None
         if not (node.up and node.role == LEADER):
             return [NotLeader(node.role if node.up else "down server", node.leader_id)], (), None, None
         before = len(node.log)
+        node.now = self.now
         out = node.propose(command)
         # The new entry's index, or None if the leader refused it (during a transfer).
         return out[2], out[0], self._after(node, out, True), len(node.log) if len(node.log) > before else None
@@ -465,7 +489,7 @@ class World:
                           list(self.deadline), list(self.timer_token), list(self.timer_entry),
                           [dict(d) if d is not None else None for d in self.heartbeat_due],
                           list(self.heartbeat_token),
-                          self.monitor.save(earlier.monitor if earlier else None))
+                          self.monitor.save(earlier.monitor if earlier else None), self.clients.save())
 
     def load(self, saved: Checkpoint) -> None:
         self.now, self.order, self.next_message_id = saved.now, saved.order, saved.next_message_id
@@ -485,3 +509,4 @@ class World:
         self.heartbeat_token = list(saved.heartbeat_token)
         self._followed = [None] * len(self.deadline)     # followed again at each leader's next event
         self.monitor.load(saved.monitor)
+        self.clients.load(saved.clients)
