@@ -2,7 +2,9 @@
 
 State checks (leader, roles, terms, logs, commit, configurations) serve
 both, and so does `happened`: which servers made a given decision during the
-step (a note code of the trace, e.g. ignore_vote). `expect` can also look at
+step (a note code of the trace, e.g. ignore_vote), and the client checks:
+claims about requests (`history`) and the linearizability checker's verdict
+(`linearizable`). `expect` can also look at
 the history: who led each term, the safety violations so far, how many
 AppendEntries each server rejected, and why voters refused a candidate
 during the step. Each failed check is a sentence.
@@ -74,6 +76,40 @@ def state_failures(c, checks: dict) -> list[str]:
     return out
 
 
+def client_failures(c, checks: dict) -> list[str]:
+    """The claims about the clients' requests and the checker's verdict."""
+    out = []
+    if "history" in checks:
+        ops = {op["id"]: op for op in c.history()}
+        for want in checks["history"]:
+            rid = want["id"]
+            got = ops.get(rid)
+            if got is None:
+                have = f"requests 1–{len(ops)}" if len(ops) > 1 else "request 1" if ops else "no request"
+                out.append(f"there should be a request {rid}, but the history has {have}")
+                continue
+            for field, value in want.items():
+                if field != "id" and got[field] != value:
+                    out.append(f"request {rid}'s {field} should be {shown(field, value)}, "
+                               f"but it is {shown(field, got[field])}")
+    if "linearizable" in checks:
+        verdict = c.check_linearizable()
+        if checks["linearizable"] and not verdict["ok"]:
+            out.append(f"the history should be linearizable, but it is not: {verdict['explanation']}")
+        elif not checks["linearizable"] and verdict["ok"]:
+            out.append("the history should not be linearizable, but some order of its operations gives each "
+                       "the answer it got")
+    return out
+
+
+def shown(field: str, value) -> str:
+    """A request's field in a sentence: a value the store holds quoted (“1”,
+    or nothing), a status, kind or number as it is (ok, 2)."""
+    if value is None:
+        return "nothing"
+    return f"“{value}”" if field in ("key", "command", "value", "result") else str(value)
+
+
 def config_words(config: dict) -> str:
     """A configuration as the trace names it: {S1–S3} + learner S4, C_old,new (S1–S3 → S1–S5)."""
     if not config["voters"] and not config["old_voters"]:
@@ -107,7 +143,8 @@ def holds(c, conditions: dict) -> bool:
         return False
     if "votes_counted" in conditions and any(m.type.startswith("RequestVote") for m in c.in_flight()):
         return False
-    return not state_failures(c, {k: v for k, v in conditions.items() if k in STATE_KEYS})
+    return (not state_failures(c, {k: v for k, v in conditions.items() if k in STATE_KEYS})
+            and not client_failures(c, conditions))
 
 
 def matches(message: dict, pattern: dict) -> bool:
@@ -137,7 +174,7 @@ def sent(record: dict, pattern: dict) -> bool:
 
 def failures(c, expect: dict, since: int = 1) -> list[str]:
     """Every claim of `expect` that does not hold now; `since`: the step's first record."""
-    out = state_failures(c, expect)
+    out = state_failures(c, expect) + client_failures(c, expect)
     if "happened" in expect:
         out += happened_failures(noted(c.records(since, c.seq)), expect["happened"])
     for i, want in expect.get("voted_for", {}).items():

@@ -26,12 +26,18 @@ TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "init
 CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options", "members"}
 STEP = {"caption", "from", "members", "actions", "until", "expect", "question"}
 STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config"}
-UNTIL = STATE | {"for", "delivered", "sent", "quiet", "votes_counted", "happened", "within"}
-EXPECT = STATE | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals", "stores",
-                  "happened"}
+CLIENTS = {"history", "linearizable"}     # the clients' requests and the checker's verdict (section 8)
+UNTIL = STATE | CLIENTS | {"for", "delivered", "sent", "quiet", "votes_counted", "happened", "within"}
+EXPECT = STATE | CLIENTS | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals",
+                            "stores", "happened"}
 CONFIG = {"voters", "old_voters", "learners"}
 QUESTION = {"prompt", "choices", "answer", "explanation"}
 ROLES = ("follower", "candidate", "leader", "down")
+# What a `history` item may claim of a request: the fields of Cluster.history()
+# a lecturer can see in the clients panel (not the times, which the seed decides).
+REQUEST = ("id", "client", "seq", "kind", "key", "command", "value", "result", "status", "server", "attempts")
+STATUSES = ("ok", "pending", "failed")
+KINDS = ("read", "write")
 REFUSALS = ("log", "term", "voted")
 DEFAULT_WITHIN = 20_000          # ms of virtual time a step may take to reach its `until`
 MAX_FOR = 60_000                 # a step runs at most this long: the server does it in one go
@@ -414,6 +420,65 @@ def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:
     return out
 
 
+def _client_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:
+    """The client conditions shared by `until` and `expect`: claims about
+    requests by id, and whether the history is linearizable."""
+    out = {}
+    if "history" in raw:
+        out["history"] = _history(c, raw["history"], f"{path}.history", size)
+    if "linearizable" in raw:
+        if not isinstance(raw["linearizable"], bool):
+            c.fail(f"{path}.linearizable", f"should be true or false (is the clients' history linearizable?), "
+                                           f"not {quote(raw['linearizable'])}")
+        out["linearizable"] = raw["linearizable"]
+    return out
+
+
+def _history(c: _Checker, raw, path: str, size: int) -> list[dict]:
+    """[{id: 1, status: ok, result: "1"}, ...]: each listed request (by the id
+    the trace gives it, "request 1", "read 3") has these fields; requests
+    not listed are not checked."""
+    if not isinstance(raw, list) or not raw:
+        c.fail(path, 'should be a list of requests, e.g. [{id: 1, status: ok, result: "1"}]')
+    out, ids = [], set()
+    for k, item in enumerate(raw):
+        p = f"{path}[{k}]"
+        item = c.mapping(item, p, set(REQUEST), ("id",))
+        claim = {"id": c.whole(item["id"], f"{p}.id", 1)}
+        if claim["id"] in ids:
+            c.fail(f"{p}.id", f"request {claim['id']} is already claimed earlier in this list")
+        ids.add(claim["id"])
+        for key, value in item.items():
+            where = f"{p}.{_key(key)}"
+            if key in ("status", "kind"):
+                allowed = STATUSES if key == "status" else KINDS
+                if value not in allowed:
+                    c.fail(where, f"should be one of {', '.join(allowed)}, not {quote(value)}")
+                claim[key] = value
+            elif key in ("client", "seq", "attempts"):
+                claim[key] = c.whole(value, where, 1)
+            elif key == "server":
+                claim[key] = c.node(value, where, size)
+            elif key != "id":
+                claim[key] = _text_or_none(c, value, where)
+        out.append(claim)
+    return out
+
+
+def _text_or_none(c: _Checker, value, path: str) -> str | None:
+    """A key, command or value as the store holds it: text (a number is
+    taken as its digits, `result: 1` as "1"), or null for nothing (a read
+    of an absent key, a write with no reply yet)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        c.fail(path, f'should be text: YAML reads an unquoted {str(value).lower()}, yes, no, on or off as true '
+                     f'or false, so put the text in quotes, e.g. "yes"')
+    if not isinstance(value, (str, int)):
+        c.fail(path, f'should be text such as "1", or null for nothing, not {quote(value)}')
+    return str(value)
+
+
 def _configuration(c: _Checker, raw, path: str, size: int) -> dict:
     """The configuration a server uses, in full: {voters, old_voters, learners}
     as Node.config gives it. old_voters left out is null (not joint) and
@@ -454,7 +519,7 @@ def _happened(c: _Checker, raw, path: str, size: int) -> dict[str, list[int]]:
 
 def _until(c: _Checker, raw, path: str, size: int) -> dict:
     raw = c.mapping(raw, path, UNTIL)
-    out = _state_checks(c, raw, path, size)
+    out = _state_checks(c, raw, path, size) | _client_checks(c, raw, path, size)
     if "for" in raw:
         out["for"] = c.number(raw["for"], f"{path}.for", 0, MAX_FOR)
     for key in ("delivered", "sent"):
@@ -476,7 +541,7 @@ def _until(c: _Checker, raw, path: str, size: int) -> dict:
 
 def _expect(c: _Checker, raw, path: str, size: int) -> dict:
     raw = c.mapping(raw, path, EXPECT)
-    out = _state_checks(c, raw, path, size)
+    out = _state_checks(c, raw, path, size) | _client_checks(c, raw, path, size)
     if "voted_for" in raw:
         out["voted_for"] = c.node_map(raw["voted_for"], f"{path}.voted_for", size,
                                       lambda v, p: None if v in (None, "none") else c.node(v, p, size))

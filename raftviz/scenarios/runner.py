@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from ..sim import Cluster
 from ..sim.budget import Budget
-from .conditions import config_words, delivered, failures, happened_failures, holds, matches, noted, sent
+from .conditions import config_words, delivered, failures, happened_failures, holds, matches, noted, sent, shown
 from .format import Spec, Step
 
 
@@ -266,6 +266,12 @@ def describe(conditions: dict) -> str:
             parts.append("every vote answered")
         elif key == "config":
             parts.append(" and ".join(f"S{i} using {config_words(v)}" for i, v in value.items()))
+        elif key == "history":
+            for want in value:
+                said = [f"{field} {shown(field, v)}" for field, v in want.items() if field != "id"]
+                parts.append(f"request {want['id']}" + (f" with {', '.join(said)}" if said else ""))
+        elif key == "linearizable":
+            parts.append("a linearizable history" if value else "a history that is not linearizable")
         elif key == "happened":
             parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
                                       for code, servers in value.items()))
