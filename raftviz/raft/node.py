@@ -43,7 +43,7 @@ from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVot
                        RequestVoteReply, TimeoutNow)
 from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
                     ConfigUse,
-                    Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, LearnerRound, Leader, Match, NotLeader,
+                    Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, IgnoreVoteRestarted, LearnerRound, Leader, Match, NotLeader,
                     NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
                     QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
                     LearnerUnavailable, CatchUpGoesOn,
@@ -88,8 +88,8 @@ class Options:
         "Breaks the persistence rule: a restarted server may vote twice in one term.")
     lease_reads: bool = _option(
         False, "Lease reads",
-        "A leader answers reads without a heartbeat round while its lease holds (thesis 6.4.1; assumes clocks "
-        "without drift, and makes servers ignore votes while led).")
+        "A leader answers reads without a heartbeat round while its lease holds (thesis 6.4.1). Assumes clocks "
+        "without drift; servers then ignore votes while led, and for a minimum election timeout after a restart.")
     unsafe_local_reads: bool = _option(
         False, "Answer reads locally",
         "Breaks section 8: a leader answers reads from its own state at once, even cut off in a minority.")
@@ -150,7 +150,8 @@ class SavedNode(NamedTuple):
     rounds: dict
     caught_up: frozenset
     sessions: dict           # the state machine's client table: client -> (last seq applied, its reply)
-    clients: tuple           # a leader's client state: waiting, reads, round, acked, round_time, lease_until
+    clients: tuple           # a leader's client state (ClientRules._client_state)
+    restarted_at: int | None  # when it last restarted (lease reads: it keeps quiet for a while)
 
 
 class Node(ClientRules):
@@ -171,6 +172,7 @@ class Node(ClientRules):
         self.voted_for: int | None = None
         self.log: list[Entry] = []
         self.up = True
+        self.answers: list = []  # Answered and ReadAnswer notes, for the host to take (clients.py)
         self._use_config(0, self.initial)
         self._reset_volatile()
 
@@ -182,6 +184,7 @@ class Node(ClientRules):
         self.store: dict[str, str] = {}      # the state machine (kv.py) ...
         self.sessions: dict[int, tuple] = {}  # ... and its client table (clients.py)
         self.heard_leader_at = None          # when it last heard its leader (message arrival time)
+        self.restarted_at = None             # when it restarted, if it did (lease reads)
         self.become_follower(self.term)
 
     # ----- configuration ---------------------------------------------------
@@ -295,9 +298,7 @@ class Node(ClientRules):
                          dict(self.in_flight), self.config_index, self.configuration,
                          None if self.pre_votes is None else frozenset(self.pre_votes), self.heard_leader_at,
                          frozenset(self.heard), self.transfer_to, self.change, dict(self.rounds),
-                         frozenset(self.caught_up), dict(self.sessions),
-                         (dict(self.waiting), tuple(self.reads), self.round, dict(self.acked),
-                          dict(self.round_time), self.lease_until))
+                         frozenset(self.caught_up), dict(self.sessions), self._client_state(), self.restarted_at)
 
     def restore(self, saved: SavedNode, log: list | None = None) -> None:
         """Become exactly the node save() saw. `log`: the log as a list, when
@@ -315,9 +316,9 @@ class Node(ClientRules):
         self.transfer_to, self.change = saved.transfer_to, saved.change
         self.rounds, self.caught_up = dict(saved.rounds), set(saved.caught_up)
         self.sessions = dict(saved.sessions)
-        waiting, reads, self.round, acked, round_time, self.lease_until = saved.clients
-        self.waiting, self.reads, self.acked = dict(waiting), list(reads), dict(acked)
-        self.round_time = dict(round_time)
+        self._load_client_state(saved.clients)
+        self.restarted_at = saved.restarted_at
+        self.answers = []
 
     # ----- helpers ---------------------------------------------------------
     @property
@@ -372,6 +373,7 @@ class Node(ClientRules):
     def restart(self) -> None:
         self.up = True
         self._reset_volatile()
+        self.restarted_at = self.now
 
     # ----- rules for all servers -------------------------------------------
     def _observe_term(self, term: int, src: int | None, notes: list) -> bool:
@@ -401,7 +403,9 @@ class Node(ClientRules):
                 answered.append(Answered(waiting.pop(i + 1), i + 1, reply))
         self.last_applied = index
         notes.append(Apply(first, index))
-        notes.extend(answered)
+        if answered:
+            notes.extend(answered)
+            self.answers.extend(answered)
 
     # ----- timers ------------------------------------------------------------
     def election_timeout(self):
@@ -491,7 +495,8 @@ class Node(ClientRules):
         if self.role != LEADER:
             return [], False, []
         peers = [p for p in peers if p in self.next_index]
-        self._heartbeat_round()
+        if self.options.lease_reads:
+            self._heartbeat_round()
         return [self._append_entries(p) for p in peers], False, [Heartbeat(tuple(peers))]
 
     # ----- client commands (propose and read: clients.py) --------------------
@@ -596,6 +601,7 @@ class Node(ClientRules):
         self.log.append(Entry(self.term, None, config))
         index = len(self.log)
         self._use_config(index, config)
+        self.drop_lease()               # a lease is counted in one configuration
         notes.append(ConfigAppend(index, config, previous, why))
         nxt = index + 1
         added = [p for p in self.peers if p not in self.next_index]
@@ -655,6 +661,9 @@ class Node(ClientRules):
         if self.role != LEADER:
             return [], False, [NotLeader(self.role, self.leader_id)]
         self.transfer_to = to
+        # Thesis 6.4.1: TimeoutNow lets `to` be elected at once, before any lease
+        # ends; and it may arrive late, after the transfer is given up.
+        self.drop_lease(for_good=True)
         caught = self.match_index.get(to, 0) == len(self.log)
         notes: list = [TransferStart(to, caught)]
         if caught:
@@ -693,6 +702,14 @@ class Node(ClientRules):
             if led is not None:
                 notes.append(IgnoreVote(msg.src, msg.term, kind, led[0], led[1], self.lease))
                 return [], False, notes
+            if self.options.lease_reads and self.restarted_at is not None:
+                # It may have answered a leader's heartbeats just before it crashed,
+                # and so promised not to vote for a minimum election timeout: it cannot
+                # remember, so it keeps quiet that long from its restart.
+                since = getattr(msg, "arrives", self.now) - self.restarted_at
+                if since < self.lease:
+                    notes.append(IgnoreVoteRestarted(msg.src, msg.term, kind, since, self.lease))
+                    return [], False, notes
         if kind in _OWN_TERM_RULES:
             msgs, reset_now = _HANDLERS[kind](self, msg, notes)
             return msgs, reset_now, notes
@@ -707,7 +724,11 @@ class Node(ClientRules):
         if self.role == LEADER:
             return (self.id, 0)
         arrives = getattr(m, "arrives", None)
-        if self.leader_id is None or self.heard_leader_at is None or arrives is None:
+        if self.heard_leader_at is None or arrives is None:
+            return None
+        # With lease reads, what it heard is a promise that holds however its term
+        # moved on since (a reply of a newer term sets leader_id to None).
+        if self.leader_id is None and not self.options.lease_reads:
             return None
         since = arrives - self.heard_leader_at
         return (self.leader_id, since) if since < self.lease else None
@@ -910,8 +931,19 @@ class Node(ClientRules):
             notes.append(StaleReply(m.type, p, m.term))
             return [], False
         self.heard.add(p)
-        if m.round:
-            self._on_round_ack(p, m.round, notes)
+        if not m.round:
+            return self._on_append_result(m, p, notes)
+        msgs, reset = self._on_append_result(m, p, notes)
+        if self.role == LEADER:
+            # Read rounds (clients.py): after the reply's own rules, so the next
+            # round's AppendEntries carry what they taught (it replaces one to p).
+            more = self._on_round_ack(p, m.round, notes)
+            if more:
+                msgs = [x for x in msgs if x.dst != p or x.__class__ is not AppendEntries] + more
+        return msgs, reset
+
+    def _on_append_result(self, m: AppendEntriesReply, p: int, notes):
+        """The leader's rules for a success or a rejection from follower p."""
         if self.rounds and p in self.rounds:
             self.rounds[p] = self.rounds[p][:3] + (True,)      # a learner that answers is available
         msgs: list = []

@@ -76,7 +76,11 @@ ReadAnswer = note_type("ReadAnswer", "read_answer", "request key value index how
 ReadWaitsForTerm = note_type("ReadWaitsForTerm", "read_waits_for_term", "request key term last_index")
 ReadIndexRound = note_type("ReadIndexRound", "read_index_round", "request key index round")
 ReadLease = note_type("ReadLease", "read_lease", "request key index remaining")      # remaining: µs
-ReadConfirmed = note_type("ReadConfirmed", "read_confirmed", "request round")
+ReadConfirmed = note_type("ReadConfirmed", "read_confirmed", "round requests")
+ReadNextRound = note_type("ReadNextRound", "read_next_round", "request key index round outstanding")
+ReadRoundLeaves = note_type("ReadRoundLeaves", "read_round_leaves", "round requests")
+# lease_reads: a restarted server keeps the promise it may have made before its crash (µs)
+IgnoreVoteRestarted = note_type("IgnoreVoteRestarted", "ignore_vote_restarted", "candidate term kind since lease")
 
 # Configuration changes (section 6; thesis 4). Configurations are config.Config values.
 NotVoter = note_type("NotVoter", "not_voter", "config")
@@ -320,6 +324,10 @@ def _ignored_timeout(me, role, up):
     return f"{me} is the leader: its timer has nothing left to watch, and stops."
 
 
+def _requests(requests) -> str:
+    return ("read " if len(requests) == 1 else "reads ") + ", ".join(str(r) for r in requests)
+
+
 def _answered(me, request, index, reply):
     said = "" if reply is None else f": “{reply}”"
     return f"{me} has applied index {index}, so it answers request {request}{said}."
@@ -327,10 +335,13 @@ def _answered(me, request, index, reply):
 
 def _duplicate(me, index, client, seq, last_seq, unsafe):
     if unsafe:
-        return (f"Index {index} is client {client}'s request {seq} again (its table says {last_seq} was applied), "
-                f"but {me} applies it a second time: the unsafe switch turns deduplication off.")
-    return (f"Index {index} is client {client}'s request {seq} again: {me}'s state machine has already applied "
-            f"it (its client table says {last_seq}), so it is not applied twice; the saved reply answers it.")
+        return (f"Index {index} is client {client}'s request {seq} again (its client table says request {last_seq} "
+                f"was applied), but {me} applies it a second time: the unsafe switch turns deduplication off.")
+    if seq == last_seq:
+        return (f"Index {index} is client {client}'s request {seq} again: {me}'s state machine has already applied "
+                f"it (its client table says so), so it is not applied twice, and the saved reply answers it.")
+    return (f"Index {index} is client {client}'s request {seq}, older than request {last_seq} its state machine has "
+            f"already applied: it is not applied again, and its reply is no longer kept.")
 
 
 def _read_answer(me, request, key, value, index, how):
@@ -338,27 +349,48 @@ def _read_answer(me, request, key, value, index, how):
     if how == "local":
         return (f"{me} answers read {request} of {key} from its own state at once: {seen} (UNSAFE: it has not "
                 f"checked that it still leads, so the value may be stale).")
-    return (f"{me} has applied up to the read index {index} and still leads: it answers read {request} of "
-            f"{key}: {seen}.")
+    return (f"{me} has applied up to the read index {index} and knows it still leads: it answers read {request} "
+            f"of {key}: {seen}.")
 
 
 def _read_waits_for_term(me, request, key, term, last_index):
     return (f"{me} has committed no entry of its term {term} yet, so it cannot know which entries are committed: "
-            f"read {request} of {key} waits until one is (a new leader's no-op, index {last_index}).")
+            f"read {request} of {key} waits until one is (its no-op, index {last_index}).")
 
 
 def _read_index_round(me, request, key, index, round):
     return (f"{me} takes read {request} of {key}: it records its commitIndex {index} as the read index and sends "
-            f"a round of heartbeats (round {round}) to make sure it still leads (ReadIndex).")
+            f"a round of heartbeats (round {round}): if a majority answers, no newer leader can have been elected "
+            f"before they left (ReadIndex).")
+
+
+def _read_next_round(me, request, key, index, round, outstanding):
+    return (f"{me} takes read {request} of {key} at read index {index}. Heartbeat round {outstanding} is still "
+            f"out, but it left before this read arrived, so it cannot vouch for it: the read goes with round "
+            f"{round}, which leaves once round {outstanding} is answered, for all the reads that arrive until then.")
+
+
+def _read_round_leaves(me, round, requests):
+    return f"{me} sends heartbeat round {round} for {_requests(requests)}, which waited for it."
 
 
 def _read_lease(me, request, key, index, remaining):
     return (f"{me} takes read {request} of {key} at read index {index} without a heartbeat round: its lease "
-            f"holds for {remaining / 1000:g} ms more (lease reads, assuming clocks that do not drift).")
+            f"holds for {remaining / 1000:g} ms more, since a majority answered heartbeats that left less than "
+            f"a minimum election timeout ago, and those servers will not vote for anyone else before it ends "
+            f"(lease reads, thesis 6.4.1; this assumes clocks that do not drift).")
 
 
-def _read_confirmed(me, request, round):
-    return f"A majority answered heartbeat round {round}: {me} still leads, so read {request} may be answered."
+def _read_confirmed(me, round, requests):
+    return (f"A majority answered heartbeat round {round}: {me} was still the leader when it left, so "
+            f"{_requests(requests)} may be answered.")
+
+
+def _ignore_vote_restarted(me, candidate, term, kind, since, lease):
+    what = "pre-vote request" if kind == "PreVote" else "RequestVote"
+    return (f"{me} ignores {name(candidate)}'s {what} for term {term}: it restarted {since / 1000:g} ms ago, "
+            f"within the minimum election timeout ({lease / 1000:g} ms), and may have answered a leader's "
+            f"heartbeats just before it crashed; with lease reads, that promised not to vote until then.")
 
 
 def _not_voter(me, config):
@@ -513,6 +545,9 @@ def _ignore_vote(me, candidate, term, kind, leader, since, lease):
     what = "pre-vote request" if kind == "PreVote" else "RequestVote"
     if name(leader) == me:
         heard = f"{me} is the leader"
+    elif leader is None:
+        heard = (f"it heard from a leader {since / 1000:g} ms ago, within the minimum election timeout "
+                 f"({lease / 1000:g} ms), and with lease reads that holds even though its term has moved on since")
     else:
         heard = (f"it heard from leader {name(leader)} {since / 1000:g} ms ago, within the minimum election "
                  f"timeout ({lease / 1000:g} ms)")
@@ -536,7 +571,8 @@ def _quorum_lost(me, heard, config):
 _TEXT = {
     "answered": _answered, "duplicate": _duplicate, "read_answer": _read_answer,
     "read_waits_for_term": _read_waits_for_term, "read_index_round": _read_index_round,
-    "read_lease": _read_lease, "read_confirmed": _read_confirmed,
+    "read_lease": _read_lease, "read_confirmed": _read_confirmed, "read_next_round": _read_next_round,
+    "read_round_leaves": _read_round_leaves, "ignore_vote_restarted": _ignore_vote_restarted,
     "term": _term, "grant": _grant, "refuse_term": _refuse_term, "refuse_voted": _refuse_voted,
     "refuse_log": _refuse_log, "votes": _votes, "leader": _leader, "election": _election,
     "stale_reply": _stale_reply, "reject_term": _reject_term,
