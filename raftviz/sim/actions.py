@@ -284,8 +284,7 @@ class Crash(_NodeAction):
             raise FieldError("node", f"S{action['node']} is already down.")
 
     def apply(self, world, action):
-        world.crash(action["node"])
-        return [], (), None, None
+        return world.crash(action["node"]), (), None, None
 
     def text(self, a):
         return (f"{name(a['node'])} crashes: it keeps its persistent state (term, vote, log) "
@@ -510,6 +509,12 @@ def _client(doc: str) -> Field:
     return Field("client", "count", doc, False, _whole(1, MAX_CLIENT, "client id"), (1, MAX_CLIENT))
 
 
+def _not_simulated(world, client: int) -> None:
+    if client in world.clients.sim:
+        raise FieldError("client", f"Client {client} is one of the simulated clients, which numbers its own "
+                                   f"requests: give another id.")
+
+
 class Submit(ActionType):
     type = "submit"
     fields = (Field("command", "command", "a command for the key-value store, e.g. SET x 1 or INCR x",
@@ -528,6 +533,25 @@ class Submit(ActionType):
     def check_together(self, action):
         if "seq" in action and "client" not in action:
             raise FieldError("seq", "A sequence number belongs to a client: give the client's id too.")
+
+    def check_state(self, world, action):
+        client, seq = action.get("client"), action.get("seq")
+        if client is None:
+            return
+        _not_simulated(world, client)
+        if seq is None:
+            return
+        clients = world.clients
+        earlier = clients.retry_of(client, seq)
+        if earlier is not None:
+            if earlier["command"] != action["command"]:
+                raise FieldError("command", f"Client {client}'s request {seq} was “{earlier['command']}”: a retry "
+                                            f"sends the same command again (a new command takes the next number, "
+                                            f"{clients.seqs[client] + 1}).")
+        elif seq <= clients.seqs.get(client, 0):
+            raise FieldError("seq", f"Client {client} has already used sequence number {seq}: a new request takes "
+                                    f"the next one, {clients.seqs[client] + 1} (a retry repeats an earlier write "
+                                    f"with its own number).")
 
     def actor(self, world, action):
         return action.get("node") or world.leader()
@@ -559,6 +583,10 @@ class Read(ActionType):
     def from_call(self, key, *, to=None, client=None):
         return {"type": self.type, "key": key, **({} if to is None else {"node": to}),
                 **({} if client is None else {"client": client})}
+
+    def check_state(self, world, action):
+        if action.get("client") is not None:
+            _not_simulated(world, action["client"])
 
     def actor(self, world, action):
         return action.get("node") or world.leader()
@@ -609,6 +637,10 @@ class StartClients(ActionType):
 class StopClients(ActionType):
     type = "stop_clients"
     summary = "Stop the simulated clients (what they have in flight stays in flight)."
+
+    def check_state(self, world, action):
+        if not world.clients.sim:
+            raise FieldError(None, "No simulated clients are running.")
 
     def apply(self, world, action):
         world.clients.stop()

@@ -12,9 +12,16 @@ request id, however often it is retried:
      "status": "ok" | "pending" | "failed", "server": 3, "attempts": 2}
 
 A write carries its client id and sequence number into the log, so a retry
-is applied once (thesis 6.3). Commands sent without a client id are the
-anonymous commands of earlier versions: they are not requests, and nobody
-waits for their answer.
+is applied once (thesis 6.3). A command sent without a client id (the
+anonymous submit of earlier versions) is an operation too, with client and
+seq None, once a leader has taken it: it changes the store, so the checker
+must know of it; it is never retried, and a refusal leaves no operation.
+
+Outcomes. An operation is "ok" once its server answered. It is "failed"
+when the attempt can get no answer: refused (not the leader), sent to a
+server that is down, or waiting at a leader that stopped leading or crashed
+(a command may still be committed by the next leader: its outcome is
+unknown, and the checker treats it so). A retry makes it "pending" again.
 
 Simulated clients (start()) each issue one operation at a time: a read
 (with probability read_ratio) or a write (SET of a value naming the client
@@ -22,13 +29,18 @@ and sequence number, or APPEND of one), on a random key, to the server they
 believe leads. On "not leader" they retry at once at the leader named in the
 refusal, or after a heartbeat interval at the next server; on no answer
 within `timeout` ms, at the next server; after MAX_ATTEMPTS the operation is
-given up (status "failed": it may or may not have taken effect). After an
-answer a client thinks for about 1/rate seconds before its next operation.
+given up (it stays "failed"). After an answer a client thinks for about
+1/rate seconds before its next operation.
+
+Checkpoints share the operations: save() hands out the operation dicts
+themselves, and an operation is copied before its first change after a
+save (_own), so a checkpoint costs a tuple of references, not a copy of
+the whole history.
 """
 from __future__ import annotations
 
 from ..raft import LEADER, kv
-from .records import NoLeader, Record
+from .records import NoAnswer, NoLeader, Record, RequestsLost
 
 MAX_ATTEMPTS = 10
 KEY_NAMES = ("x", "y", "z", "w", "v", "u", "t", "s", "r", "q")
@@ -46,11 +58,20 @@ class Clients:
         self.world = world
         self.ops: list[dict] = []           # request id - 1 -> the operation
         self.pending: dict[int, int] = {}   # request id -> the server it waits at
-        self.sim: dict[int, dict] = {}      # simulated client -> {"op", "token", "server", "seq"}
+        self.sim: dict[int, dict] = {}      # simulated client -> {"op", "token", "server"}
         self.config: dict | None = None     # rate, keys, read_ratio, timeout of the simulated clients
         self.seqs: dict[int, int] = {}      # client -> its highest sequence number so far
+        self._fresh: set[int] = set()       # operations copied since the last save (safe to change)
 
     # ----- operations ------------------------------------------------------------
+    def _own(self, request: int) -> dict:
+        """The operation, ready to be changed: copied first if a checkpoint shares it."""
+        op = self.ops[request - 1]
+        if request not in self._fresh:
+            op = self.ops[request - 1] = dict(op)
+            self._fresh.add(request)
+        return op
+
     def _new_op(self, client, seq, kind: str, key, server, command=None) -> dict:
         if client is not None:
             seq = seq if seq is not None else self.seqs.get(client, 0) + 1
@@ -61,10 +82,11 @@ class Clients:
               "value": write[2] if write else None, "command": command, "result": None,
               "invoked": ms(self.world.now), "returned": None, "status": "pending", "server": server, "attempts": 0}
         self.ops.append(op)
+        self._fresh.add(op["id"])
         return op
 
-    def _retry_of(self, client, seq) -> dict | None:
-        """An earlier operation of the same client and sequence number: this is its retry."""
+    def retry_of(self, client, seq) -> dict | None:
+        """The earlier write of the same client and sequence number, if any: this is its retry."""
         if client is None or seq is None:
             return None
         for op in reversed(self.ops):
@@ -72,33 +94,46 @@ class Clients:
                 return op
         return None
 
-    def write(self, command: str, server: int, client: int, seq: int | None):
+    def write(self, command: str, server: int | None, client: int, seq: int | None):
         """A client's command to `server` (the protocol's submit with a client):
         (notes, messages sent, violations, log index or None)."""
-        op = self._retry_of(client, seq)
-        if op is None or op["command"] != command:
+        op = self.retry_of(client, seq)
+        if op is None:
             op = self._new_op(client, seq, "write", None, server, command)
+        op = self._own(op["id"])
         op["server"] = server
+        self.pending.pop(op["id"], None)          # an earlier attempt's answer no longer counts
         return self._attempt(op)
 
-    def read(self, key: str, server: int, client: int | None):
+    def anonymous(self, command: str, server: int):
+        """A command without a client id, which the leader `server` takes:
+        an operation of its own, answered when applied, never retried."""
+        op = self._new_op(None, None, "write", None, server, command)
+        return self._attempt(op)
+
+    def read(self, key: str, server: int | None, client: int | None):
         op = self._new_op(client, None, "read", key, server)
         notes, sent, violations, _ = self._attempt(op)
         return notes, sent, violations, op["id"]
 
     def _attempt(self, op: dict):
-        """Send one attempt of `op` to its server now. Returns what the
-        server decided: (notes, messages, violations, the new log index or None)."""
+        """Send one attempt of `op` (owned: see _own) to its server now.
+        Returns what the server decided: (notes, messages, violations, the
+        new log index or None)."""
         world, i = self.world, op["server"]
         op["attempts"] += 1
         op["status"], op["returned"], op["result"] = "pending", None, None
         node = world.nodes.get(i) if i is not None else None
         if node is None:
+            op["hint"] = None
             self._finish(op, "failed")
             return [NoLeader()], (), None, None
         if not node.up:
-            self.pending[op["id"]] = i          # lost: only a timeout tells the client
-            return [], (), None, None
+            # A crashed server answers nothing: the client learns at once that
+            # this attempt failed (and it cannot have taken effect).
+            op["hint"] = None
+            self._finish(op, "failed")
+            return [NoAnswer(i)], (), None, None
         node.now = world.now
         was_leader = node.role == LEADER
         before = len(node.log)
@@ -118,37 +153,35 @@ class Clients:
         op["status"], op["returned"], op["result"] = status, ms(self.world.now), result
 
     # ----- answers -----------------------------------------------------------------
-    def heard(self, server: int, notes) -> None:
-        """A server's notes: answer the requests they answer."""
-        for n in notes:
-            code = n.code
-            if code == "answered":
-                self._answer(n.request, server, n.reply)
-            elif code == "read_answer":
-                self._answer(n.request, server, n.value)
+    def heard(self, server: int, answers) -> None:
+        """A server's answers (Answered and ReadAnswer notes): answer the requests."""
+        for n in answers:
+            self._answer(n.request, server, n.reply if n.code == "answered" else n.value)
 
     def _answer(self, request: int, server: int, result) -> None:
         if self.pending.get(request) != server:
             return                               # an earlier attempt, already answered or given up
         del self.pending[request]
-        op = self.ops[request - 1]
+        op = self._own(request)
         self._finish(op, "ok", result)
         client = self.sim.get(op["client"])
         if client is not None and client["op"] == request:
-            client["op"] = None
             self._schedule(op["client"], self._think())
 
-    def leader_lost(self, server: int) -> None:
-        """`server` stopped leading (or crashed): what waits there will get no answer.
-        Its commands may still be committed by the next leader: their outcome is unknown."""
-        for request in [r for r, s in self.pending.items() if s == server]:
+    def leader_lost(self, server: int) -> list:
+        """`server` stopped leading (or crashed): what waits there will get no
+        answer. Its commands may still be committed by the next leader: their
+        outcome is unknown. Returns the note that says so, if anything waited."""
+        lost = [r for r, s in self.pending.items() if s == server]
+        for request in lost:
             del self.pending[request]
-            op = self.ops[request - 1]
+            op = self._own(request)
             op["hint"] = None
             self._finish(op, "failed")
             client = self.sim.get(op["client"])
             if client is not None and client["op"] == request:
                 self._schedule(op["client"], 0)
+        return [RequestsLost(server, tuple(lost))] if lost else []
 
     # ----- simulated clients --------------------------------------------------------
     def start(self, n: int, rate: float, keys, read_ratio: float, timeout: float) -> list[int]:
@@ -158,6 +191,7 @@ class Clients:
         started = []
         for c in range(first, first + n):
             self.sim[c] = {"op": None, "token": 0, "server": None}
+            self.seqs.setdefault(c, 0)                   # its id is taken from now on
             self._schedule(c, self._think())
             started.append(c)
         return started
@@ -200,8 +234,9 @@ class Clients:
             client["op"] = op["id"]
             why = "sends"
         else:
+            op = self._own(op["id"])
+            self.pending.pop(op["id"], None)              # a late answer to the last attempt no longer counts
             if op["attempts"] >= MAX_ATTEMPTS:
-                self.pending.pop(op["id"], None)
                 self._finish(op, "failed")
                 client["op"] = None
                 self._schedule(c, self._think())
@@ -209,14 +244,10 @@ class Clients:
             hint = op.pop("hint", None)
             op["server"] = hint if hint is not None and hint in world.nodes else self._next_server(op["server"])
             why = "retries"
-        self.pending.pop(op["id"], None)
         notes, sent, violations, _ = self._attempt(op)
         client["server"] = op["server"]
-        if op["status"] == "failed":                      # refused: not the leader
-            if op.get("hint") is not None:
-                self._schedule(c, 0)
-            else:
-                self._schedule(c, world.heartbeat_interval)
+        if op["status"] == "failed":                      # refused, or the server is down
+            self._schedule(c, 0 if op.get("hint") is not None else world.heartbeat_interval)
         elif op["status"] == "pending":
             self._schedule(c, round(self.config["timeout"] * 1000))
         return Record(time, "client", op["server"], dict(op, note=why), list(notes), sent or ()), violations
@@ -233,12 +264,14 @@ class Clients:
 
     # ----- checkpoints -------------------------------------------------------------------
     def save(self) -> tuple:
-        return ([dict(op) for op in self.ops], dict(self.pending), {c: dict(s) for c, s in self.sim.items()},
+        self._fresh = set()                   # from now on the checkpoint shares every operation
+        return (tuple(self.ops), dict(self.pending), {c: dict(s) for c, s in self.sim.items()},
                 dict(self.config) if self.config else None, dict(self.seqs))
 
     def load(self, saved: tuple) -> None:
         ops, pending, sim, config, seqs = saved
-        self.ops = [dict(op) for op in ops]
+        self.ops = list(ops)
+        self._fresh = set()
         self.pending, self.seqs = dict(pending), dict(seqs)
         self.sim = {c: dict(s) for c, s in sim.items()}
         self.config = dict(config) if config else None

@@ -35,6 +35,14 @@ def _sim_note(me, note) -> str:
         return f"It was the {m.type} from {name(m.src)} to {name(m.dst)}; it never arrives."
     if code == "no_leader":
         return "There is no leader right now: nobody accepts the request."
+    if code == "no_answer":
+        return (f"{name(note.server)} is down: the request gets no answer, and the client must try another "
+                f"server.")
+    if code == "requests_lost":
+        ids = ", ".join(str(r) for r in note.requests)
+        return (f"{name(note.server)} is no longer the leader: request{'s' if len(note.requests) > 1 else ''} "
+                f"{ids} waiting at it will get no answer from it, and their clients must retry elsewhere (a "
+                f"command may still be committed by the next leader: its outcome is unknown).")
     if code == "added":
         return (f"It is {name(note.node)}, with an empty log. It knows no configuration, so it starts no "
                 f"election: it waits until a leader adds it.")

@@ -149,7 +149,10 @@ class Verdict(NamedTuple):
 
 
 def _usable(op: dict) -> bool:
-    """Operations that say something: not reads without an answer."""
+    """Operations that say something: not reads without an answer, nor
+    commands the store does not know (they change nothing: no key)."""
+    if op["key"] is None:
+        return False
     return not (op["kind"] == "read" and (op["status"] != "ok" or op["returned"] is None))
 
 
@@ -171,7 +174,7 @@ def check(history: list[dict], keys=None, minimize_limit: int = 60) -> dict:
         if (keys is None or op["key"] in keys) and _usable(op):
             by_key.setdefault(op["key"], []).append({**_definite(op), "_at": k})
     for key in sorted(by_key, key=str):
-        ops = sorted(by_key[key], key=lambda o: (o["invoked"], o["client"], o.get("seq") or 0))
+        ops = sorted(by_key[key], key=lambda o: (o["invoked"], o["_at"]))
         if not _linearizable(ops):
             culprit, window = _first_failure(ops)
             # Say it with the operations as they were given, not as the search cut them.
@@ -257,12 +260,13 @@ def _ms(t) -> str:
 
 def describe(op: dict) -> str:
     """client 2's read of x (120–150.5 ms) saw “3”; client 1's INCR x (0–10 ms) was answered “1”."""
-    who = f"client {op['client']}"
+    who = f"client {op['client']}" if op.get("client") is not None else "an anonymous client"
+    where = f" at S{op['server']}" if op.get("server") is not None else ""
     span = (f"{_ms(op['invoked'])}–{_ms(op['returned'])}" if op["returned"] is not None
             else f"from {_ms(op['invoked'])}, outcome unknown")
     if op["kind"] == "read":
         seen = "nothing" if op.get("result") is None else f"“{op['result']}”"
-        return f"{who}'s read of {op['key']} ({span}) saw {seen}"
+        return f"{who}'s read of {op['key']}{where} ({span}) saw {seen}"
     kind = op.get("op") or "SET"
     what = {"SET": f"SET {op['key']} {op.get('value')}", "DEL": f"DEL {op['key']}",
             "APPEND": f"APPEND {op['key']} {op.get('value')}", "INCR": f"INCR {op['key']}"}[kind]

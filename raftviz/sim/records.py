@@ -25,6 +25,8 @@ Lost = note_type("Lost", "lost", "why")                  # a message did not arr
 Dropped = note_type("Dropped", "dropped", "message")     # a message dropped by hand
 NoLeader = note_type("NoLeader", "no_leader", "")        # a command found no leader to take it
 Added = note_type("Added", "added", "node")               # add_server: the new server's id
+NoAnswer = note_type("NoAnswer", "no_answer", "server")   # a request sent to a server that is down
+RequestsLost = note_type("RequestsLost", "requests_lost", "server requests")   # a leader lost what waited at it
 
 
 class Checkpoint(NamedTuple):

@@ -182,10 +182,11 @@ class World:
         transfer): the minimum election timeout, not random."""
         msgs, reset, notes = out
         i = node.id
-        if self.clients.pending:
-            self.clients.heard(i, notes)
-            if was_leader and node.role != LEADER:
-                self.clients.leader_lost(i)
+        if node.answers:
+            self.clients.heard(i, node.answers)
+            node.answers = []
+        if was_leader and node.role != LEADER and self.clients.pending:
+            notes.extend(self.clients.leader_lost(i))
         if node.role == LEADER:
             if not was_leader:
                 self.deadline[i] = INF               # a leader's election timer runs only if it asks
@@ -364,13 +365,13 @@ class World:
         return Record(self.now, "action", actor, action, list(notes), sent or NO_MESSAGES), violations, result
 
     # What actions do to the world, for actions.py.
-    def crash(self, i: int) -> None:
+    def crash(self, i: int) -> list:
+        """Returns the notes: what waited at it for an answer will get none."""
         self.nodes[i].crash()
-        if self.clients.pending:
-            self.clients.leader_lost(i)
         self.deadline[i] = INF
         self.heartbeat_token[i] += 1
         self.heartbeat_due[i] = None
+        return self.clients.leader_lost(i) if self.clients.pending else []
 
     def restart(self, i: int) -> None:
         self.nodes[i].restart()
@@ -415,11 +416,12 @@ class World:
             return [NoLeader()], (), None, None
         if not (node.up and node.role == LEADER):
             return [NotLeader(node.role if node.up else "down server", node.leader_id)], (), None, None
-        before = len(node.log)
+        if node.transfer_to is None:
+            # Taken: an operation of the history, answered when applied (clients.py).
+            return self.clients.anonymous(command, i)
         node.now = self.now
-        out = node.propose(command)
-        # The new entry's index, or None if the leader refused it (during a transfer).
-        return out[2], out[0], self._after(node, out, True), len(node.log) if len(node.log) > before else None
+        out = node.propose(command)                  # refused during a transfer
+        return out[2], out[0], self._after(node, out, True), None
 
     def set_network(self, loss, latency) -> None:
         if loss is not None:
@@ -440,7 +442,13 @@ class World:
         raise AssertionError("validated message id not in flight")
 
     def set_options(self, options: Options) -> None:
+        lease_switched = options.lease_reads != self.options.lease_reads
         self._use_options(options)
+        if lease_switched:
+            # A lease counts on servers that ignored votes all along: one from
+            # before the switch, or from a time it was off, cannot be trusted.
+            for node in self.nodes.values():
+                node.drop_lease()
         for i, node in self.nodes.items():
             # CheckQuorum just turned on: a leader's election timer starts now.
             if options.check_quorum and node.up and node.role == LEADER and self.deadline[i] == INF:
