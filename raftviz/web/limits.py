@@ -10,6 +10,7 @@ the messages its cluster has in flight, and the files it imports.
 from __future__ import annotations
 
 from ..raft import LEADER
+from .client_history import live_ops, running
 
 HISTORY_LIMIT = 50_000           # records kept reachable (seek, step back); about 8-25 MB (below)
 MAX_RECORDS = 1_000_000          # records in a session's history in all: playing pauses there
@@ -18,6 +19,7 @@ MAX_LOG = 2_000                  # entries in a server's log (a full state then 
 MAX_STORE_KEYS = 1_000           # keys in a server's key-value store
 MAX_IN_FLIGHT = 10_000           # messages in flight at once: every checkpoint holds them, so a session
                                  # with thousands in flight holds up to about 25 MB (a busy 9-server one: 8 MB)
+MAX_CLIENT_OPS = 20_000          # client operations (requests) in a session's history
 MAX_ACTION_BYTES = 16 * 1024     # one action, as JSON
 MAX_IMPORT_BYTES = 4 * 1024 * 1024   # one history file, posted to /api/import
 
@@ -47,6 +49,33 @@ def check_action(cluster, action: dict) -> None:
         raise ValueError(FULL_HISTORY)
     if action.get("type") == "submit":
         _check_submit(cluster, action)
+    if action.get("type") in ("read", "clients") or (action.get("type") == "submit" and "client" in action):
+        if len(live_ops(cluster)) >= MAX_CLIENT_OPS:
+            raise ValueError(_TOO_MANY_OPS)
+    if action.get("type") == "clients":
+        longest = max(cluster.nodes.values(), key=lambda n: len(n.log))
+        if len(longest.log) >= MAX_LOG:
+            raise ValueError(f"S{longest.id}'s log holds {MAX_LOG:,} entries, the most the server keeps: "
+                             f"simulated clients would add more. Start a new cluster to go on.")
+
+
+_TOO_MANY_OPS = (f"This cluster's clients have made {MAX_CLIENT_OPS:,} requests, the most the server keeps for "
+                 f"one session. Stop the clients (Clients tab), or start a new cluster.")
+
+
+def clients_full(cluster) -> str | None:
+    """Simulated clients run and the session cannot take more of what they make:
+    a log at MAX_LOG entries or MAX_CLIENT_OPS requests. Playing pauses there
+    with this sentence; stopping the clients lets it go on."""
+    if running(cluster) is None:
+        return None
+    if len(live_ops(cluster)) >= MAX_CLIENT_OPS:
+        return _TOO_MANY_OPS
+    for node in cluster.nodes.values():
+        if len(node.log) >= MAX_LOG:
+            return (f"Paused: S{node.id}'s log holds {MAX_LOG:,} entries, the most the server keeps for one "
+                    f"session. Stop the clients (Clients tab) to go on, or start a new cluster.")
+    return None
 
 
 def _check_submit(cluster, action: dict) -> None:

@@ -16,7 +16,7 @@ from ..sim import Cluster
 from ..sim import actions as engine
 from ..sim.budget import Budget
 from ..sim.quote import quote, quote_names
-from . import lecture, limits
+from . import client_history, lecture, limits
 from .limits import MAX_ACTION_BYTES
 from .sessions import PAUSED, PLAYING, STEP, Session
 from .work import STEP_BUDGET, Work
@@ -27,7 +27,7 @@ MAX_RECORDS_PAGE = 500
 # Actions whose cost grows with the session's size; refused while the session
 # has used up its share of the server (work.py).
 EXPENSIVE = {"sync", "seek", "step_back", "reset", "export", "records", "scenario", "scenario_next",
-             "scenario_back", "scenario_restart", "save_scenario"}
+             "scenario_back", "scenario_restart", "save_scenario", "check_linearizable"}
 
 # What the server does after an action, besides answering it.
 STATE = "state"          # send the full state to everyone watching the session
@@ -104,6 +104,10 @@ def _engine_action(session: Session, data: dict):
             ack["note"] = session.cluster.trace[-1]["text"]
     elif action["type"] == "add_server":
         ack["node"] = result                    # the new server's id: the page names it
+    elif action["type"] == "read":
+        ack["request"] = result                 # the read's request id: its operation in the client history
+    elif action["type"] == "clients":
+        ack["clients"] = result                 # the ids of the clients started
     # Acting in the past cut off the recorded future: the page redraws the whole history.
     return ack, STATE if forks else UPDATES
 
@@ -249,6 +253,24 @@ def _in_scenario(handler, effect, long: bool = False):
     return run
 
 
+def _check_linearizable(session, data):
+    """Is the client history linearizable? The verdict, shown in the page too;
+    a history that is not is also reported as a violation (the banner)."""
+    _only(data)
+    c = session.cluster
+    total = len(client_history.live_ops(c))
+    if not total:
+        raise Refused("There is no client operation to check yet: start clients or send a read or a command "
+                      "with a client id (Clients tab).")
+    try:
+        verdict = client_history.check(c, auto=False)
+    except client_history.Refused as e:
+        raise Refused(f"Not checked: {e}") from None
+    session.feed.checked(verdict)
+    return {"ok": True, **{k: verdict[k] for k in ("explanation", "operations", "checked")},
+            "linearizable": verdict["ok"]}, UPDATES
+
+
 def _save_scenario(session, data, work):
     _only(data)
     return lecture.save(session, Budget("Saving this session", pause=work.pause)), None
@@ -265,7 +287,7 @@ _WEB = {
     "scenario_close": _in_scenario(lecture.close, UPDATES),
     "sync": _sync, "play": _play, "pause": _pause, "step": _step, "step_back": _step_back,
     "seek": _seek, "speed": _speed, "reset": _reset, "export": _export, "import": _import,
-    "records": _records,
+    "records": _records, "check_linearizable": _check_linearizable,
 }
 
 LONG = set(_LONG)

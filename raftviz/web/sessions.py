@@ -23,6 +23,7 @@ from ..sim import Cluster
 from ..sim.budget import Budget, OverBudget
 from ..sim.explain import entries_list
 from . import limits
+from .client_history import ClientFeed
 
 PLAYING, PAUSED, STEP = "playing", "paused", "step"
 MAX_CATCH_UP = 0.25            # s of wall time a session may advance in one tick
@@ -71,6 +72,8 @@ class Session:
         self._sent_logs: dict[int, list] = {}
         self._sent_stores: dict[int, tuple] = {}    # node -> (what its store depends on, the store sent)
         self._sent_scenario: dict | None = None
+        self._sent_violations: list | None = None
+        self.feed = ClientFeed()                    # what the pages have of the client history
 
     # ----- watchers --------------------------------------------------------------
     @property
@@ -133,6 +136,11 @@ class Session:
             self.set_mode(PAUSED)
             self.notice = limits.FULL_HISTORY
             return False
+        full = limits.clients_full(self.cluster)
+        if full:
+            self.set_mode(PAUSED)
+            self.notice = full
+            return False
         if elapsed > 0:
             budget = Budget("This cluster", in_flight=limits.MAX_IN_FLIGHT)
             try:
@@ -192,8 +200,10 @@ class Session:
         snap = c.snapshot()
         self._sent_scenario = self.scenario_view()
         snap.update(session=self.id, mode=self.mode, speed=self.speed, scenario=self._sent_scenario,
-                    markers=c.markers(), records=c.records(c.seq - RECENT_RECORDS + 1, c.seq))
+                    markers=c.markers(), records=c.records(c.seq - RECENT_RECORDS + 1, c.seq),
+                    clients=self.feed.full(c))
         self._sent_seq = c.seq
+        self._sent_violations = snap["violations"]
         self._sent_views = {n["id"]: {k: v for k, v in n.items() if k not in ("log", "store")}
                             for n in snap["nodes"]}
         self._sent_logs = {i: list(n.log) for i, n in c.nodes.items()}
@@ -210,7 +220,8 @@ class Session:
         if there is nothing worth sending."""
         c = self.cluster
         seq = c.seq
-        if seq == self._sent_seq and not force_clock and not self.notice and now - self.last_clock < CLOCK_EVERY:
+        if seq == self._sent_seq and not force_clock and not self.notice and now - self.last_clock < CLOCK_EVERY \
+                and not self.feed.wants_check():
             return None
         out = {"clock": self.clock(), "produced": time.time() * 1000}
         self.last_clock = now
@@ -219,14 +230,24 @@ class Session:
             out["scenario"] = self._sent_scenario = scenario
         if self.notice:
             out["notice"], self.notice = self.notice, None
+        records = []
         if seq > self._sent_seq:
-            out["records"] = c.records(self._sent_seq + 1, seq)
+            out["records"] = records = c.records(self._sent_seq + 1, seq)
             out["nodes"] = self._node_changes()
             out["in_flight"] = c.message_ids()
             out["network"] = c.network.to_dict()
-            out["violations"] = c.violations
             out["options"] = c.options
             self._sent_seq = seq
+        clients = self.feed.changes(c, records)
+        if self.feed.wants_check():
+            self.feed.auto_check(self)
+            clients = self.feed.changes(c, []) if clients is None else {**clients, **(self.feed.changes(c, []) or {})}
+        if clients:
+            out["clients"] = clients
+        violations = c.violations
+        if records or violations != self._sent_violations:
+            # A check of the client history may report one without a new record.
+            out["violations"] = self._sent_violations = violations
         return out
 
     def _node_changes(self) -> list[dict]:
