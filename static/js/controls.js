@@ -19,6 +19,7 @@ export const SHORTCUTS = [
   ["I", "Inspector (the selected server, message or entry)"],
   ["E", "Events: what happened, in plain words"],
   ["M", "Members: add a server, change the voting members, hand leadership over"],
+  ["H", "Clients: each client's operations (its history) and whether they are linearizable"],
   ["L", "Legend"],
   ["S", "Lecture scenarios"],
   ["P", "Presenter mode: the projector layout (also ?presenter=1 in the address)"],
@@ -31,6 +32,16 @@ export const SHORTCUTS = [
 
 // Options about elections and membership changes, shown together in the Options tab.
 const ELECTION_OPTIONS = new Set(["pre_vote", "check_quorum", "ignore_votes_while_led"]);
+// ... and about serving clients (the paper's section 8, the thesis's chapter 6).
+const CLIENT_OPTIONS = new Set(["lease_reads"]);
+// What to watch for once an option is on: said beside the catalogue's own description.
+const WATCH = {
+  lease_reads: "Reads then need no heartbeat round while the lease holds; the event log says \"lease\".",
+  unsafe_local_reads: "To see it: partition the leader into a minority, write at the new leader, read at the old one " +
+    "(Clients tab): the old leader answers with the old value and the check says not linearizable.",
+  unsafe_no_dedup: "To see it: a client retries a command its crashed leader had committed (the duplicate-command " +
+    "scenario): it is applied twice; the logs mark the retry ↻.",
+};
 
 /** Slider position (0..1000) <-> speed (1/1000 .. 1, log scale). */
 export const speedFromSlider = (v) => 10 ** (-3 + (3 * v) / 1000);
@@ -252,6 +263,8 @@ export class Controls {
       E: () => this.drawer.toggle("events"),
       m: () => this.drawer.toggle("members"),
       M: () => this.drawer.toggle("members"),
+      h: () => this.drawer.toggle("clients"),
+      H: () => this.drawer.toggle("clients"),
       p: () => this.presenter(),
       P: () => this.presenter(),
       s: () => $("#scenarios-button").click(),
@@ -320,7 +333,9 @@ export class Controls {
       el("h3", { class: "pane-title", id: "options-elections", text: "Elections and membership changes (Ongaro's thesis)" }));
     const replication = el("div", { class: "option-group", role: "group", "aria-labelledby": "options-replication" },
       el("h3", { class: "pane-title", id: "options-replication", text: "Log replication" }));
-    safe.append(replication, elections);
+    const clients = el("div", { class: "option-group", role: "group", "aria-labelledby": "options-clients" },
+      el("h3", { class: "pane-title", id: "options-clients", text: "Client requests (section 8)" }));
+    safe.append(replication, elections, clients);
     for (const o of this.catalogue?.options || []) {
       const send = (value, input, restore) => this.send({ type: "options", options: { [o.name]: value } })
         .then((ack) => { if (!ack.ok) restore(input); });
@@ -334,10 +349,10 @@ export class Controls {
         const box = el("input", { type: "checkbox", checked: opts[o.name], "aria-describedby": `opt-${o.name}` });
         box.addEventListener("change", () => send(box.checked, box, (b) => { b.checked = this.model.options[o.name]; }));
         item = el("label", { class: "option", title: o.doc }, box, ` ${o.label}`,
-          el("span", { class: "hint", id: `opt-${o.name}`, text: ` — ${o.doc}` }));
+          el("span", { class: "hint", id: `opt-${o.name}`, text: ` — ${o.doc}${WATCH[o.name] ? ` ${WATCH[o.name]}` : ""}` }));
         this.optionInputs.set(o.name, box);
       }
-      (o.unsafe ? unsafe : ELECTION_OPTIONS.has(o.name) ? elections : replication).append(item);
+      (o.unsafe ? unsafe : ELECTION_OPTIONS.has(o.name) ? elections : CLIENT_OPTIONS.has(o.name) ? clients : replication).append(item);
     }
   }
 
@@ -388,9 +403,14 @@ export class Controls {
     $("#banner-title").textContent = found.length === 1 ? `Safety violated: ${v.property}.`
       : `${found.length} safety violations. Latest: ${v.property}.`;
     $("#banner-text").textContent = v.text;
+    $("#banner-text").title = v.text;                    // cut to two lines on screen; all of it here
     clear($("#banner-go")).append(...found.slice(-2).map((x) =>
       el("button", { text: found.length === 1 ? "Go to where it happened" : `Go to ${x.property} (event ${x.seq})`,
         onclick: () => this.onSeek(x.seq) })));
+    if (found.some((x) => x.property === "Linearizability")) {
+      $("#banner-go").append(el("button", { text: "Show the operations", title: "The Clients tab: the history and the operations no order explains",
+        onclick: () => this.drawer.open("clients") }));
+    }
     if (banner.hidden) { banner.hidden = false; this.onLayout?.(); }
   }
 
@@ -466,6 +486,17 @@ export class Controls {
         "A server uses the latest one in its log, committed or not."],
       [el("div", { class: "cell noop", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
         el("span", { class: "t", text: "2" })), "A no-op entry (its cell says no-op): a new leader's empty entry of its own term."],
+      [el("div", { class: "cell client", style: `width:2.6em;height:2.2em;background-color:${termColour(2)}` },
+        el("span", { class: "t", text: "2" })), "A dark corner: a client's request, with its client id and sequence number (in its tooltip)."],
+      [el("div", { class: "cell client retry", style: `width:2.6em;height:2.2em;background-color:${termColour(2)}` },
+        el("span", { class: "t", text: "2↻" })),
+        "↻: a retry of a request already in the log. The state machine does not apply it again; with the unsafe " +
+        "switch that turns deduplication off it does, and the cell gets a dashed vermillion frame."],
+      [sample(svg("text", { x: -36, y: -8, style: "font-size:13px;font-weight:600", text: "SET x 1" }),
+        svg("rect", { x: -36, y: 0, width: 50, height: 8, fill: "#0072B2" }),
+        svg("rect", { x: 18, y: 0, width: 18, height: 8, rx: 4, fill: "#fff", stroke: "#0072B2", "stroke-width": 2 })),
+        "Clients tab: a client's write (filled) and read (hollow, round-ended), from its call to its answer; " +
+        "orange with an arrow: no answer yet; hatched grey: given up or refused; red: the operations no order explains."],
       [sample(...["election", "leader", "commit", "action", "crash", "violation"].map((k, i) =>
         svg("line", { class: `mark-line ${k}`, x1: -30 + i * 12, x2: -30 + i * 12, y1: -20, y2: 20, "stroke-width": 4 }))),
         "Timeline marks, left to right: an election starts (orange), a new leader (green), a commit (blue), " +

@@ -3,7 +3,8 @@
 // resizes the picture, which re-lays itself out; it never pushes it down.
 import { $ } from "./dom.js";
 
-const TITLES = { inspector: "Inspector", events: "What happened", members: "Members: the configuration", network: "Network",
+const TITLES = { inspector: "Inspector", events: "What happened", members: "Members: the configuration",
+  clients: "Clients: their operations, linearizable or not", network: "Network",
   cluster: "New cluster", options: "Options and unsafe switches" };
 
 export class Drawer {
@@ -29,6 +30,7 @@ export class Drawer {
     if (this.current === name) return;
     this.current = name;
     this.root.hidden = false;
+    this.root.classList.toggle("wide", name === "clients");     // a time axis needs the width
     $("#drawer-title").textContent = TITLES[name];
     for (const pane of this.root.querySelectorAll(".pane")) pane.classList.toggle("open", pane.dataset.pane === name);
     this.markTabs();

@@ -5,6 +5,11 @@ import { el, clear, serverName } from "./dom.js";
 // Records about the thesis's mechanisms get a tag, so a lecturer can find the
 // steps of a configuration change, a transfer or a PreVote round in a long log.
 const TOPICS = [
+  // Clients (section 8): a retry the state machine recognised (or, unsafe, applied again),
+  // the steps of a linearizable read, and the requests of clients.
+  ["retry", "retry", ["duplicate"], []],
+  ["read", "read", ["read_answer", "read_waits_for_term", "read_index_round", "read_lease", "read_confirmed"], ["read"]],
+  ["client", "client", ["answered"], ["clients", "stop_clients"]],
   ["config", "configuration", ["config_append", "config_use", "change_waits", "learner_round", "change_abandoned",
     "step_down_removed", "not_voter"], ["add_server", "change_config"]],
   ["transfer", "transfer", ["transfer_start", "transfer_busy", "transfer_abandoned", "timeout_now_sent", "timeout_now_taken"],
@@ -20,6 +25,8 @@ export function topicOf(r) {
   for (const [cls, tag, codes, actions] of TOPICS) {
     if (notes.some((c) => codes.includes(c)) || actions.includes(r.action?.type)) return [cls, tag];
   }
+  // A simulated client's turn, or a command sent with a client id.
+  if (r.kind === "client" || (r.action?.type === "submit" && r.action.client !== undefined)) return ["client", "client"];
   return null;
 }
 

@@ -3,6 +3,7 @@
 import { el, clear, fields, serverName, ms } from "./dom.js";
 import { messageTitle, nodeCaption } from "./cluster-view.js";
 import { describe, entryWords, isVoter, serverList, standing as standingIn } from "./membership.js";
+import { retries } from "./logs-view.js";
 
 const FIGURE_2_FIELDS = {
   RequestVote: ["candidate_id", "last_log_index", "last_log_term", "transfer"],
@@ -197,9 +198,19 @@ export class Inspector {
     const what = entry.kind === "config" && entry.config
       ? ["configuration", `${entryWords(entry.config)}. ${serverName(nodeId)} uses the latest configuration in its log, committed or not.`]
       : ["command", entry.command ?? "(none: a leader's no-op entry)"];
-    this.root.append(el("h3", { text: `${serverName(nodeId)}, log index ${entry.index}` }),
-      fields([["term", entry.term], what,
-        ["Committed", committed ? "yes (on this server)" : "not yet (on this server)"]]));
+    const pairs = [["term", entry.term], what, ["Committed", committed ? "yes (on this server)" : "not yet (on this server)"]];
+    if (entry.client !== undefined && entry.client !== null) {
+      pairs.push(["Client", `client ${entry.client}, its request ${entry.seq}`]);
+      const first = n ? retries(n.log).get(entry.index) : undefined;
+      if (first !== undefined) {
+        pairs.push(["Retry", `of index ${first}: ${this.model.options?.unsafe_no_dedup
+          ? "applied a second time (the unsafe switch turns deduplication off)"
+          : "the state machine's client table knows the request, so it is not applied again; the saved reply answers it"}`]);
+      }
+    } else if (entry.kind !== "config" && entry.command !== null) {
+      pairs.push(["Client", "none: an anonymous command (nobody waits for its answer; a retry would run it again)"]);
+    }
+    this.root.append(el("h3", { text: `${serverName(nodeId)}, log index ${entry.index}` }), fields(pairs));
   }
 }
 

@@ -138,6 +138,31 @@ export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell
 
 const clamp = (x, lo, hi) => Math.max(lo, Math.min(hi, x));
 
+// Client sessions (the paper's section 8): the indexes of a log whose entry
+// repeats a client's request that came earlier in the same log (its sequence
+// number is not above the highest of that client before it): a retry, which
+// the state machine does not apply again, or applies again under
+// unsafe_no_dedup. Index -> the index of the earlier entry. Kept per log
+// array (a log that changes is a new array).
+const retriesOf = new WeakMap();
+
+export function retries(log) {
+  let found = retriesOf.get(log);
+  if (found) return found;
+  found = new Map();
+  const seen = new Map();                // client -> [highest seq, its index]
+  for (const e of log) {
+    if (e.client === undefined || e.client === null) continue;
+    const before = seen.get(e.client);
+    if (before && e.seq <= before[0]) found.set(e.index, before[1]);
+    else seen.set(e.client, [e.seq, e.index]);
+  }
+  retriesOf.set(log, found);
+  return found;
+}
+
+const RETRY = "↻";
+
 /** The configuration in force before log index i (1-based) of a log: the
  * latest configuration entry before it, or the cluster's initial one. */
 export function configBefore(log, i, initial) {
@@ -229,8 +254,10 @@ export class LogsView {
   /** Called on every model update; does nothing unless a server changed. */
   update(changed) {
     if (!this.frame) return;
-    if (changed && !(changed.nodes && changed.nodes.size) && !changed.scenario) return;
-    this.refresh(!changed || !!changed.scenario, changed && changed.nodes);
+    // Turning deduplication off or on changes what a retried entry says.
+    const options = changed?.records?.some((r) => r.action?.type === "options");
+    if (changed && !(changed.nodes && changed.nodes.size) && !changed.scenario && !options) return;
+    this.refresh(!changed || !!changed.scenario || options, changed && changed.nodes);
   }
 
   refresh(all, ids) {
@@ -351,7 +378,7 @@ export class LogsView {
   columns(s, m, W) {
     const nodes = this.model.nodes;
     let whoW = this.measure("index", m);
-    let last = 0, maxTerm = 1, cmdW = 0;
+    let last = 0, maxTerm = 1, cmdW = 0, retried = false;
     const keep = new Set();
     for (const n of nodes.values()) {
       for (const line of this.whoLines(n, s.lines)) {
@@ -368,9 +395,11 @@ export class LogsView {
         if (p.match) keep.add(p.match);
       }
       // Recent entries set how wide a cell must be to show its command.
+      const again = retries(n.log);
       for (let i = Math.max(0, n.log.length - 50); i < n.log.length; i++) {
         const e = n.log[i];
         maxTerm = Math.max(maxTerm, e.term);
+        if (again.has(e.index)) retried = true;
         // Cells grow to show a configuration's whole label; where they cannot, it shows its shorter form.
         cmdW = Math.max(cmdW, this.textWidth(e, this.texts(n, e)[0], s.cf));
       }
@@ -378,7 +407,8 @@ export class LogsView {
     last += 1;                                          // the next free slot
     keep.add(last);
     whoW = Math.ceil(whoW + s.lf * 0.8);
-    const digits = (k) => "8".repeat(String(k).length);
+    // A retried request's term number carries ↻: the cell is wide enough for both.
+    const digits = (k) => "8".repeat(String(k).length) + (retried && k === maxTerm ? RETRY : "");
     const wMin = Math.ceil(Math.max(1.5 * s.f, this.measure(digits(maxTerm), s.f, true) + 8, this.measure(digits(last), m) + 6));
     // Cells grow to show their commands in full, up to a cap; without commands, to a square-ish box.
     const beside = s.cmd === "inline" ? Math.ceil(this.measure(digits(maxTerm), s.f, true) + 0.3 * s.f) : 0;
@@ -546,16 +576,26 @@ export class LogsView {
     const fits = (text) => !g.cmd || this.textWidth(entry, text, g.cf) <= cmdRoom(slot.w, g.cf, g.beside);
     const command = forms.find(fits) ?? forms.at(-1);
     const what = kind === "config" ? `${long}: ${entryWords(entry.config)}` : kind === "noop" ? "a leader's no-op entry" : command;
+    // A client's request: its client and sequence number; a retry of one marked ↻.
+    const client = entry.client !== undefined && entry.client !== null;
+    const first = client ? retries(node.log).get(entry.index) : undefined;
+    const twice = first !== undefined && this.model.options?.unsafe_no_dedup;
+    const who = !client ? "" : ` — client ${entry.client}'s request ${entry.seq}` + (first === undefined ? ""
+      : `, a retry of index ${first}: ${twice ? "applied a second time (unsafe switch: no deduplication)"
+        : "not applied again (the state machine answers with the saved reply)"}`);
     // A configuration entry is white inside a frame of its term's colour: it stands
     // out among commands, and its term still shows.
     const colours = kind === "config" ? "background-color:#fff;color:#111"
       : `background-color:${termColour(entry.term)};color:${termInk(entry.term)}`;
     const c = el("div", {
-      class: `cell${committed ? "" : " uncommitted"}${kind === "command" ? "" : ` ${kind}`}`,
+      class: `cell${committed ? "" : " uncommitted"}${kind === "command" ? "" : ` ${kind}`}${client ? " client" : ""}` +
+        `${first !== undefined ? ` retry${twice ? " twice" : ""}` : ""}`,
       style: `left:${slot.x + 1}px;width:${slot.w - 3}px;--fill:${termColour(entry.term)};${colours}`,
-      title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${what} — ${committed ? "committed" : "not committed yet"}`,
+      title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${what}${who} — ${committed ? "committed" : "not committed yet"}`,
       "data-index": entry.index, "data-term": entry.term, "data-committed": String(committed), "data-kind": kind,
-    }, el("span", { class: "t", text: entry.term }), el("span", { class: "c", text: command }));
+      "data-client": client ? entry.client : null, "data-client-seq": client ? entry.seq : null,
+      "data-retry-of": first !== undefined ? first : null,
+    }, el("span", { class: "t", text: first !== undefined ? `${entry.term}${RETRY}` : entry.term }), el("span", { class: "c", text: command }));
     // In presenter mode a command that does not fit is hidden rather than cut.
     if (g.presenter && g.cmd && !fits(command)) c.classList.add("no-c");
     return c;

@@ -11,6 +11,7 @@ import { Controls, toast } from "./controls.js";
 import { ScenarioPanel } from "./scenario.js";
 import { Drawer } from "./drawer.js";
 import { MembersPanel } from "./members.js";
+import { ClientsPanel } from "./clients-view.js";
 
 const model = new Model();
 // What the server's actions and options are (sim/actions.py): the controls are built from it.
@@ -43,6 +44,7 @@ function select(selection, { focus = false } = {}) {
 const drawer = new Drawer({ onChange: (name) => {
   if (name === "events") events.render();
   if (name === "members") members.render();
+  if (name === "clients") clients.render();
 } });
 const view = new ClusterView($("#cluster"), model, {
   onSelect: (sel, how) => select(sel, { focus: how === "key" }),
@@ -64,6 +66,7 @@ const inspector = new Inspector($("#inspector"), model, { send, onSelect: (sel) 
 const scenario = new ScenarioPanel($("#narration"), model, send);
 const members = new MembersPanel(model, send, { toast, isShown: () => drawer.isOpen("members"),
   maxNodes: catalogue?.nodes.max });
+const clients = new ClientsPanel(model, send, { toast, isShown: () => drawer.isOpen("clients"), catalogue });
 const controls = new Controls(model, send, {
   onSeek: seek, scenario, drawer, view, catalogue, onEscape: () => select(null),
   onLayout: () => { if (model.ready) { view.render(); logs.layout?.(); redraw(); } },
@@ -82,6 +85,7 @@ model.addEventListener("state", () => {
   events.render();
   controls.render();
   members.render();
+  clients.render();
   inspector.refresh(null);
   scenario.onState();
   const notice = $("#notice");
@@ -104,6 +108,7 @@ function merge(into, c) {
   into.markersReset = into.markersReset || c.markersReset;
   into.grew = into.grew || c.grew;
   into.scenario = into.scenario || c.scenario;
+  into.clients = into.clients || c.clients;
   into.notice = c.notice || into.notice;
   return into;
 }
@@ -140,6 +145,7 @@ function drawUpdate() {
   if (!changed.grew) events.update(changed);
   controls.update(changed);
   members.update(changed);
+  clients.update(changed);
   inspector.refresh(changed);
   if (changed.scenario) {
     scenario.render();
@@ -189,4 +195,4 @@ function frame(t) {
   else if (moving === "slow") slowTimer = setTimeout(redraw, SLOW_FRAME_MS);
 }
 
-window.raftviz = { model, send, connection, view, drawer };   // for the console, the browser tests and benchmarks
+window.raftviz = { model, send, connection, view, drawer, clients };   // for the console, the browser tests and benchmarks

@@ -11,6 +11,14 @@ import { ringConfiguration } from "./membership.js";
 const MAX_RECORDS = 3000;          // kept for the event log; older ones can be fetched
 const MAX_MARKERS = 4000;          // timeline marks; past this, commit marks are thinned
 const MAX_EXTRAPOLATION = 400;     // ms of wall time to run ahead of the last clock
+const MAX_OPS = 300;               // client operations kept (the server sends the latest and counts of all)
+
+/** The client history as the page holds it: the latest operations by id, counts, the verdict. */
+function clientsFrom(c) {
+  return { ops: new Map((c?.ops || []).map((op) => [op.id, op])), total: c?.total || 0,
+    counts: c?.counts || { ok: 0, pending: 0, failed: 0, reads: 0, writes: 0 },
+    running: c?.running || null, verdict: c?.verdict || null };
+}
 
 export class Model extends EventTarget {
   constructor() {
@@ -21,6 +29,7 @@ export class Model extends EventTarget {
     this.records = [];
     this.markers = [];
     this.violations = [];
+    this.clients = clientsFrom(null);
     this.lastNow = 0;
   }
 
@@ -36,6 +45,7 @@ export class Model extends EventTarget {
     this.messages = new Map(s.messages.map((m) => [m.id, m]));
     this.records = s.records.slice();
     this.markers = s.markers.slice();
+    this.clients = clientsFrom(s.clients);
     this.notice = s.notice || null;
     this.lastNow = 0;
     this.setClock({ time: s.time, seq: s.seq, length: s.length, mode: s.mode, speed: s.speed, oldest: s.oldest });
@@ -90,7 +100,23 @@ export class Model extends EventTarget {
     if (u.violations) this.violations = u.violations;
     if (u.options) this.options = u.options;
     if ("scenario" in u) { this.scenario = u.scenario; changed.scenario = true; }
+    if (u.clients) { this.applyClients(u.clients); changed.clients = true; }
     this.dispatchEvent(new CustomEvent("update", { detail: changed }));
+  }
+
+  /** New and changed client operations; the oldest are forgotten past MAX_OPS. */
+  applyClients(c) {
+    if (c.reset) { this.clients = clientsFrom(c); return; }
+    const h = this.clients;
+    for (const op of c.ops || []) h.ops.set(op.id, op);
+    if (h.ops.size > MAX_OPS) {
+      const gone = [...h.ops.keys()].sort((a, b) => a - b).slice(0, h.ops.size - MAX_OPS);
+      for (const id of gone) h.ops.delete(id);
+    }
+    if ("total" in c) h.total = c.total;
+    if (c.counts) h.counts = c.counts;
+    if ("running" in c) h.running = c.running;
+    if ("verdict" in c) h.verdict = c.verdict;
   }
 
   setClock(c) {
