@@ -654,3 +654,210 @@ def test_every_field_of_every_action_is_checked_at_the_protocol(app, server, cli
     ack = client.emit("action", {"type": kind, **good, field: value}, callback=True)
     assert ack["ok"] is False and ack["error"][:1].isupper(), ack
     assert fingerprint(session) == before
+
+
+# ----- clients: the history, its verdict, check_linearizable (issue 13) -----------------------
+
+def do(client, action: dict):
+    """An action whose fields may include "client" (act() takes that name for the test client)."""
+    return client.emit("action", action, callback=True)
+
+
+def stale_read(client, session):
+    """Section 8's stale read, made through the protocol: with unsafe_local_reads, the
+    leader is cut off with one follower, client 2 writes x = new at the new leader, and
+    client 3 reads x at the old one, which answers from its own state: "old"."""
+    c = session.cluster
+    c.run_for(1000)
+    assert act(client, type="options", options={"unsafe_local_reads": True})["ok"]
+    assert do(client, {"type": "submit", "command": "SET x old", "client": 1})["index"]
+    c.run_for(300)
+    old = c.leader()
+    other = 1 if old != 1 else 2
+    assert act(client, type="partition", groups=[[old, other]])["ok"]
+    c.run_for(2000)
+    new = next(i for i, n in c.nodes.items() if n.role == "leader" and i != old)
+    assert do(client, {"type": "submit", "command": "SET x new", "node": new, "client": 2})["index"]
+    c.run_for(300)
+    ack = do(client, {"type": "read", "key": "x", "node": old, "client": 3})
+    assert ack["ok"] and ack["request"] == 3
+    c.run_for(50)
+    return old, new
+
+
+def test_the_state_and_updates_carry_the_client_history(app, server, client):
+    session = server.sessions.all()[0]
+    assert last_state(client)["clients"] == {"ops": [], "total": 0, "counts": {"ok": 0, "pending": 0, "failed": 0,
+                                             "reads": 0, "writes": 0}, "running": None, "verdict": None}
+    session.cluster.run_for(1000)
+    ack = act(client, type="clients", n=3, rate=20, read_ratio=0.5, timeout=300)
+    assert ack["ok"] and ack["clients"] == [1, 2, 3]
+    update = received(client, "events")[-1]
+    assert update["clients"]["running"] == {"clients": [1, 2, 3], "rate": 20, "keys": ["x"], "read_ratio": 0.5,
+                                           "timeout": 300}
+    sent = {}
+    for t in range(40):
+        session.cluster.run_for(50)
+        server.publish(session, 100.0 + t)
+        for u in received(client, "events"):
+            for op in u.get("clients", {}).get("ops", []):
+                sent[op["id"]] = op
+    history = session.cluster.history()
+    assert len(history) > 20
+    # What the page was sent, new and changed operations, adds up to the whole history.
+    assert [sent[op["id"]] for op in history] == history
+    counts = {s: sum(op["status"] == s for op in history) for s in ("ok", "pending", "failed")}
+    session.cluster.run_for(1)
+    server.publish(session, 200.0)
+    last = [u for u in received(client, "events") if "clients" in u]
+    if last:
+        assert last[-1]["clients"]["total"] == len(session.cluster.history())
+    assert sum(counts.values()) == len(history)
+
+
+def test_a_state_carries_the_latest_operations_and_counts_of_all(app, server, client, monkeypatch):
+    from raftviz.web import client_history
+    monkeypatch.setattr(client_history, "WINDOW", 10)
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    act(client, type="clients", n=4, rate=50, read_ratio=0.5)
+    session.cluster.run_for(2000)
+    act(client, type="sync")
+    state = last_state(client)["clients"]
+    history = session.cluster.history()
+    assert state["total"] == len(history) > 10
+    assert [op["id"] for op in state["ops"]] == [op["id"] for op in history[-10:]]
+    assert sum(state["counts"][s] for s in ("ok", "pending", "failed")) == len(history)
+    assert state["counts"]["reads"] + state["counts"]["writes"] == len(history)
+
+
+def test_updates_without_client_activity_carry_no_client_history(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    do(client, {"type": "submit", "command": "SET x 1", "client": 1})
+    session.cluster.run_for(500)
+    server.publish(session, 50.0)
+    client.get_received()
+    session.cluster.run_for(300)                              # heartbeats only
+    server.publish(session, 60.0)
+    updates = received(client, "events")
+    assert updates and all("clients" not in u for u in updates)
+
+
+def test_check_linearizable_finds_a_stale_read_reports_it_and_the_page_is_told(app, server, client):
+    session = server.sessions.all()[0]
+    old, new = stale_read(client, session)
+    act(client, type="pause")
+    client.get_received()
+    ack = act(client, type="check_linearizable")
+    assert ack["ok"] is True and ack["linearizable"] is False, ack
+    assert ack["operations"] == [1, 2, 3] and "saw “old”" in ack["explanation"]
+    assert ack["checked"] == 3
+    assert [v["property"] for v in session.cluster.violations] == ["Linearizability"]
+    # Paused, nothing new happened in the cluster, yet the page gets the verdict and the banner's violation.
+    update = received(client, "events")[-1]
+    assert update["clients"]["verdict"]["ok"] is False
+    assert update["clients"]["verdict"]["operations"] == [1, 2, 3]
+    assert [op["result"] for op in update["clients"]["verdict"]["ops"]] == ["OK", "OK", "old"]
+    assert [v["property"] for v in update["violations"]] == ["Linearizability"]
+    act(client, type="sync")
+    assert last_state(client)["clients"]["verdict"]["ok"] is False
+
+
+def test_the_server_checks_the_history_by_itself_as_operations_change(app, server, client):
+    session = server.sessions.all()[0]
+    stale_read(client, session)
+    client.get_received()
+    session.feed._last_check = -1e9                           # as if the last check were long ago
+    session.cluster.run_for(10)
+    server.publish(session, 500.0)
+    verdicts = [u["clients"]["verdict"] for u in received(client, "events") if "verdict" in u.get("clients", {})]
+    assert verdicts and verdicts[-1]["ok"] is False and verdicts[-1]["auto"] is True
+    assert [v["property"] for v in session.cluster.violations] == ["Linearizability"]
+    # Back before the stale read: the history there is linearizable again.
+    act(client, type="seek", seq=session.cluster.seq - 200)
+    session.feed._last_check = -1e9
+    server.publish(session, 501.0)
+    verdict = [u for u in received(client, "events") if "clients" in u][-1]["clients"]["verdict"]
+    assert verdict["ok"] is True
+
+
+def test_a_linearizable_history_checks_out(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    act(client, type="clients", n=3, rate=20)
+    session.cluster.run_for(2000)
+    ack = act(client, type="check_linearizable")
+    assert ack["ok"] and ack["linearizable"] is True and ack["explanation"] is None and ack["operations"] == []
+    assert session.cluster.violations == []
+
+
+BAD_CHECKS = [
+    ({"type": "check_linearizable", "keys": ["x"]}, "does not take keys"),
+    ({"type": "check_linearizable", "now": True}, "does not take now"),
+]
+
+
+@pytest.mark.parametrize("payload, message", BAD_CHECKS, ids=["keys", "now"])
+def test_bad_checks_get_a_plain_error_and_change_nothing(app, server, client, payload, message):
+    session = server.sessions.all()[0]
+    stale_read(client, session)
+    before = fingerprint(session)
+    ack = client.emit("action", payload, callback=True)
+    assert ack["ok"] is False and message in ack["error"], ack
+    assert fingerprint(session) == before and session.cluster.violations == []
+
+
+def test_a_check_without_operations_is_refused_in_plain_words(app, server, client):
+    session = server.sessions.all()[0]
+    session.cluster.run_for(500)
+    before = fingerprint(session)
+    ack = act(client, type="check_linearizable")
+    assert ack["ok"] is False and "no client operation" in ack["error"]
+    assert fingerprint(session) == before
+
+
+def test_a_history_too_wide_to_check_quickly_is_refused_not_checked(app, server, client):
+    """Thirteen writes still pending at a leader cut off in a minority overlap everything
+    after them: the checker's work doubles with each, so the server does not run it."""
+    session = server.sessions.all()[0]
+    c = session.cluster
+    c.run_for(1000)
+    old = c.leader()
+    act(client, type="partition", groups=[[old]])
+    for k in range(13):
+        assert do(client, {"type": "submit", "command": f"SET x {k}", "node": old, "client": 10 + k})["ok"]
+    pending = [op for op in c.history() if op["status"] == "pending"]
+    assert len(pending) == 13
+    before = fingerprint(session)
+    ack = act(client, type="check_linearizable")
+    assert ack["ok"] is False and "13 operations overlap in time on x" in ack["error"], ack
+    assert fingerprint(session) == before
+    # The server's own check says why it did not check, and blocks nothing.
+    session.feed._last_check = -1e9
+    session.feed._dirty = True
+    server.publish(session, 10.0)
+    verdict = session.feed.verdict
+    assert verdict["ok"] is None and "overlap" in verdict["reason"]
+
+
+def test_simulated_clients_pause_a_playing_session_at_the_log_limit(app, server, client, monkeypatch):
+    from raftviz.web import limits
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    act(client, type="clients", n=3, rate=50, read_ratio=0)
+    monkeypatch.setattr(limits, "MAX_LOG", 5)
+    act(client, type="play")
+    for t in range(60):
+        server.scheduler.run_once(1.0 + t * 0.2)
+        if session.mode == "paused":
+            break
+    assert session.mode == "paused"
+    notices = [u["notice"] for u in received(client, "events") if "notice" in u]
+    assert notices and "Stop the clients" in notices[-1]
+    assert act(client, type="clients", n=1)["ok"] is False          # no more clients now
+    assert act(client, type="stop_clients")["ok"]                    # but they can be stopped, and it goes on
+    act(client, type="play")
+    server.scheduler.run_once(20.0)
+    server.scheduler.run_once(20.2)
+    assert session.mode == "playing"

@@ -9,7 +9,7 @@ const TOPICS = [
   // the steps of a linearizable read, and the requests of clients.
   ["retry", "retry", ["duplicate"], []],
   ["read", "read", ["read_answer", "read_waits_for_term", "read_index_round", "read_lease", "read_confirmed"], ["read"]],
-  ["client", "client", ["answered"], ["clients", "stop_clients"]],
+  ["client", "client", ["answered", "no_answer", "requests_lost"], ["clients", "stop_clients"]],
   ["config", "configuration", ["config_append", "config_use", "change_waits", "learner_round", "change_abandoned",
     "step_down_removed", "not_voter"], ["add_server", "change_config"]],
   ["transfer", "transfer", ["transfer_start", "transfer_busy", "transfer_abandoned", "timeout_now_sent", "timeout_now_taken"],
