@@ -397,3 +397,138 @@ def test_prevote_and_checkquorum_are_options_and_a_prevote_is_drawn_as_one(app: 
     expect(app.locator(f'[data-captions-of="{follower}"] .caption').first).to_have_text("pre-candidate")
     expect(app.locator("#cluster .message.pv")).to_have_count(4)
     expect(app.locator("#cluster .message.pv text").first).to_have_text("Pre?")
+
+
+# ----- clients: the history, linearizability, retries (issue 13) ------------------------------
+
+def open_clients(page: Page):
+    if page.locator("#drawer-title").inner_text() != "Clients: their operations, linearizable or not" \
+            or page.locator("#drawer").is_hidden():
+        page.locator('.tab[data-drawer="clients"]').click()
+    expect(page.locator("#drawer-title")).to_have_text("Clients: their operations, linearizable or not")
+
+
+def write(page: Page, command: str, *, client: int, seq: int | None = None, node: int | None = None):
+    form = page.locator("#write-form")
+    form.get_by_label("Command to write").fill(command)
+    form.get_by_label("Server to send the write to").select_option("" if node is None else str(node))
+    page.locator("#write-client").fill(str(client))
+    page.locator("#write-seq").fill("" if seq is None else str(seq))
+    form.get_by_role("button", name="Send").click()
+
+
+def answered(page: Page, client: int, count: int = 1):
+    """Wait until `count` operations of the client are answered."""
+    page.wait_for_function("""([c, n]) => [...window.raftviz.model.clients.ops.values()]
+        .filter((op) => op.client === c && op.status === 'ok').length >= n""", arg=[client, count], timeout=20_000)
+
+
+def test_clients_started_from_the_ui_draw_their_operations_as_bars(app: Page):
+    set_speed(app, 0.5)
+    wait_for_leader(app)
+    app.keyboard.press("h")                                    # the Clients tab, from the keyboard
+    open_clients(app)
+    form = app.locator("#clients-form")
+    form.get_by_label("Clients").fill("3")
+    form.get_by_label("Rate: operations a second each").fill("10")
+    form.get_by_role("button", name="Start").click()
+    expect(app.locator("#clients-running")).to_contain_text("3 simulated clients (c1–c3) run", timeout=10_000)
+    chart = app.locator("#history-chart")
+    expect(chart.locator('[data-kind="write"][data-status="ok"]').first).to_be_visible(timeout=20_000)
+    expect(chart.locator('[data-kind="read"][data-status="ok"]').first).to_be_visible(timeout=20_000)
+    # A bar says what it did: a write its command, a read its key and what it saw.
+    write_label = chart.locator('[data-kind="write"][data-status="ok"] .label').first.text_content()
+    read_label = chart.locator('[data-kind="read"][data-status="ok"] .label').first.text_content()
+    assert re.match(r"(SET|APPEND) x \S+", write_label), write_label
+    assert re.match(r"read x → \S+", read_label), read_label
+    assert chart.locator(".lane-name").all_text_contents()[:1] == ["c1"]
+    # Each bar runs from its call to its answer, left to right.
+    bars = app.evaluate("""() => [...document.querySelectorAll('#history-chart [data-status="ok"]')].map((g) => {
+        const r = g.querySelector('.bar').getBoundingClientRect(), l = g.querySelector('.label').getBoundingClientRect();
+        return { width: r.width, label: l.left - r.left, below: r.top - l.bottom };
+    })""")
+    assert bars and all(b["width"] > 0 and abs(b["label"]) < 1 and b["below"] >= -1 for b in bars), bars
+    expect(app.locator("#verdict")).to_contain_text("Linearizable", timeout=15_000)
+    app.get_by_role("button", name="Stop").click()
+    expect(app.locator("#clients-running")).to_contain_text("No simulated clients run")
+
+
+def test_a_stale_read_is_flagged_in_the_clients_panel_and_the_banner(app: Page):
+    """Section 8: with reads answered locally, a leader cut off in a minority answers a
+    read with the value the majority has since overwritten. Made from the UI."""
+    app.locator('.tab[data-drawer="options"]').click()
+    app.get_by_label("Answer reads locally").check()
+    app.wait_for_function("() => window.raftviz.model.options.unsafe_local_reads")
+    set_speed(app, 0.5)
+    old = wait_for_leader(app)
+    open_clients(app)
+    write(app, "SET x old", client=1)
+    answered(app, 1)
+    app.locator('.tab[data-drawer="network"]').click()
+    other = 1 if old != 1 else 2
+    for i in (old, other):
+        app.locator(f'#partition-choices input[value="{i}"]').check()
+    app.locator("#partition").click()
+    app.wait_for_function("""o => [...window.raftviz.model.nodes.values()].some((n) => n.up && n.role === 'leader'
+        && n.id !== o && n.term > window.raftviz.model.nodes.get(o).term)""", arg=old, timeout=20_000)
+    new = app.evaluate("""o => [...window.raftviz.model.nodes.values()].find((n) => n.role === 'leader' && n.id !== o).id""", old)
+    open_clients(app)
+    write(app, "SET x new", client=2, node=new)
+    answered(app, 2)
+    read = app.locator("#read-form")
+    read.get_by_label("Key to read").fill("x")
+    read.get_by_label("Server to read from").select_option(str(old))
+    app.locator("#read-client").fill("3")
+    read.get_by_role("button", name="Read").click()
+    # The server checks by itself as operations come: no button needed.
+    verdict = app.locator("#verdict")
+    expect(verdict).to_contain_text("Not linearizable", timeout=15_000)
+    expect(verdict).to_contain_text("saw “old”")
+    flagged = app.locator('#history-chart [data-flagged="true"]')
+    expect(flagged).to_have_count(3)
+    expect(flagged.locator(".label")).to_have_text(["SET x old", "SET x new", "read x → old"])
+    expect(app.locator('#history-chart [data-flagged="true"][data-kind="read"]')).to_have_attribute("data-client", "3")
+    banner = app.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("Linearizability")
+    # Check now says the same, and The latest shows the whole history with the three outlined.
+    app.get_by_role("button", name="Check now").click()
+    expect(verdict).to_contain_text("Not linearizable")
+    app.get_by_role("button", name="The latest").click()
+    expect(app.locator("#history-chart [data-op-id]")).to_have_count(3)
+    expect(flagged).to_have_count(3)
+    app.locator('.tab[data-drawer="events"]').click()
+    expect(app.locator("#event-log li.topic-read", has_text="UNSAFE").first).to_be_visible()
+
+
+def test_a_retried_command_is_marked_in_the_logs_and_applied_once(app: Page):
+    set_speed(app, 0.5)
+    leader_id = wait_for_leader(app)
+    open_clients(app)
+    write(app, "INCR n", client=5, seq=1)
+    write(app, "INCR n", client=5, seq=1)                      # the client retries: same id, same number
+    row = app.locator(f'[data-log-node="{leader_id}"]')
+    retry = row.locator(".cell.retry")
+    expect(retry).to_have_count(1)
+    expect(retry.locator(".t")).to_contain_text("↻")
+    expect(retry).to_have_attribute("data-client", "5")
+    expect(retry).to_have_attribute("title", re.compile("a retry of index \\d+: not applied again"))
+    expect(row.locator('.cell.client[data-client="5"]')).to_have_count(2)
+    app.wait_for_function("l => window.raftviz.model.nodes.get(l).store.n === '1'", arg=leader_id, timeout=20_000)
+    retry.click()                                              # its inspector says it too
+    expect(app.locator("#inspector")).to_contain_text("client 5, its request 1")
+    expect(app.locator("#inspector")).to_contain_text("not applied again")
+    # Without deduplication the retry runs twice: INCR m leaves m = 2.
+    app.locator('.tab[data-drawer="options"]').click()
+    app.get_by_label("Apply retried commands again").check()
+    app.wait_for_function("() => window.raftviz.model.options.unsafe_no_dedup")
+    open_clients(app)
+    write(app, "INCR m", client=6, seq=1)
+    write(app, "INCR m", client=6, seq=1)
+    expect(row.locator('.cell.retry.twice[data-client="6"]')).to_have_count(1)
+    app.wait_for_function("l => window.raftviz.model.nodes.get(l).store.m === '2'", arg=leader_id, timeout=20_000)
+    expect(row.locator('.cell.retry.twice[data-client="6"]')).to_have_attribute("title", re.compile("applied a second time"))
+    # An anonymous command has no corner.
+    app.locator("#client-command").fill("SET z 1")
+    app.locator("#client-command").press("Enter")
+    expect(row.locator(".cell:not(.client)", has_text="SET z 1")).to_have_count(1)
