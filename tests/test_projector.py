@@ -554,3 +554,119 @@ def test_accessibility_audit_of_the_members_pane_and_dialog(browser: Browser, se
     expect(page.locator("#members-choices input").first).to_be_focused()    # the keyboard lands in the dialog
     assert page.evaluate(audit) == []
     context.close()
+
+
+# ----- the Clients pane (issue 13) ---------------------------------------------------------
+
+CLIENTS_PANE = """async () => {
+  """ + FRAMES + """
+  const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const pane = document.querySelector('.pane[data-pane="clients"]');
+  const controls = [...pane.querySelectorAll('button, input, select, summary')].filter((e) => e.checkVisibility())
+    .map((e) => [e.id || e.textContent, box(e)]);
+  const ops = [...document.querySelectorAll('#history-chart [data-op-id]')].map((g) => ({
+    id: g.dataset.opId, lane: g.querySelector('.bar').getBoundingClientRect().top,
+    label: box(g.querySelector('.label')), bar: box(g.querySelector('.bar')),
+    px: parseFloat(getComputedStyle(g.querySelector('.label')).fontSize) }));
+  const texts = [...document.querySelectorAll('#history-chart text')].filter((t) => t.textContent.trim())
+    .map((t) => [t.textContent, parseFloat(getComputedStyle(t).fontSize)]);
+  return { pane: box(pane), scroll: pane.scrollHeight - pane.clientHeight, chart: box(document.querySelector('#history-chart')),
+           verdict: box(document.querySelector('#verdict')), controls, ops, texts };
+}"""
+
+
+def clients_running(page: Page, stale: bool = False):
+    """Clients running in a 5-server cluster, the Clients tab open; with `stale`, then a
+    stale read made (reads answered locally, the leader cut off with one follower, a
+    write at the new leader, a read at the old) and the cluster paused."""
+    reset(page, 5)
+    send = lambda a: page.evaluate("a => window.raftviz.send(a)", a)
+    send({"type": "speed", "value": 0.5})
+    expect(page.locator('[data-role="leader"]')).to_have_count(1, timeout=20_000)
+    page.keyboard.press("h")
+    expect(page.locator("#drawer")).to_be_visible()
+    if not stale:
+        send({"type": "clients", "n": 4, "rate": 10, "read_ratio": 0.5})
+        expect(page.locator("#history-chart [data-op-id]").first).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(1500)
+        return
+    send({"type": "options", "options": {"unsafe_local_reads": True}})
+    send({"type": "submit", "command": "SET x old", "client": 1})
+    page.wait_for_function("() => window.raftviz.model.clients.ops.get(1)?.status === 'ok'", timeout=20_000)
+    old = page.evaluate("() => window.raftviz.model.leader().id")
+    send({"type": "partition", "groups": [[old, 1 if old != 1 else 2]]})
+    page.wait_for_function("""o => [...window.raftviz.model.nodes.values()].some((n) => n.up && n.role === 'leader'
+        && n.id !== o && n.term > window.raftviz.model.nodes.get(o).term)""", arg=old, timeout=20_000)
+    new = page.evaluate("o => [...window.raftviz.model.nodes.values()].find((n) => n.role === 'leader' && n.id !== o).id", old)
+    send({"type": "submit", "command": "SET x new", "node": new, "client": 2})
+    page.wait_for_function("() => window.raftviz.model.clients.ops.get(2)?.status === 'ok'", timeout=20_000)
+    send({"type": "read", "key": "x", "node": old, "client": 3})
+    expect(page.locator("#verdict")).to_contain_text("Not linearizable", timeout=15_000)
+    send({"type": "pause"})
+    page.wait_for_timeout(300)
+
+
+@pytest.mark.parametrize("stale", [False, True], ids=["running", "stale-read"])
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_the_clients_pane_fits_one_screen_at_1280x720(browser: Browser, server_url, presenter, stale):
+    """The Clients tab beside the picture: the page still one screen, the pane needs
+    no scrolling (verdict, chart and every control in view), bars never cover
+    another's label, and in presenter mode the chart's text is 18 px."""
+    page = open_page(browser, server_url, SIZES[0], presenter=presenter)
+    clients_running(page, stale)
+    assert_one_screen(page)
+    g = page.evaluate(CLIENTS_PANE)
+    screen = [0, 0, *SIZES[0]]
+    assert inside(g["pane"], screen), g["pane"]
+    assert g["scroll"] <= 1, f"the Clients pane scrolls by {g['scroll']} px at 1280x720"
+    for name, box in g["controls"]:
+        assert inside(box, g["pane"], slack=1), (f"{name} is outside the pane", box, g["pane"])
+    assert g["chart"][3] - g["chart"][1] >= 120, ("the chart is too short to read", g["chart"])
+    assert g["ops"], "no bar is drawn"
+    if stale:
+        assert len([o for o in g["ops"]]) >= 3
+    hit = lambda a, b: a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5
+    for k, a in enumerate(g["ops"]):
+        assert inside(a["label"], g["chart"], slack=1) or a["label"][2] > g["chart"][2], ("a label leaves the chart", a)
+        for b in g["ops"][k + 1:]:
+            assert not hit(a["label"], b["label"]), ("two labels overlap", a, b)
+            assert not hit(a["label"], b["bar"]) and not hit(b["label"], a["bar"]), ("a bar covers a label", a, b)
+    if presenter:
+        small = [(t, px) for t, px in g["texts"] if px < 17.95]
+        assert small == [], f"chart text under 18 px in presenter mode: {small[:6]}"
+    assert page.errors == []
+    page.context.close()
+
+
+def test_a_paused_page_with_the_clients_pane_open_does_no_work(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0])
+    clients_running(page)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.wait_for_timeout(2500)                                # the server's last check arrives
+    drawn = page.evaluate("() => document.querySelector('#history-chart svg')")
+    busy = busy_fraction(page, 2.0)
+    print(f"paused, Clients pane open: main thread busy {busy:.1%}")
+    assert busy < 0.05, f"a paused page with the Clients pane keeps its main thread busy {busy:.1%} of the time"
+    # Nothing is redrawn while nothing changes: the chart is the same element.
+    assert page.evaluate("() => document.querySelector('#history-chart svg')") == drawn
+    page.context.close()
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_accessibility_audit_of_the_clients_pane(browser: Browser, server_url, presenter):
+    if not AXE.exists():
+        pytest.fail("axe-core is missing: run npm ci (make test does)")
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, bypass_csp=True)
+    page = context.new_page()
+    page.goto(server_url + ("/?presenter=1" if presenter else "/?presenter=0"))
+    expect(page.locator("[data-node-id]").first).to_be_visible()
+    page.errors = []
+    clients_running(page, stale=True)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+      const r = await axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
+    }""")
+    assert result == [], json.dumps(result, indent=1)
+    context.close()

@@ -168,6 +168,11 @@ export class ClientsPanel {
   render() {
     if (!this.isShown()) { this.stale = true; return; }
     this.stale = false;
+    if (!this.shownOnce) {
+      // On the projector the chart gets the height: the controls fold away until asked for.
+      this.shownOnce = true;
+      if (document.body.classList.contains("presenter")) $("#clients-controls").open = false;
+    }
     this.servers();
     this.verdict();
     this.running();
@@ -222,7 +227,7 @@ export class ClientsPanel {
     }
     const views = clear($("#history-views"));
     if (bad) {
-      for (const [name, text] of [["violation", "The operations that break it"], ["latest", "The latest"]]) {
+      for (const [name, text] of [["violation", "The culprits"], ["latest", "The latest"]]) {
         views.append(el("button", { type: "button", "aria-pressed": String(this.view === name), text,
           onclick: () => { this.view = name; this.verdictKey = null; this.render(); } }));
       }
@@ -329,7 +334,7 @@ export class ClientsPanel {
     for (const e of layout.events) {
       const x = sx(e.x);
       const text = fmt(e.t);
-      const w = this.measure(text, f * 0.9);
+      const w = this.measure(text, presenter ? f : f * 0.9);
       if (x - w / 2 < lastRight + 14 || x + w / 2 > width - 2 || x - w / 2 < nameW) continue;
       lastRight = x + w / 2;
       chart.append(svg("line", { class: "tick", x1: x, x2: x, y1: axisY, y2: axisY + 5 }),
