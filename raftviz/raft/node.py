@@ -1044,14 +1044,16 @@ class Node(ClientRules):
         notes.append(Commit(self.commit_index, n, holders, old_term,
                             cfg if cfg.joint or not self.is_voter else None))
         self._commit_to(n, notes)
-        msgs = self._serve_reads(notes) if self.reads else []
         if not self.config_index and self.change is None:     # no change to follow up (the common case)
-            return msgs
+            return self._serve_reads(notes) if self.reads else []
         if self.config_index <= n and not cfg.joint and not self.is_voter:
             notes.append(StepDownRemoved(self.config_index, cfg))
             self.become_follower(self.term)
             return []
-        return msgs + self._continue_change(notes)
+        msgs = self._continue_change(notes)
+        # Reads after the change's next step: a round they start goes to the servers
+        # of the configuration now in use, not to one it just left out.
+        return msgs + self._serve_reads(notes) if self.reads else msgs
 
 
 # The messages receive() hands to _receive_vote().

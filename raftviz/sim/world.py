@@ -287,8 +287,12 @@ class World:
             node = self.nodes[i]
             node.now = time
             out = node.heartbeat(due)
+            for p in due:
+                if p not in node.next_index:       # no longer its follower: nothing more is due to it
+                    del due_at[p]
             violations = self._after(node, out, True)
-            self._push(min(due_at.values()), HEARTBEAT, i, token)
+            if due_at:
+                self._push(min(due_at.values()), HEARTBEAT, i, token)
             return _record((time, "heartbeat", i, None, out[2], out[0])), violations
         return None
 
