@@ -139,11 +139,15 @@ def configuration_action(c, rng):
 
 
 def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=True, membership=0.0,
-               calm=False, watch=None, **options):
+               calm=False, watch=None, clients=True, **options):
     """Random crashes, restarts, partitions, cut links, loss, long delays and
     client commands for fault_ms; with membership (the share of steps, 0 to
     1), also new servers, configuration changes, leadership transfers and
-    PreVote, CheckQuorum and ignore_votes_while_led switched on and off.
+    PreVote, CheckQuorum, ignore_votes_while_led and lease_reads switched on
+    and off. With clients, simulated clients read and write all along (they
+    stop when the faults do), and the commands by hand are sometimes a
+    client's request, a retry of one (same client and sequence number, maybe
+    at another server) or a read.
     calm: no network faults, only crashes and restarts (so that more
     configuration changes get through). watch(c), if given, looks at the
     cluster after every event the oracle checks. Then every fault is
@@ -175,13 +179,17 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
                 break
 
     commands = 0
+    last_request = None
+    if clients:
+        c.clients(rng.randint(1, 4), rate=rng.choice([5, 10, 30]), keys=rng.randint(1, 3),
+                  read_ratio=rng.choice([0.3, 0.5, 0.7]), timeout=rng.choice([100, 250, 600]))
     while c.now < fault_ms:
         advance(rng.uniform(5, 60))
         ids = list(c.nodes)
         if membership and rng.random() < membership:
             if rng.random() < 0.25:
-                c.set_options(**{rng.choice(["pre_vote", "check_quorum", "ignore_votes_while_led"]):
-                                 rng.random() < 0.5})
+                switches = ["pre_vote", "check_quorum", "ignore_votes_while_led"] + (["lease_reads"] if clients else [])
+                c.set_options(**{rng.choice(switches): rng.random() < 0.5})
             else:
                 configuration_action(c, rng)
             check()
@@ -191,7 +199,17 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
         up = [i for i in ids if c.nodes[i].up]
         if roll < 0.35:
             commands += 1
-            c.submit(f"SET k{commands % 7} {commands}", to=rng.choice(ids + [None]))
+            to = rng.choice(ids + [None])
+            how = rng.random() if clients else 0
+            if how < 0.6:
+                c.submit(f"SET k{commands % 7} {commands}", to=to)
+            elif how < 0.75:
+                c.submit(f"INCR k{commands % 3}", to=to, client=1000)
+                last_request = c.history()[-1]
+            elif how < 0.85 and last_request is not None:
+                c.submit(last_request["command"], to=to, client=1000, seq=last_request["seq"])   # a retry
+            else:
+                c.read(f"k{commands % 3}", to=to, client=1001 if rng.random() < 0.5 else None)
         elif roll < 0.45 and up:
             c.crash(rng.choice(up))
         elif roll < 0.55 and down:
@@ -221,6 +239,8 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
                 c.connect(rng.choice(ids))
         check()
     # Repair everything and let the cluster recover.
+    if clients:
+        c.stop_clients()
     c.heal()
     c.network.loss = 0.0
     c.network.latency = (10, 20)
