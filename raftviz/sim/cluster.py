@@ -286,7 +286,8 @@ class Cluster:
         """Every client operation so far (clients.py): client, seq, kind, key,
         value, result, invoked and returned (ms; returned None while pending),
         status ("ok", "pending", "failed"), and the id, op, command, server and
-        attempts beside them. Commands sent without a client id are not here."""
+        attempts beside them. A command sent without a client id is here too
+        once a leader took it (client and seq None): it changes the store."""
         return self._world.clients.history()
 
     def check_linearizable(self, keys=None) -> dict:
