@@ -150,3 +150,17 @@ def test_the_documented_clients_example_loads_and_passes():
     sc = Scenario(parse(example, "docs/scenarios.md"))
     assert sc.check() == []
     assert [op["status"] for op in sc.cluster.history()] == ["ok", "ok"]
+
+
+def test_until_waits_for_the_verdict_and_ends_at_the_answer_that_changes_it():
+    text = INCR.replace("cluster: {size: 3,", "cluster: {options: {unsafe_no_dedup: true}, size: 3,")
+    text = text.replace("EXPECT", '{history: [{id: 1, result: "1"}]}') + more_steps("""
+        - caption: The answer was lost; client 1 sends the same request again, and it is applied again.
+          actions: [submit: {command: INCR x, client: 1, seq: 1}]
+          until: {linearizable: false}
+          expect: {history: [{id: 1, result: "2", attempts: 2}], violations: [Linearizability]}
+    """)
+    sc = Scenario(parse(text, "mine.yaml"))
+    assert sc.check() == []
+    last = sc.cluster.records(sc.cluster.seq, sc.cluster.seq)[0]
+    assert last["node"] == 1 and "answered" in last["notes"], "the step ends at the answer “2”"
