@@ -6,6 +6,11 @@ docs/screenshot.png           the sandbox at 1280x720, a leader and commands, th
 docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown to the end of the repair
 docs/screenshot-joint.png     joint consensus in presenter mode at 1280x720: S1–S3 vote, S6 was added and waits
                               outside, and the leader moves to S1–S5 through C_old,new (the ring's two bands)
+docs/screenshot-clients.png   the Clients tab at 1280x720: four simulated clients' reads and writes as bars, the
+                              history linearizable, a retried INCR marked ↻ in the logs
+docs/screenshot-stale-read.png  a stale read in presenter mode at 1280x720: reads answered locally, the leader cut
+                              off with one follower answers "old" after the majority wrote "new"; the check
+                              outlines the three operations and the banner says Linearizability
 """
 import sys
 from pathlib import Path
@@ -68,8 +73,56 @@ def main() -> None:
             page.wait_for_timeout(40)
         page.wait_for_timeout(500)
         page.screenshot(path=str(HERE / "screenshot-joint.png"))
+
+        clients(browser, url)
+        stale_read(browser, url)
         browser.close()
-    print("wrote docs/screenshot.png, docs/screenshot-presenter.png and docs/screenshot-joint.png")
+    print("wrote docs/screenshot.png, docs/screenshot-presenter.png, docs/screenshot-joint.png, "
+          "docs/screenshot-clients.png and docs/screenshot-stale-read.png")
+
+
+def started(browser, url: str, presenter: bool, size=(1280, 720)):
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.goto(url + ("/?presenter=1" if presenter else "/?presenter=0"))
+    page.wait_for_selector("[data-node-id]")
+    send = lambda action: page.evaluate("a => window.raftviz.send(a)", action)
+    send({"type": "reset", "nodes": 5, "seed": 4})
+    send({"type": "speed", "value": 0.3})
+    page.wait_for_selector('[data-role="leader"]', timeout=20_000)
+    return page, send
+
+
+def clients(browser, url: str, path: Path = HERE / "screenshot-clients.png", presenter=False, size=(1280, 720)):
+    page, send = started(browser, url, presenter, size)
+    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})
+    page.wait_for_timeout(200)
+    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})     # the client retries
+    page.keyboard.press("h")
+    send({"type": "clients", "n": 4, "rate": 5, "keys": 2, "read_ratio": 0.5, "timeout": 300})
+    page.wait_for_timeout(5000)
+    page.screenshot(path=str(path))
+    page.close()
+
+
+def stale_read(browser, url: str, path: Path = HERE / "screenshot-stale-read.png", presenter=True, size=(1280, 720)):
+    page, send = started(browser, url, presenter, size)
+    send({"type": "options", "options": {"unsafe_local_reads": True}})
+    page.keyboard.press("h")
+    send({"type": "submit", "command": "SET x old", "client": 1})
+    page.wait_for_function("() => window.raftviz.model.clients.ops.get(1)?.status === 'ok'", timeout=20_000)
+    old = page.evaluate("() => window.raftviz.model.leader().id")
+    send({"type": "partition", "groups": [[old, 1 if old != 1 else 2]]})
+    page.wait_for_function("""o => [...window.raftviz.model.nodes.values()].some((n) => n.up && n.role === 'leader'
+        && n.id !== o && n.term > window.raftviz.model.nodes.get(o).term)""", arg=old, timeout=20_000)
+    new = page.evaluate("o => [...window.raftviz.model.nodes.values()].find((n) => n.role === 'leader' && n.id !== o).id", old)
+    send({"type": "submit", "command": "SET x new", "node": new, "client": 2})
+    page.wait_for_function("() => window.raftviz.model.clients.ops.get(2)?.status === 'ok'", timeout=20_000)
+    send({"type": "read", "key": "x", "node": old, "client": 3})
+    page.wait_for_function("() => window.raftviz.model.clients.verdict?.ok === false", timeout=20_000)
+    send({"type": "pause"})
+    page.wait_for_timeout(600)
+    page.screenshot(path=str(path))
+    page.close()
 
 
 if __name__ == "__main__":

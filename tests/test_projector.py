@@ -516,9 +516,16 @@ def test_a_cluster_grown_to_9_servers_by_add_server_stays_on_one_screen(browser:
         g = assert_servers_apart(page)
         assert g["lines"], "the configuration's line (who is outside) is shown"
     assert page.evaluate("() => window.raftviz.send({type: 'add_server'})")["ok"] is False   # 9 at most
-    page.evaluate("() => window.raftviz.send({type: 'change_config', voters: [3, 4, 5, 6, 7, 8, 9]})")
-    page.wait_for_function("() => window.raftviz.model.configuration()?.old_voters", timeout=30_000)
     page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.evaluate("() => window.raftviz.send({type: 'change_config', voters: [3, 4, 5, 6, 7, 8, 9]})")
+    # One event at a time until C_old,new is the ring's configuration (playing, it may pass before a pause lands).
+    page.evaluate("""async () => {
+      for (let k = 0; k < 2000 && !window.raftviz.model.configuration()?.old_voters; k++) {
+        await window.raftviz.send({type: 'step'});
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    }""")
+    page.wait_for_function("() => window.raftviz.model.configuration()?.old_voters", timeout=30_000)
     expect(page.locator('#cluster .band[data-group="old"]')).to_have_count(1)
     assert_one_screen(page)
     assert_servers_apart(page)

@@ -284,7 +284,8 @@ export class ClientsPanel {
     this.presenter = presenter;
     if (!box.clientWidth) return;
     this.font = getComputedStyle(box).fontFamily;
-    const f = presenter ? 18 : 13;
+    // Text of 13 px (18 on the projector), a little more where the chart is wide (a large screen).
+    const f = (presenter ? 18 : 13) + (box.clientWidth >= 640 ? 2 : 0);
     const labelH = Math.round(f * 1.3), barH = Math.max(8, Math.round(f * 0.62)), laneH = labelH + barH + 7, pad = 8;
     const h = this.model.clients;
     const v = h.verdict;
@@ -306,7 +307,8 @@ export class ClientsPanel {
     const lanes = [];
     for (const c of clientsOf(ops)) for (let k = 0; k < layout.rows.get(c); k++) lanes.push([c, k]);
     const laneY = new Map(lanes.map(([c, k], i) => [`${c}/${k}`, i * laneH + 4]));
-    const stretch = Math.min(MAX_STRETCH, Math.max(1, room / layout.right));
+    // Spread out to the width: a little for the latest (bars of similar length), more for the few culprits.
+    const stretch = Math.min(this.view === "violation" ? 3 * MAX_STRETCH : MAX_STRETCH, Math.max(1, room / layout.right));
     const sx = (x) => nameW + pad + x * stretch;
     const width = Math.max(box.clientWidth - 2, Math.ceil(sx(layout.right)) + pad);
     const axisH = f + 14;

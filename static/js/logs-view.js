@@ -357,7 +357,8 @@ export class LogsView {
     // A command cut to one or two letters says nothing: then show term numbers only.
     const commands = (r, sz) => sz.cmd && cmdRoom(r.w, sz.cf, r.beside) >= this.measure("SET…", sz.cf, false, true);
     const whole = (r, sz) => sz.cmd && cmdRoom(r.w, sz.cf, r.beside) >= r.cmdW;
-    const score = (r, sz) => (gaps(r) ? 4 : 0) + (whole(r, sz) ? 0 : commands(r, sz) ? 1 : 2);
+    // Scrolling sideways is worst of all: what is off to the left (the folded prefix, the commit point) is out of sight.
+    const score = (r, sz) => (r.total > r.room + 0.5 ? 8 : 0) + (gaps(r) ? 4 : 0) + (whole(r, sz) ? 0 : commands(r, sz) ? 1 : 2);
     let s = sized(H);
     let result = this.columns(s, m, W);
     for (let cap = s.f - 1; score(result, s) > 0 && cap >= m; cap -= 1) {
