@@ -245,6 +245,20 @@ def test_any_action_can_be_taken_from_a_form_built_from_the_catalogue(app: Page)
     expect(app.locator('[data-node-id="2"]')).to_have_attribute("data-up", "false")
     form.get_by_role("button", name="Do it").click()          # again: refused in plain words, nothing changes
     expect(app.locator(".toast.error")).to_contain_text("S2 is already down.")
+    # The kinds of the clients' actions: a key is text, a count a whole number, a number any.
+    form.locator("select").first.select_option("read")
+    key = form.get_by_label("key: the key to read")
+    assert key.get_attribute("type") in (None, "text")
+    key.fill("x")
+    form.get_by_label("client: the client's id").fill("4")
+    form.get_by_role("button", name="Do it").click()
+    app.wait_for_function("() => [...window.raftviz.model.clients.ops.values()].some((op) => op.kind === 'read' && op.client === 4)")
+    form.locator("select").first.select_option("clients")
+    assert form.get_by_label("n: how many clients").get_attribute("step") == "1"
+    form.get_by_label("n: how many clients").fill("2")
+    form.get_by_label("read_ratio: the share of reads").fill("0.25")
+    form.get_by_role("button", name="Do it").click()
+    app.wait_for_function("() => window.raftviz.model.clients.running?.read_ratio === 0.25")
 
 
 # ----- configuration changes, leadership transfer (issue 12) -----------------------------

@@ -39,9 +39,18 @@ function fieldInput(field, ids, commandMax) {
       return { label: `${label}, ms`, node: el("span", {}, a, " – ", b),
         read: () => (a.value === "" && b.value === "" ? undefined : [Number(a.value), Number(b.value)]) };
     }
+    case "key": {                                    // a key of the store: one word, e.g. x
+      const input = named(el("input", { placeholder: "x", maxlength: field.range?.[1] ?? 40, autocomplete: "off" }));
+      return { label, node: input, read: () => (input.value.trim() === "" ? undefined : input.value.trim()) };
+    }
+    case "count": {                                  // a whole number in its range (clients, a client id, ...)
+      const [lo, hi] = field.range || [];
+      const input = named(el("input", { type: "number", min: lo, max: hi, step: 1 }));
+      return { label, node: input, read: () => (input.value === "" ? undefined : Number(input.value)) };
+    }
     case "options":
       return null;                                    // the Options tab edits them, described one by one
-    default: {                                        // message, loss and any number
+    default: {                                        // message, loss, number: any number in its range
       const [lo, hi] = field.range || [];
       const input = named(el("input", { type: "number", min: lo, max: hi, step: "any" }));
       return { label, node: input, read: () => (input.value === "" ? undefined : Number(input.value)) };
