@@ -535,3 +535,18 @@ def test_the_scenario_runner_checks_linearizability_at_the_end_of_each_step():
     assert sc.next() == []
     [violation] = sc.cluster.violations
     assert violation["property"] == "Linearizability" and violation["seq"] == sc.cluster.seq
+
+
+def test_the_view_of_a_server_shows_its_client_table_and_a_leaders_reads_and_lease():
+    c = settled(3, lease_reads=True)
+    leader = c.leader()
+    c.submit("INCR n", client=4)
+    c.run_for(200)
+    view = c.node_view(leader)
+    assert view["sessions"] == {"4": {"seq": 1, "reply": "1"}}
+    assert view["lease_until"] > c.now and view["reads"]["round"] >= view["reads"]["confirmed"] >= 1
+    assert "lease_until" not in c.node_view(others(c, leader)[0])
+    c.set_options(lease_reads=False)
+    c.disconnect(leader)
+    request = c.read("n")
+    assert c.node_view(leader)["reads"]["waiting"] == [request]

@@ -248,6 +248,9 @@ class Cluster:
              "leader_id": n.leader_id, "log_length": len(n.log),
              "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None,
              "config": n.config, "config_index": n.config_index}
+        if n.sessions:
+            # The state machine's client table (section 8): each client's last request applied, and its reply.
+            d["sessions"] = {str(client): {"seq": seq, "reply": reply} for client, (seq, reply) in n.sessions.items()}
         if n.up and n.role == CANDIDATE:
             d["votes"] = sorted(n.votes)
         if n.up and n.pre_votes is not None:
@@ -258,6 +261,11 @@ class Cluster:
             d["heartbeat_due"] = {str(p): ms(v) for p, v in (w.heartbeat_due[i] or {}).items()}
             if n.transfer_to is not None:
                 d["transfer_to"] = n.transfer_to
+            if n.reads or n.round:
+                # ReadIndex (thesis 6.4): the reads waiting, the latest heartbeat round and the latest confirmed.
+                d["reads"] = {"waiting": [r.request for r in n.reads], "round": n.round, "confirmed": n.confirmed}
+            if n.lease_holds():
+                d["lease_until"] = ms(n.lease_until)
             if n.rounds:
                 d["catch_up"] = {str(p): {"round": r, "target": t} for p, (r, t, *_) in n.rounds.items()}
         return d
