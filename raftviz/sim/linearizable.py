@@ -31,6 +31,7 @@ explored twice.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import NamedTuple
 
 from ..raft import kv
@@ -106,8 +107,10 @@ def _unlift(call: _Entry) -> None:
             e.next.prev = e
 
 
-def _linearizable(ops: list[dict], initial=None) -> bool:
-    """Wing–Gong–Lowe on the operations of one key."""
+def _linearizable(ops: list[dict], initial=None, reach: list | None = None) -> bool:
+    """Wing–Gong–Lowe on the operations of one key. `reach`, if given, gets
+    the latest time of a return the search was stopped at: every cut of the
+    history before it is linearizable (some order got that far)."""
     if not ops:
         return True
     head = _events(ops)
@@ -131,6 +134,10 @@ def _linearizable(ops: list[dict], initial=None) -> bool:
         else:
             # A return whose call is still waiting: this order cannot be
             # completed. Undo the last choice and try the next call after it.
+            if reach is not None:
+                t = ops[entry.op]["returned"]
+                if t is not None and t > reach[0]:
+                    reach[0] = t
             if not stack:
                 return False
             call, state = stack.pop()
@@ -175,8 +182,9 @@ def check(history: list[dict], keys=None, minimize_limit: int = 60) -> dict:
             by_key.setdefault(op["key"], []).append({**_definite(op), "_at": k})
     for key in sorted(by_key, key=str):
         ops = sorted(by_key[key], key=lambda o: (o["invoked"], o["_at"]))
-        if not _linearizable(ops):
-            culprit, window = _first_failure(ops)
+        reach = [-INFINITY]
+        if not _linearizable(ops, reach=reach):
+            culprit, window = _first_failure(ops, reach[0])
             # Say it with the operations as they were given, not as the search cut them.
             involved = [history[op["_at"]] for op in _minimize(window, culprit, minimize_limit)]
             culprit = history[culprit["_at"]]
@@ -199,12 +207,22 @@ def _cut(ops: list[dict], at: float) -> list[dict]:
     return out
 
 
-def _first_failure(ops: list[dict]) -> tuple[dict, list[dict]]:
+def _first_failure(ops: list[dict], floor: float = -INFINITY) -> tuple[dict, list[dict]]:
     """The operation whose answer first makes the history non-linearizable,
-    and the history as it stood at that answer (a binary search over the
-    answers: once a history is not linearizable, no later one is)."""
+    and the history as it stood at that answer: a search over the answers
+    (once a history is not linearizable, no later one is). Answers before
+    `floor` need no look (see _linearizable's reach); the failure is most
+    often right there, so the search gallops up from it, then halves."""
     answered = sorted((op for op in ops if op["returned"] is not None), key=lambda o: o["returned"])
-    lo, hi = 0, len(answered) - 1
+    lo, hi = bisect_left([op["returned"] for op in answered], floor), len(answered) - 1
+    lo = min(lo, hi)
+    probe, jump = lo, 1
+    while probe < hi:                         # failing checks cost the most: try few
+        if not _linearizable(_cut(ops, answered[probe]["returned"])):
+            hi = probe
+            break
+        lo = probe + 1
+        probe, jump = min(hi, probe + jump), jump * 2
     while lo < hi:
         mid = (lo + hi) // 2
         if _linearizable(_cut(ops, answered[mid]["returned"])):
