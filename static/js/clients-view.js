@@ -308,7 +308,14 @@ export class ClientsPanel {
     for (const c of clientsOf(ops)) for (let k = 0; k < layout.rows.get(c); k++) lanes.push([c, k]);
     const laneY = new Map(lanes.map(([c, k], i) => [`${c}/${k}`, i * laneH + 4]));
     // Spread out to the width: a little for the latest (bars of similar length), more for the few culprits.
-    const stretch = Math.min(this.view === "violation" ? 3 * MAX_STRETCH : MAX_STRETCH, Math.max(1, room / layout.right));
+    // Labels keep their width, so the most the positions may be spread is what keeps every label and bar inside.
+    let most = this.view === "violation" ? 3 * MAX_STRETCH : MAX_STRETCH;
+    for (const op of ops) {
+      const x0 = layout.start.get(op.id), x1 = layout.end.get(op.id);
+      if (x0 > 0) most = Math.min(most, (room - widthOf(op)) / x0);
+      if (x1 > 0 && op.status !== "pending") most = Math.min(most, room / x1);
+    }
+    const stretch = Math.max(1, most);
     const sx = (x) => nameW + pad + x * stretch;
     const width = Math.max(box.clientWidth - 2, Math.ceil(sx(layout.right)) + pad);
     const axisH = f + 14;
