@@ -27,8 +27,9 @@ Simulated clients (start()) each issue one operation at a time: a read
 (with probability read_ratio) or a write (SET of a value naming the client
 and sequence number, or APPEND of one), on a random key, to the server they
 believe leads. On "not leader" they retry at once at the leader named in the
-refusal, or after a heartbeat interval at the next server; on no answer
-within `timeout` ms, at the next server; after MAX_ATTEMPTS the operation is
+refusal, or after a heartbeat interval at another server chosen at random;
+on no answer within `timeout` ms, at another server chosen at random (as
+section 8 has it); after MAX_ATTEMPTS the operation is
 given up (it stays "failed"). After an answer a client thinks for about
 1/rate seconds before its next operation.
 
@@ -253,10 +254,9 @@ class Clients:
         return Record(time, "client", op["server"], dict(op, note=why), list(notes), sent or ()), violations
 
     def _next_server(self, server) -> int:
-        ids = self.world.ids
-        if server not in ids:
-            return ids[0]
-        return ids[(ids.index(server) + 1) % len(ids)]
+        """Section 8: after a timeout, a client tries again with a randomly chosen server (another one)."""
+        others = [i for i in self.world.ids if i != server] or list(self.world.ids)
+        return others[int(self.world.rng.random() * len(others))]
 
     # ----- reading ---------------------------------------------------------------------
     def history(self) -> list[dict]:
