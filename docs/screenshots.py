@@ -94,12 +94,13 @@ def started(browser, url: str, presenter: bool, size=(1280, 720)):
 
 def clients(browser, url: str, path: Path = HERE / "screenshot-clients.png", presenter=False, size=(1280, 720)):
     page, send = started(browser, url, presenter, size)
-    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})
-    page.wait_for_timeout(200)
-    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})     # the client retries
     page.keyboard.press("h")
     send({"type": "clients", "n": 4, "rate": 5, "keys": 2, "read_ratio": 0.5, "timeout": 300})
-    page.wait_for_timeout(5000)
+    page.wait_for_timeout(4000)
+    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})
+    page.wait_for_timeout(150)
+    send({"type": "submit", "command": "INCR n", "client": 90, "seq": 1})     # the client retries
+    page.wait_for_timeout(1200)
     page.screenshot(path=str(path))
     page.close()
 
