@@ -164,3 +164,31 @@ def test_until_waits_for_the_verdict_and_ends_at_the_answer_that_changes_it():
     assert sc.check() == []
     last = sc.cluster.records(sc.cluster.seq, sc.cluster.seq)[0]
     assert last["node"] == 1 and "answered" in last["notes"], "the step ends at the answer “2”"
+
+
+def test_simulated_clients_start_and_stop_from_a_file_and_their_history_is_checked():
+    sc = Scenario(parse(textwrap.dedent("""
+        id: sim
+        title: Simulated clients
+        cluster: {size: 3, seed: 2}
+        steps:
+          - caption: A leader is elected.
+            until: {leader: any}
+          - caption: Two clients read and write for a second, then stop.
+            actions: [clients: {n: 2, rate: 10}]
+            until: {for: 1000}
+            expect: {linearizable: true, violations: []}
+          - caption: Nothing new is asked after they stop.
+            actions: [stop_clients]
+            until: {for: 500}
+            expect: {linearizable: true}
+    """), "sim.yaml"))
+    assert sc.spec.steps[1].actions == [{"type": "clients", "n": 2, "rate": 10, "keys": 1, "read_ratio": 0.5,
+                                         "timeout": 500}]
+    assert sc.spec.steps[2].actions == [{"type": "stop_clients"}]
+    sc.next()
+    assert sc.next() == []
+    asked = len(sc.cluster.history())
+    assert asked > 5 and {op["client"] for op in sc.cluster.history()} == {1, 2}
+    assert sc.next() == []
+    assert len(sc.cluster.history()) == asked
