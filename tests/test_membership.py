@@ -543,9 +543,9 @@ def test_thesis_9_6_check_quorum_a_leader_cut_off_from_a_majority_steps_down():
         if check_quorum:
             (lost,) = notes_in(c, "quorum_lost", first)
             assert lost["node"] == leader and lost["time"] - c.trace[first]["time"] <= 300
-            assert (f"S{leader} checks its quorum: in the last election timeout it heard from no other server "
-                    f"(counting itself, not 3 of 5 (S1–S5)): it steps down (CheckQuorum), since the others may "
-                    f"have elected a new leader.") in lost["text"]
+            assert (f"S{leader} checks its quorum: in the last election timeout it heard from no other server; "
+                    f"with itself that is no majority (3 of 5 (S1–S5) needed): it steps down (CheckQuorum), since "
+                    f"the others may have elected a new leader.") in lost["text"]
 
 
 def test_thesis_9_6_check_quorum_also_watches_a_leader_the_initial_state_starts_with():
@@ -746,7 +746,7 @@ def cluster_with_leader(size=5, seed=2, **options):
 
 REFUSALS = [
     ("unknown server", lambda c, l: c.change_config([1, 2, 7]), "There is no S7: this cluster has S1–S5."),
-    ("no voters", lambda c, l: c.change_config([]), r"Name the voters as a list of servers, e.g. \[1, 2, 3\]."),
+    ("no voters", lambda c, l: c.change_config([]), r"A configuration needs at least one voter, e.g. \[1, 2, 3\]."),
     ("same voters", lambda c, l: c.change_config([1, 2, 3, 4, 5]), r"The voters are already \{S1–S5\}."),
     ("bad method", lambda c, l: c.change_config([1, 2, 3], method="triple"),
      "The method is joint .* or single .*, not 'triple'."),
@@ -837,7 +837,7 @@ def test_cluster_members_are_the_initial_voters_and_the_others_know_no_configura
     c.run_for(500)
     assert c.nodes[leader].commit_index == 1 and c.nodes[4].log == c.nodes[5].log == [], "they are not replicated to"
     assert c.nodes[4].term == c.nodes[5].term == 0
-    for bad, message in (([1, 6], "members: There is no S6"), ([], "members: Name the voters"),
+    for bad, message in (([1, 6], "members: There is no S6"), ([], "members: A configuration needs at least one voter"),
                          ([2, 2], "members: Each server can be named only once")):
         with pytest.raises(ValueError, match=message):
             Cluster(5, members=bad)

@@ -44,7 +44,7 @@ from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVot
 from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
                     ConfigUse,
                     Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, IgnoreVoteRestarted, LearnerRound, Leader, Match, NotLeader,
-                    NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreVotes, Propose, QuorumHeard,
+                    NotVoter, OldTermMajority, PreElection, PreGrant, PreRefuse, PreRefuseLed, PreVotes, Propose, QuorumHeard,
                     QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
                     LearnerUnavailable, CatchUpGoesOn,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
@@ -478,14 +478,16 @@ class Node(ClientRules):
         unavailable. On the leader's timer (the minimum election timeout), a
         learner that has not answered since the last check is taken to be
         unavailable (so within one to two election timeouts)."""
-        for p, (rnd, target, start, answered) in list(self.rounds.items()):
-            if not answered:
+        for p, (rnd, target, start, answered, age) in list(self.rounds.items()):
+            if not answered or age >= MAX_ROUNDS:
+                # Unavailable, or so slow that one round outlasts MAX_ROUNDS election
+                # timeouts: it would never catch up (thesis 4.2.1 says: abort).
                 self.rounds.clear()
                 self.caught_up = set()
                 self.change = None
-                notes.append(LearnerUnavailable(p, rnd))
+                notes.append(LearnerUnavailable(p, rnd, not answered))
                 return
-            self.rounds[p] = (rnd, target, start, False)
+            self.rounds[p] = (rnd, target, start, False, age + 1)
         notes.append(CatchUpGoesOn(tuple(sorted(self.rounds))))
 
     def heartbeat(self, peers):
@@ -623,7 +625,7 @@ class Node(ClientRules):
         what the leader's log held when the round began."""
         # Counted as answered: the first check of the leader's timer may come at
         # once, so a learner is judged over a whole timer period from the next.
-        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0), True)
+        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0), True, 0)
         self._round_done(p, notes)
 
     def _round_done(self, p: int, notes: list) -> bool:
@@ -633,7 +635,7 @@ class Node(ClientRules):
         MAX_ROUNDS. A round that finds the learner already holding the whole
         log needs nothing and ends at once. Returns True when p has just
         caught up."""
-        rnd, target, start, answered = self.rounds[p]
+        rnd, target, start, answered, _ = self.rounds[p]
         match = self.match_index.get(p, 0)
         while match >= target:
             sent = target - start
@@ -651,7 +653,7 @@ class Node(ClientRules):
                 return False
             notes.append(LearnerRound(p, rnd, sent, False))
             rnd, target, start = rnd + 1, len(self.log), match
-            self.rounds[p] = (rnd, target, start, answered)
+            self.rounds[p] = (rnd, target, start, answered, 0)
         return False
 
     # ----- leadership transfer (thesis 3.10) ---------------------------------------
@@ -760,11 +762,17 @@ class Node(ClientRules):
         return m.last_log_index >= self.last_log_index
 
     def _on_pre_vote(self, m: PreVote, notes):
-        """Would this server vote for the candidate in term m.term? The same
-        checks as RequestVote, but nobody changes term or records a vote."""
+        """Would this server vote for the candidate in term m.term? Thesis
+        9.6: yes if the candidate's log is up-to-date enough and this server
+        has not heard from a valid leader for the minimum election timeout
+        (a leader hears itself). Nobody changes term or records a vote."""
         cand = m.src
+        led = self._led_by(m)
         if m.term <= self.term:
             reason = "term"
+        elif led is not None:
+            notes.append(PreRefuseLed(cand, m.term, led[0], led[1], self.lease))
+            return [PreVoteReply(self.id, cand, self.term, False)], False
         elif not self._up_to_date(m):
             reason = "log"
         else:
@@ -945,7 +953,7 @@ class Node(ClientRules):
     def _on_append_result(self, m: AppendEntriesReply, p: int, notes):
         """The leader's rules for a success or a rejection from follower p."""
         if self.rounds and p in self.rounds:
-            self.rounds[p] = self.rounds[p][:3] + (True,)      # a learner that answers is available
+            self.rounds[p] = self.rounds[p][:3] + (True,) + self.rounds[p][4:]   # a learner that answers is available
         msgs: list = []
         if m.success:
             if self.in_flight.get(p) == m.prev_log_index:

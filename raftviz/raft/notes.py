@@ -91,7 +91,7 @@ ChangeWaits = note_type("ChangeWaits", "change_waits", "index term")
 ConfigNoop = note_type("ConfigNoop", "config_noop", "index config_index")     # a new leader's no-op for its configuration
 LearnerRound = note_type("LearnerRound", "learner_round", "learner round sent caught_up")
 ChangeAbandoned = note_type("ChangeAbandoned", "change_abandoned", "learner rounds")
-LearnerUnavailable = note_type("LearnerUnavailable", "learner_unavailable", "learner round")
+LearnerUnavailable = note_type("LearnerUnavailable", "learner_unavailable", "learner round silent")
 CatchUpGoesOn = note_type("CatchUpGoesOn", "catch_up_goes_on", "learners")
 StepDownRemoved = note_type("StepDownRemoved", "step_down_removed", "index config")
 # Leadership transfer (thesis 3.10).
@@ -105,6 +105,7 @@ PreElection = note_type("PreElection", "pre_election", "term")
 PreGrant = note_type("PreGrant", "pre_grant", "candidate term")
 PreRefuse = note_type("PreRefuse", "pre_refuse", "candidate term reason my_term my_last_term my_last_index "
                                                  "their_last_term their_last_index")
+PreRefuseLed = note_type("PreRefuseLed", "pre_refuse_led", "candidate term leader since lease")   # times: µs
 PreVotes = note_type("PreVotes", "pre_votes", "voter granted count needed tally")
 IgnoreVote = note_type("IgnoreVote", "ignore_vote", "candidate term kind leader since lease")   # times: µs
 QuorumHeard = note_type("QuorumHeard", "quorum_heard", "heard")
@@ -465,9 +466,13 @@ def _change_abandoned(me, learner, rounds):
             f"(thesis 4.2.1).")
 
 
-def _learner_unavailable(me, learner, round):
-    return (f"{me}'s timer fires and {name(learner)}, in catch-up round {round}, has not answered for an election "
-            f"timeout: {me} takes it to be unavailable and gives up the configuration change (thesis 4.2.1).")
+def _learner_unavailable(me, learner, round, silent):
+    if silent:
+        return (f"{me}'s timer fires and {name(learner)}, in catch-up round {round}, has not answered for an "
+                f"election timeout: {me} takes it to be unavailable and gives up the configuration change "
+                f"(thesis 4.2.1).")
+    return (f"{me}'s timer fires and {name(learner)} is still in catch-up round {round} after many election "
+            f"timeouts: it is too slow ever to catch up, so {me} gives up the configuration change (thesis 4.2.1).")
 
 
 def _catch_up_goes_on(me, learners):
@@ -529,6 +534,16 @@ def _pre_refuse(me, candidate, term, reason, my_term, my_last_term, my_last_inde
     return f"{me} would not vote for {c} in term {term}: {why}. A pre-vote changes nobody's term."
 
 
+def _pre_refuse_led(me, candidate, term, leader, since, lease):
+    if name(leader) == me:
+        heard = f"{me} is the leader"
+    else:
+        heard = (f"{me} heard from leader {name(leader)} {since / 1000:g} ms ago, within the minimum election "
+                 f"timeout ({lease / 1000:g} ms)")
+    return (f"{me} would not vote for {name(candidate)} in term {term}: {heard}, so there is no need for an "
+            f"election (PreVote, thesis 9.6). Nobody's term changes.")
+
+
 def _pre_votes(me, voter, granted, count, needed, tally):
     if tally is not None:
         have = _tally(tally)
@@ -564,8 +579,9 @@ def _quorum_heard(me, heard):
 def _quorum_lost(me, heard, config):
     others = [i for i in heard if name(i) != me]
     heard_from = f"only from {names(others)}" if others else "from no other server"
-    return (f"{me} checks its quorum: in the last election timeout it heard {heard_from} (counting itself, not "
-            f"{config.majorities()}): it steps down (CheckQuorum), since the others may have elected a new leader.")
+    return (f"{me} checks its quorum: in the last election timeout it heard {heard_from}; with itself that is "
+            f"no majority ({config.majorities()} needed): it steps down (CheckQuorum), since the others may have "
+            f"elected a new leader.")
 
 
 _TEXT = {
@@ -587,6 +603,6 @@ _TEXT = {
     "step_down_removed": _step_down_removed, "transfer_start": _transfer_start, "transfer_busy": _transfer_busy,
     "transfer_abandoned": _transfer_abandoned, "timeout_now_sent": _timeout_now_sent,
     "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,
-    "pre_refuse": _pre_refuse, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
+    "pre_refuse": _pre_refuse, "pre_refuse_led": _pre_refuse_led, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
     "quorum_heard": _quorum_heard, "quorum_lost": _quorum_lost,
 }

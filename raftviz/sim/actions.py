@@ -104,8 +104,10 @@ def check_groups(groups, where: Where) -> list[list[int]]:
 
 def check_servers(value, where: Where) -> list[int]:
     """A set of servers, e.g. the voters of a configuration: [1, 2, 3]."""
-    if not isinstance(value, (list, tuple, set, frozenset)) or not value:
+    if not isinstance(value, (list, tuple, set, frozenset)):
         raise ValueError("Name the voters as a list of servers, e.g. [1, 2, 3].")
+    if not value:
+        raise ValueError("A configuration needs at least one voter, e.g. [1, 2, 3].")
     out = sorted({check_server(i, where, "voter") for i in value})
     if len(out) != len(value):
         raise ValueError("Each server can be named only once.")
@@ -776,6 +778,11 @@ class TransferLeadership(_LeaderAction):
         if not leader.configuration.is_voter(to):
             raise FieldError("to", f"S{to} is not a voter in S{leader.id}'s configuration "
                                    f"{leader.configuration.describe()}: only a voter can become leader.")
+        leaving = to not in leader.configuration.voters or (leader.change is not None
+                                                            and to not in leader.change.voters)
+        if leaving:
+            raise FieldError("to", f"S{to} is leaving the configuration (it is not among the new voters): "
+                                   f"it could not stay leader.")
         if leader.transfer_to is not None:
             raise FieldError("to", f"S{leader.id} is already handing leadership to S{leader.transfer_to}.")
 
