@@ -1042,3 +1042,50 @@ def test_thesis_3_10_timeout_now_starts_a_real_election_at_once_even_with_pre_vo
     learner = node(4, term=3, log=[conf(3, (1, 2, 3), learners=(4,))])
     msgs, _, notes = learner.receive(TimeoutNow(1, 4, 3))
     assert (msgs, learner.role, learner.term) == ([], FOLLOWER, 3) and codes(notes) == ["not_voter"]
+
+
+# ----- rules added after the review ------------------------------------------------------
+
+def test_thesis_9_6_a_server_that_hears_its_leader_refuses_a_pre_vote_even_to_an_up_to_date_log():
+    """The purpose of PreVote: a server back from a partition, with a log as
+    up-to-date as anyone's, times out but cannot start a needless election."""
+    c = Cluster(5, seed=3, pre_vote=True)
+    leader = elect(c)
+    other = next(i for i in c.nodes if i != leader)
+    c.disconnect(other)
+    c.run_for(1500)
+    c.connect(other)
+    c.run_for(30)
+    first = len(c.trace)
+    c.timeout(other)
+    c.run_for(600)
+    assert c.leader() == leader and c.nodes[leader].term == 1
+    refusals = notes_in(c, "pre_refuse_led", first)
+    assert {r["node"] for r in refusals} == set(c.nodes) - {other}
+    assert notes_in(c, "pre_grant", first) == [] and notes_in(c, "election", first) == []
+    assert any(f"S{leader} would not vote for S{other} in term 2: S{leader} is the leader" in r["text"]
+               for r in refusals)
+
+
+def test_thesis_4_2_1_a_learner_too_slow_ever_to_catch_up_is_given_up():
+    c = Cluster(3, seed=4, entries_per_append=1, latency=(5, 10))
+    elect(c)
+    new = c.add_server()
+    c.change_config([1, 2, 3, new], method="single")
+    for _ in range(600):                    # commands arrive faster than one entry per round trip
+        c.submit("SET x 1")
+        c.run_for(4)
+    given_up = notes_in(c, "learner_unavailable")
+    assert given_up and "too slow ever to catch up" in given_up[0]["text"]
+    assert c.nodes[c.leader()].config["voters"] == [1, 2, 3]
+    assert c.change_config([1, 2], method="single") is not None, "the next change may start"
+
+
+def test_thesis_3_10_no_transfer_to_a_server_the_change_under_way_removes():
+    c, leader = cluster_with_leader()
+    leaving = next(i for i in c.nodes if i != leader)
+    c.change_config([i for i in c.nodes if i != leaving])
+    before = fingerprint(c)
+    with pytest.raises(ValueError, match=f"S{leaving} is leaving the configuration"):
+        c.transfer_leadership(leaving)
+    assert fingerprint(c) == before
