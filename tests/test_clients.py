@@ -550,3 +550,32 @@ def test_the_view_of_a_server_shows_its_client_table_and_a_leaders_reads_and_lea
     c.disconnect(leader)
     request = c.read("n")
     assert c.node_view(leader)["reads"]["waiting"] == [request]
+
+
+def test_with_lease_reads_a_server_keeps_its_promise_after_its_term_moved_on():
+    """Thesis 6.4.1: a server that answered a leader's heartbeats promised not
+    to vote for a minimum election timeout; a newer term learnt meanwhile
+    (which forgets who leads) does not undo that."""
+    from raftviz.raft import Node, Options, RequestVote
+    from raftviz.raft.messages import AppendEntries, PreVote
+    from raftviz.raft.notes import describe
+    n = Node(2, (1, 2, 3), Options(lease_reads=True, pre_vote=True))
+    n.lease = 150_000
+    heartbeat = AppendEntries(1, 2, 1, 0, 0, (), 0)
+    heartbeat.arrives = 1_000_000
+    n.receive(heartbeat)
+    n.become_follower(2)                       # a reply of a newer term, say: it no longer knows a leader
+    assert n.leader_id is None
+    ask = RequestVote(3, 2, 3, 0, 0)
+    ask.arrives = 1_100_000
+    msgs, _, notes = n.receive(ask)
+    assert msgs == [] and notes[0].code == "ignore_vote" and n.voted_for is None
+    assert "heard from a leader 100 ms ago" in describe(2, notes[0])
+    pre = PreVote(3, 2, 3, 0, 0)
+    pre.arrives = 1_100_000
+    msgs, _, notes = n.receive(pre)
+    assert "heard from a leader 100 ms ago" in describe(2, notes[-1])
+    later = RequestVote(3, 2, 3, 0, 0)
+    later.arrives = 1_160_000                  # past the promise: it votes
+    msgs, _, _ = n.receive(later)
+    assert msgs[0].vote_granted and n.voted_for == 3

@@ -537,6 +537,9 @@ def _pre_refuse(me, candidate, term, reason, my_term, my_last_term, my_last_inde
 def _pre_refuse_led(me, candidate, term, leader, since, lease):
     if name(leader) == me:
         heard = f"{me} is the leader"
+    elif leader is None:                 # lease reads: heard before its term moved on
+        heard = (f"{me} heard from a leader {since / 1000:g} ms ago, within the minimum election timeout "
+                 f"({lease / 1000:g} ms)")
     else:
         heard = (f"{me} heard from leader {name(leader)} {since / 1000:g} ms ago, within the minimum election "
                  f"timeout ({lease / 1000:g} ms)")
