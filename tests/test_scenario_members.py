@@ -117,7 +117,7 @@ def test_labels_may_name_a_server_the_scenario_adds():
 
 BAD = [
     ("cluster: {size: 3, members: [1, 7]}", "cluster.members: there is no S7: this scenario has S1–S3"),
-    ("cluster: {size: 3, members: []}", "cluster.members: name the voters as a list of servers"),
+    ("cluster: {size: 3, members: []}", "cluster.members: a configuration needs at least one voter"),
     ("cluster: {members: [1, 2]}\ninitial: {members: [1, 2], nodes: [{id: 1}, {id: 2}, {id: 3}]}",
      "cluster.members: the initial state names its members too"),
     ("initial: {nodes: [{id: 1, term: 1, log: [{term: 1, config: {voters: [1, 9]}}]}, {id: 2}]}",

@@ -36,12 +36,13 @@ def test_conflicting_majorities_two_winners_with_disjoint_majorities_of_differen
     assert Config.of((1, 2, 3, 4, 5)).quorum(s5.votes), "the votes are a majority of C_new alone"
 
 
-def test_removed_server_prevote_is_granted_by_servers_whose_logs_lack_c_new():
-    """Thesis 4.2.3, shown and not only claimed: when S2 and S3 say they would
-    vote for S1, C_new has not reached them and their logs are no more
-    up-to-date than S1's."""
+def test_removed_server_prevote_is_granted_by_servers_whose_logs_lack_c_new_and_who_lost_their_leader():
+    """Thesis 4.2.3 and 9.6, shown and not only claimed: when S2 and S3 say
+    they would vote for S1, C_new has not reached them, their logs are no
+    more up-to-date than S1's, and they have not heard from S4 within the
+    minimum election timeout."""
     sc = load("removed-server-disruption")
-    c = run_to(sc, 7)
+    c = run_to(sc, 8)
     granted = [r for r in step_records(sc) if r["kind"] == "deliver" and "pre_grant" in r["notes"]]
     assert sorted(r["node"] for r in granted) == [2, 3]
     end = c.seq
@@ -50,6 +51,7 @@ def test_removed_server_prevote_is_granted_by_servers_whose_logs_lack_c_new():
         voter, removed = c.nodes[r["node"]], c.nodes[1]
         assert all(e.config is None or 1 in e.config.voters for e in voter.log), "C_new is not in its log"
         assert (voter.last_log_term, len(voter.log)) <= (removed.last_log_term, len(removed.log))
+        assert r["time"] * 1000 - voter.heard_leader_at >= voter.lease, "it has not heard S4 lately"
     c.seek(end)
     assert c.leader() == 1 and c.nodes[4].role == "follower"
 
