@@ -542,6 +542,9 @@ def test_a_retried_command_is_marked_in_the_logs_and_applied_once(app: Page):
     expect(row.locator('.cell.retry.twice[data-client="6"]')).to_have_count(1)
     app.wait_for_function("l => window.raftviz.model.nodes.get(l).store.m === '2'", arg=leader_id, timeout=20_000)
     expect(row.locator('.cell.retry.twice[data-client="6"]')).to_have_attribute("title", re.compile("applied a second time"))
+    # The leader's inspector shows its client table: what makes the retry run once.
+    app.locator(f'[data-node-id="{leader_id}"]').click()
+    expect(app.locator("#inspector")).to_contain_text("client 5: request 1 → 1")
     # An anonymous command has no corner.
     app.locator("#client-command").fill("SET z 1")
     app.locator("#client-command").press("Enter")

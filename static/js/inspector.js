@@ -100,6 +100,20 @@ export class Inspector {
     const store = Object.entries(n.store);
     this.root.append(el("h3", { text: "State machine (key-value store)" }),
       el("pre", { text: store.length ? store.map(([k, v]) => `${k} = ${v}`).join("\n") : "(empty)" }));
+    // Section 8: the client table that makes a retried command run once, and a leader's reads.
+    if (n.sessions && Object.keys(n.sessions).length) {
+      this.root.append(el("h3", { text: "Client table (last request applied, its reply)" }),
+        el("pre", { text: Object.entries(n.sessions).map(([c, e]) => `client ${c}: request ${e.seq} → ${e.reply ?? "—"}`).join("\n") }));
+    }
+    if (n.up && n.role === "leader" && (n.reads || n.lease_until !== undefined)) {
+      const pairs = [];
+      if (n.reads) {
+        pairs.push(["Reads waiting", n.reads.waiting.length ? n.reads.waiting.join(", ") : "none"],
+          ["Heartbeat round", `${n.reads.round} sent, ${n.reads.confirmed ?? 0} confirmed by a majority (ReadIndex)`]);
+      }
+      if (n.lease_until !== undefined) pairs.push(["Lease", `holds until ${ms(n.lease_until)} (lease reads)`]);
+      this.root.append(el("h3", { text: "Reads" }), fields(pairs));
+    }
     this.root.append(this.messagesOf(id));
   }
 
