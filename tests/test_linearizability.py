@@ -126,3 +126,19 @@ def test_the_operations_named_are_minimal():
         if op["kind"] == "write" and op["value"] in seen:
             continue
         assert check(rest)["ok"] is True, f"{op} is not needed"
+
+
+def test_the_explanation_names_the_write_the_stale_read_missed_even_an_append():
+    h = [write(1, "x", "1.8", 0, 10), write(2, "x", "+2", 20, 30, "APPEND", "1.8+2"), read(3, "x", "1.8", 40, 50)]
+    verdict = check(h)
+    assert verdict["ok"] is False and verdict["operations"] == h
+    assert ("But client 2's APPEND x +2 (20 ms–30 ms) was answered before that read began, so the read must see "
+            "its effect or a later one.") in verdict["explanation"]
+
+
+def test_a_write_refused_before_reaching_any_log_did_not_happen():
+    refused = dict(write(2, "x", "2", 20, 21, status="failed"), appended=False)
+    maybe = dict(write(2, "x", "2", 20, 21, status="failed"), appended=True)
+    h = [write(1, "x", "1", 0, 10), read(3, "x", "2", 40, 50)]
+    assert check(h[:1] + [refused] + h[1:])["ok"] is False, "nobody wrote 2"
+    assert check(h[:1] + [maybe] + h[1:])["ok"] is True, "it may have been applied by a later leader"

@@ -47,7 +47,7 @@ MAX_ATTEMPTS = 10
 KEY_NAMES = ("x", "y", "z", "w", "v", "u", "t", "s", "r", "q")
 REFUSALS = ("not_leader", "transfer_busy")
 PUBLIC = ("id", "client", "seq", "kind", "op", "key", "value", "command", "result", "invoked", "returned", "status",
-          "server", "attempts")
+          "server", "attempts", "appended")
 
 
 def ms(time_us) -> float:
@@ -81,7 +81,8 @@ class Clients:
         op = {"id": len(self.ops) + 1, "client": client, "seq": seq, "kind": kind,
               "op": write[0] if write else None, "key": key if write is None else write[1],
               "value": write[2] if write else None, "command": command, "result": None,
-              "invoked": ms(self.world.now), "returned": None, "status": "pending", "server": server, "attempts": 0}
+              "invoked": ms(self.world.now), "returned": None, "status": "pending", "server": server, "attempts": 0,
+              "appended": False}
         self.ops.append(op)
         self._fresh.add(op["id"])
         return op
@@ -147,6 +148,8 @@ class Clients:
             self.pending.pop(op["id"], None)
             op["hint"] = getattr(out[2][-1], "leader_id", None)
             self._finish(op, "failed")
+        if op["kind"] == "write" and len(node.log) > before:
+            op["appended"] = True       # in some leader's log: it may take effect, even if this leader falls
         violations = world._after(node, out, was_leader)
         return out[2], out[0], violations, len(node.log) if len(node.log) > before else None
 

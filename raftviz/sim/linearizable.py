@@ -160,7 +160,11 @@ def _usable(op: dict) -> bool:
     commands the store does not know (they change nothing: no key)."""
     if op["key"] is None:
         return False
-    return not (op["kind"] == "read" and (op["status"] != "ok" or op["returned"] is None))
+    if op["kind"] == "read":
+        return op["status"] == "ok" and op["returned"] is not None
+    # A write that failed without ever reaching a leader's log (refused, or
+    # sent to a server that was down) certainly did not take effect.
+    return not (op["status"] == "failed" and op.get("appended") is False)
 
 
 def _definite(op: dict) -> dict:
@@ -276,7 +280,7 @@ def _ms(t) -> str:
     return f"{t:g} ms"
 
 
-def describe(op: dict) -> str:
+def describe(op: dict, reply: bool = True) -> str:
     """client 2's read of x (120–150.5 ms) saw “3”; client 1's INCR x (0–10 ms) was answered “1”."""
     who = f"client {op['client']}" if op.get("client") is not None else "an anonymous client"
     where = f" at S{op['server']}" if op.get("server") is not None else ""
@@ -288,9 +292,19 @@ def describe(op: dict) -> str:
     kind = op.get("op") or "SET"
     what = {"SET": f"SET {op['key']} {op.get('value')}", "DEL": f"DEL {op['key']}",
             "APPEND": f"APPEND {op['key']} {op.get('value')}", "INCR": f"INCR {op['key']}"}[kind]
-    if op.get("result") is not None and kind in ("INCR", "APPEND"):
+    if reply and op.get("result") is not None and kind in ("INCR", "APPEND"):
         return f"{who}'s {what} ({span}) was answered “{op['result']}”"
     return f"{who}'s {what} ({span})"
+
+
+def _writes(op: dict, value) -> bool:
+    """Does write `op` leave the key holding `value` (as far as can be told)?"""
+    kind = op.get("op") or "SET"
+    if kind == "SET":
+        return op.get("value") == value
+    if kind == "DEL":
+        return value is None
+    return op.get("result") == value          # INCR and APPEND answer the new value
 
 
 def explain(involved: list[dict], culprit: dict) -> str:
@@ -302,8 +316,9 @@ def explain(involved: list[dict], culprit: dict) -> str:
               and op["returned"] < culprit["invoked"]]
     if culprit["kind"] == "read" and before:
         last = max(before, key=lambda o: o["returned"])
-        text += (f" But {describe(last)} was answered before that read began, so the read comes after it in "
-                 f"every order.")
+        if not _writes(last, culprit.get("result")):
+            text += (f" But {describe(last, reply=False)} was answered before that read began, so the read must see "
+                     f"its effect or a later one.")
     if others:
         text += " The operations involved: " + "; ".join(describe(op) for op in others) + "."
     text += (" No order of these operations that puts each one between its call and its answer gives every "
