@@ -116,3 +116,29 @@ def test_noop_before_reads_the_read_waits_for_the_new_leaders_noop():
     assert committed["seq"] == asked["seq"], "the read index is taken when the no-op commits"
     assert "S2 commits indexes 2–3" in committed["text"] and "records its commitIndex 3" in asked["text"]
     assert op(c, 3)["result"] == "2"
+
+
+def test_the_page_is_sent_the_stale_read_as_a_linearizability_violation():
+    """Played through the page's protocol (the scheduler driven by hand), the
+    stale read's step sends the violation; the step before has none."""
+    import time
+
+    from raftviz.web import create_app
+    app = create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11})
+    server = app.extensions["raftviz"]
+    client = server.socketio.test_client(app)
+    session, = server.sessions.all()
+
+    def next_step() -> list:
+        assert client.emit("action", {"type": "scenario_next"}, callback=True)["failures"] == []
+        t = time.monotonic()
+        while session.stop_at is not None:                # play the step to its end
+            t += 0.25
+            server.scheduler.run_once(t)
+        sent = [e["args"][0] for e in client.get_received() if e["name"] in ("state", "events")]
+        return [v["property"] for v in sent[-1]["violations"]]
+
+    assert client.emit("action", {"type": "scenario", "id": "stale-read"}, callback=True)["ok"]
+    for _ in range(4):
+        assert next_step() == []
+    assert next_step() == ["Linearizability"]
