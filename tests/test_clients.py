@@ -579,3 +579,30 @@ def test_with_lease_reads_a_server_keeps_its_promise_after_its_term_moved_on():
     later.arrives = 1_160_000                  # past the promise: it votes
     msgs, _, _ = n.receive(later)
     assert msgs[0].vote_granted and n.voted_for == 3
+
+
+def test_a_read_of_a_value_the_initial_state_holds_is_linearizable():
+    log = [{"term": 1, "command": "SET x 1"}]
+    nodes = [{"id": 1, "term": 1, "role": "leader", "commit_index": 1, "log": log, "match_index": {2: 1, 3: 1}},
+             {"id": 2, "term": 1, "voted_for": 1, "commit_index": 1, "log": log},
+             {"id": 3, "term": 1, "voted_for": 1, "commit_index": 1, "log": log}]
+    c = Cluster.from_state({"nodes": nodes}, election_timeout=[1500, 2000])
+    c.read("x", to=1, client=1)
+    c.run_for(100)
+    assert c.history()[-1]["result"] == "1" and c.check_linearizable()["ok"] is True
+
+
+def test_sending_an_answered_request_again_keeps_its_answer():
+    c = Cluster(3, seed=2)
+    while c.leader() is None:
+        c.run_for(20)
+    c.submit("INCR x", client=1, seq=1)
+    c.run_for(200)
+    answered = dict(c.history()[-1])
+    assert answered["status"] == "ok" and answered["result"] == "1"
+    c.submit("INCR x", client=1, seq=1)
+    c.run_for(200)
+    again = c.history()[-1]
+    assert (again["status"], again["result"], again["returned"]) == ("ok", "1", answered["returned"])
+    assert again["attempts"] == answered["attempts"] + 1
+    assert all(n.store["x"] == "1" for n in c.nodes.values())

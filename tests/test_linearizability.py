@@ -142,3 +142,24 @@ def test_a_write_refused_before_reaching_any_log_did_not_happen():
     h = [write(1, "x", "1", 0, 10), read(3, "x", "2", 40, 50)]
     assert check(h[:1] + [refused] + h[1:])["ok"] is False, "nobody wrote 2"
     assert check(h[:1] + [maybe] + h[1:])["ok"] is True, "it may have been applied by a later leader"
+
+
+def test_writes_of_unknown_outcome_nobody_saw_do_not_make_the_search_explode():
+    """A partition's timed-out appends: each may have happened or not, which
+    alone would be 2^k orders; none was seen, so each can come last."""
+    h = [write(1, "x", "a", 0, 1)]
+    h += [write(2 + i, "x", f"+{i}", 2 + i, None, "APPEND", status="failed") for i in range(30)]
+    h += [read(99, "x", "a", 200 + j, 200.5 + j) for j in range(3)]
+    assert check(h)["ok"] is True
+    h.append(read(98, "x", "a+7", 300, 301))        # one was seen: it happened, after the reads of "a"
+    assert check(h)["ok"] is True
+    h.append(read(97, "x", "a", 310, 311))          # ... and cannot be undone
+    assert check(h)["ok"] is False
+
+
+def test_the_initial_state_counts_as_a_write_before_everything():
+    h = [read(1, "x", "1", 10, 20)]
+    assert check(h)["ok"] is False
+    assert check(h, initial={"x": "1"})["ok"] is True
+    verdict = check([write(2, "x", "2", 0, 5), read(1, "x", "1", 10, 20)], initial={"x": "1"})
+    assert verdict["ok"] is False and "the initial state, where x held “1”" in verdict["explanation"]

@@ -693,10 +693,11 @@ class SetOptions(ActionType):
 
     def text(self, a):
         parts = []
+        labels = {key: label for key, _, label, _, _ in Options.described()}
         for key, value in a["options"].items():
-            label = key.replace("_", " ")
+            label = labels[key]
             if isinstance(value, bool):
-                unsafe = " (UNSAFE: breaks a rule of Figure 2)" if value and key.startswith("unsafe_") else ""
+                unsafe = " (UNSAFE: it breaks a rule Raft needs for safety)" if value and key.startswith("unsafe_") else ""
                 parts.append(f"{label} {'on' if value else 'off'}{unsafe}")
             else:
                 parts.append(f"{label} = {value}")

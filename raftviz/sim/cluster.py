@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..raft import LEADER, CANDIDATE, Options
+from ..raft import LEADER, CANDIDATE, Options, kv
 from . import actions as action_rules
 from . import linearizable
 from . import replay as history_file
@@ -301,7 +301,30 @@ class Cluster:
     def check_linearizable(self, keys=None) -> dict:
         """{"ok", "explanation", "operations"}: is the client history
         linearizable for the key-value store (linearizable.py)?"""
-        return linearizable.check(self.history(), keys)
+        initial, pending = self._initial_store()
+        return linearizable.check(self.history() + pending, keys, initial=initial)
+
+    def _initial_store(self) -> tuple[dict, list]:
+        """What the state machine held at the start (a lecture's initial state:
+        the committed entries of the initial logs), and the initial state's
+        uncommitted commands, which may yet take effect (outcome unknown)."""
+        if not self._specs:
+            return {}, []
+        best = max(self._specs, key=lambda n: n["commit_index"])
+        done = best["commit_index"]
+        store: dict = {}
+        for e in best["log"][:done]:
+            kv.apply(store, e.command)
+        pending, seen = [], set()
+        for n in self._specs:
+            for e in n["log"][done:]:
+                write = kv.parse(e.command)
+                if write and (e.term, e.command) not in seen:
+                    seen.add((e.term, e.command))
+                    pending.append({"id": None, "client": None, "seq": None, "kind": "write", "op": write[0],
+                                    "key": write[1], "value": write[2], "command": e.command, "result": None,
+                                    "invoked": 0.0, "returned": None, "status": "failed", "appended": True})
+        return store, pending
 
     def check_linearizability(self) -> dict:
         """Check the history now and, if it is not linearizable, report it as

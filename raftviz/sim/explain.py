@@ -40,9 +40,10 @@ def _sim_note(me, note) -> str:
                 f"server.")
     if code == "requests_lost":
         ids = ", ".join(str(r) for r in note.requests)
-        return (f"{name(note.server)} is no longer the leader: request{'s' if len(note.requests) > 1 else ''} "
-                f"{ids} waiting at it will get no answer from it, and their clients must retry elsewhere (a "
-                f"command may still be committed by the next leader: its outcome is unknown).")
+        many = len(note.requests) > 1
+        return (f"{name(note.server)} is no longer the leader: request{'s' if many else ''} {ids} waiting at it "
+                f"will get no answer from it, and {'their clients' if many else 'its client'} must retry elsewhere "
+                f"(a command may still be committed by the next leader: its outcome is unknown).")
     if code == "added":
         return (f"It is {name(note.node)}, with an empty log. It knows no configuration, so it starts no "
                 f"election: it waits until a leader adds it.")

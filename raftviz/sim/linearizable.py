@@ -174,24 +174,51 @@ def _definite(op: dict) -> dict:
     return {**op, "returned": None, "result": None}
 
 
-def check(history: list[dict], keys=None, minimize_limit: int = 60) -> dict:
+def initial_write(key, value) -> dict:
+    """The value a key held before any operation, as a write that was over before anything began."""
+    return {"id": None, "client": None, "seq": None, "kind": "write", "op": "SET", "key": key, "value": value,
+            "command": None, "result": None, "invoked": -INFINITY, "returned": -INFINITY, "status": "ok",
+            "initial": True}
+
+
+def _unseen(op: dict, observed: list[str]) -> bool:
+    """An operation of unknown outcome that nobody could have seen: a SET or
+    APPEND whose text is in no answer. It can always take effect last, after
+    everything else, or never, so the search may leave it out; that keeps
+    many such operations (a partition's timed-out writes) from making the
+    search exponential."""
+    if op["status"] == "ok" or op["kind"] != "write" or (op.get("op") or "SET") not in ("SET", "APPEND"):
+        return False
+    text = op.get("value")
+    return text is not None and not any(text in seen for seen in observed)
+
+
+def check(history: list[dict], keys=None, minimize_limit: int = 60, initial: dict | None = None) -> dict:
     """{"ok", "explanation", "operations"} for the history (see the module's
-    docstring); `keys` limits the check to those keys. When it is not
-    linearizable, `operations` is a smallest set of operations (none can be
-    left out) that is already not linearizable, and the explanation says
-    what in it no order allows."""
+    docstring); `keys` limits the check to those keys; `initial` gives the
+    values keys held before the first operation (absent otherwise). When it
+    is not linearizable, `operations` is a smallest set of operations (none
+    can be left out) that is already not linearizable, and the explanation
+    says what in it no order allows."""
     by_key: dict = {}
     for k, op in enumerate(history):
         if (keys is None or op["key"] in keys) and _usable(op):
             by_key.setdefault(op["key"], []).append({**_definite(op), "_at": k})
     for key in sorted(by_key, key=str):
-        ops = sorted(by_key[key], key=lambda o: (o["invoked"], o["_at"]))
+        ops = by_key[key]
+        observed = [str(op["result"]) for op in ops if op["status"] == "ok" and op.get("result") is not None]
+        if not any(op.get("op") == "INCR" and op.get("result") == kv.NOT_A_NUMBER for op in ops):
+            ops = [op for op in ops if not _unseen(op, observed)]
+        if initial and initial.get(key) is not None:
+            ops.append({**initial_write(key, initial[key]), "_at": None})
+        ops = sorted(ops, key=lambda o: (o["invoked"], o["_at"] if o["_at"] is not None else -1))
         reach = [-INFINITY]
         if not _linearizable(ops, reach=reach):
             culprit, window = _first_failure(ops, reach[0])
             # Say it with the operations as they were given, not as the search cut them.
-            involved = [history[op["_at"]] for op in _minimize(window, culprit, minimize_limit)]
-            culprit = history[culprit["_at"]]
+            given = lambda op: history[op["_at"]] if op["_at"] is not None else initial_write(key, initial[key])
+            involved = [given(op) for op in _minimize(window, culprit, minimize_limit)]
+            culprit = given(culprit)
             return Verdict(False, explain(involved, culprit), involved)._asdict()
     return Verdict(True, None, [])._asdict()
 
@@ -282,6 +309,8 @@ def _ms(t) -> str:
 
 def describe(op: dict, reply: bool = True) -> str:
     """client 2's read of x (120–150.5 ms) saw “3”; client 1's INCR x (0–10 ms) was answered “1”."""
+    if op.get("initial"):
+        return f"the initial state, where {op['key']} held “{op['value']}”"
     who = f"client {op['client']}" if op.get("client") is not None else "an anonymous client"
     where = f" at S{op['server']}" if op.get("server") is not None else ""
     span = (f"{_ms(op['invoked'])}–{_ms(op['returned'])}" if op["returned"] is not None
@@ -313,7 +342,7 @@ def explain(involved: list[dict], culprit: dict) -> str:
     first = describe(culprit)
     text = first[0].upper() + first[1:] + "."
     before = [op for op in others if op["kind"] == "write" and op["returned"] is not None
-              and op["returned"] < culprit["invoked"]]
+              and op["returned"] < culprit["invoked"] and not op.get("initial")]
     if culprit["kind"] == "read" and before:
         last = max(before, key=lambda o: o["returned"])
         if not _writes(last, culprit.get("result")):
