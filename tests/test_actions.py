@@ -46,6 +46,8 @@ EXAMPLES = {
     "add_server": lambda c: {"type": "add_server"},
     "change_config": lambda c: {"type": "change_config", "voters": [1, 2, 3, 4], "method": "joint"},
     "transfer_leadership": lambda c: {"type": "transfer_leadership", "to": next(i for i in c.nodes if i != c.leader())},
+    # A server compacts what it has applied: first a command, committed.
+    "snapshot": lambda c: (c.submit("SET x 1"), c.run_for(300), {"type": "snapshot", "node": c.leader()})[-1],
 }
 
 

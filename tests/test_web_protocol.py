@@ -516,7 +516,7 @@ def test_the_scenario_list_and_a_lecturers_broken_file(tmp_path):
     assert all(s["lecture"] and s["source"] and s["summary"] for s in data["scenarios"])
     assert data["problems"] == ["bad.yaml: steps[0].actions[0]: unknown action 'fly' (known: crash, restart, "
                                 "timeout, disconnect, connect, partition, heal, cut, link, drop, submit, network, options, "
-                                "add_server, change_config, transfer_leadership)"]
+                                "add_server, change_config, transfer_leadership, snapshot)"]
 
 
 def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, server, client):
@@ -649,7 +649,8 @@ def test_every_field_of_every_action_is_checked_at_the_protocol(app, server, cli
             "connect": {"node": 1}, "partition": {"groups": [[1, 2]]}, "heal": {}, "cut": {"a": 1, "b": 2},
             "link": {"a": 1, "b": 2}, "drop": {"message": 1}, "submit": {"command": "SET x 1"},
             "network": {"loss": 0.1}, "options": {"options": {"fast_backup": True}}, "add_server": {},
-            "change_config": {"voters": [1, 2, 3, 4]}, "transfer_leadership": {"to": 2}}[kind]
+            "change_config": {"voters": [1, 2, 3, 4]}, "transfer_leadership": {"to": 2},
+            "snapshot": {"node": 1}}[kind]
     ack = client.emit("action", {"type": kind, **good, field: value}, callback=True)
     assert ack["ok"] is False and ack["error"][:1].isupper(), ack
     assert fingerprint(session) == before

@@ -96,6 +96,18 @@ PreVotes = note_type("PreVotes", "pre_votes", "voter granted count needed tally"
 IgnoreVote = note_type("IgnoreVote", "ignore_vote", "candidate term kind leader since lease")   # times: µs
 QuorumHeard = note_type("QuorumHeard", "quorum_heard", "heard")
 QuorumLost = note_type("QuorumLost", "quorum_lost", "heard config")
+# Log compaction (section 7, Figures 12 and 13).
+# every: the snapshot_every option when the server took it by itself, None when asked to
+TakeSnapshot = note_type("TakeSnapshot", "snapshot", "index term first every")
+NoSnapshot = note_type("NoSnapshot", "no_snapshot", "applied snapshot_index")
+SendSnapshot = note_type("SendSnapshot", "send_snapshot", "peer next_index index term")
+RejectSnapshotTerm = note_type("RejectSnapshotTerm", "reject_snapshot_term", "leader their_term my_term")
+RejectSnapshotLeader = note_type("RejectSnapshotLeader", "reject_snapshot_leader", "leader term")
+SnapshotCovered = note_type("SnapshotCovered", "snapshot_covered", "leader index my_index")
+# first, last: the log indexes it held before (none if first > last); kept: its entry at
+# `index` had the snapshot's term, so it kept the entries after it; applied: its lastApplied before
+SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot", "leader index term first last kept applied")
+CoveredEntries = note_type("CoveredEntries", "covered_entries", "leader prev_log_index snapshot_index")
 
 
 def name(node: int | None) -> str:
@@ -483,6 +495,71 @@ def _quorum_lost(me, heard, config):
             f"{config.majorities()}): it steps down (CheckQuorum), since the others may have elected a new leader.")
 
 
+def _take_snapshot(me, index, term, first, every):
+    what = (f"it writes its state machine to a snapshot through index {index} (term {term}) and discards its log "
+            f"{span(first, index)}, which the snapshot replaces (section 7)")
+    if every is not None:
+        count = index - first + 1
+        return (f"{me} has applied {count} entr{'y' if count == 1 else 'ies'} since its last snapshot (snapshot every "
+                f"{every}): {what}.")
+    return f"{me} has applied up to index {index}: {what}."
+
+
+def _no_snapshot(me, applied, snapshot_index):
+    return (f"{me} has applied nothing beyond its snapshot (through index {snapshot_index}): there is nothing to "
+            f"compact.")
+
+
+def _send_snapshot(me, peer, next_index, index, term):
+    return (f"The next entry {name(peer)} needs is index {next_index} (nextIndex), but {me} has discarded it: its "
+            f"snapshot replaces indexes up to {index} (term {term}). {me} sends {name(peer)} InstallSnapshot instead "
+            f"of AppendEntries (Figure 13).")
+
+
+def _reject_snapshot_term(me, leader, their_term, my_term):
+    return (f"{me} rejects InstallSnapshot from {name(leader)}: {name(leader)}'s term {their_term} is older than "
+            f"{me}'s term {my_term}; the reply tells {name(leader)} about term {my_term}.")
+
+
+def _reject_snapshot_leader(me, leader, term):
+    return (f"{me} ignores InstallSnapshot from {name(leader)}: {me} is itself leader of term {term}. Two leaders in "
+            f"one term can only happen with an unsafe switch on.")
+
+
+def _snapshot_covered(me, leader, index, my_index):
+    return (f"{me} already has a snapshot through index {my_index}, which covers {name(leader)}'s (through index "
+            f"{index}): it keeps its own and replies.")
+
+
+def _install_snapshot(me, leader, index, term, first, last, kept, applied):
+    held = f"its {span(first, last)}" if first <= last else "no entries beyond its own snapshot"
+    head = f"{me} installs {name(leader)}'s snapshot through index {index} (term {term})"
+    if kept:
+        after = (f"keeps {span(index + 1, last)}, which follow it" if last > index
+                 else "has no entries after it")
+        log = (f"its own entry at index {index} has the same term, so the entries after it are still valid: it "
+               f"discards {span(first, index)}, which the snapshot covers, and {after}")
+    elif first <= last and last > index:
+        log = (f"it discards its whole log ({held}): the snapshot supersedes it, and entries beyond index {index} "
+               f"may conflict with it")
+    elif first <= last:
+        log = f"it discards its whole log ({held}): the snapshot supersedes it"
+    else:
+        log = f"it held {held}"
+    if kept and applied >= index:
+        machine = f"It had already applied up to index {applied}, so its state machine stays."
+    else:
+        machine = (f"It loads the snapshot's state machine and configuration (it had applied up to index {applied}); "
+                   f"its commitIndex and lastApplied become {index}.")
+    return f"{head}: {log}. {machine}"
+
+
+def _covered_entries(me, leader, prev_log_index, snapshot_index):
+    return (f"{me}'s snapshot already covers indexes up to {snapshot_index}, beyond this AppendEntries' previous "
+            f"index {prev_log_index}: those entries are committed, so they match the leader's; {me} checks only what "
+            f"comes after them.")
+
+
 _TEXT = {
     "term": _term, "grant": _grant, "refuse_term": _refuse_term, "refuse_voted": _refuse_voted,
     "refuse_log": _refuse_log, "votes": _votes, "leader": _leader, "election": _election,
@@ -500,4 +577,8 @@ _TEXT = {
     "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,
     "pre_refuse": _pre_refuse, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
     "quorum_heard": _quorum_heard, "quorum_lost": _quorum_lost,
+    "snapshot": _take_snapshot, "no_snapshot": _no_snapshot, "send_snapshot": _send_snapshot,
+    "reject_snapshot_term": _reject_snapshot_term, "reject_snapshot_leader": _reject_snapshot_leader,
+    "snapshot_covered": _snapshot_covered, "install_snapshot": _install_snapshot,
+    "covered_entries": _covered_entries,
 }

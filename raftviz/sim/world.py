@@ -25,6 +25,7 @@ import random
 from heapq import heapify, heappop, heappush
 
 from ..raft import LEADER, AppendEntries, Node, Options
+from ..raft.messages import InstallSnapshot
 from ..raft.notes import NotLeader
 from .frozen import freeze, thaw
 from .actions import MAX_NODES, REGISTRY
@@ -169,7 +170,8 @@ class World:
             m.arrives = arrives = now + lo + int(spread * rnd())
             order += 1
             heappush(queue, (arrives, order, DELIVER, m, None))
-            if m.__class__ is AppendEntries:
+            cls = m.__class__
+            if cls is AppendEntries or cls is InstallSnapshot:      # a leader's: the follower hears from it
                 self.heartbeat_due[m.src][m.dst] = now + self.heartbeat_interval
         self.order = order
         self.next_message_id = next_id
@@ -177,7 +179,10 @@ class World:
     def _after(self, node, out, was_leader: bool) -> list | None:
         """Carry out a node's Output: send, fix timers, and let the monitor look.
         A leader's reset starts its own election timer (CheckQuorum, a
-        transfer): the minimum election timeout, not random."""
+        transfer): the minimum election timeout, not random. Then the
+        snapshot_every policy: a server that has applied that many entries
+        since its last snapshot takes one now, once the monitor has seen the
+        entries it applied; its note joins the event's."""
         msgs, reset, notes = out
         i = node.id
         if node.role == LEADER:
@@ -201,7 +206,15 @@ class World:
                 self._send(msgs)
             if reset:
                 self._reset_timer(i)
-        return self.monitor.observe(node, notes)
+        found = self.monitor.observe(node, notes)
+        every = self.options.snapshot_every
+        if every and node.last_applied - node.snapshot_index >= every and node.up:
+            more = node.take_snapshot(every)[2]
+            notes.extend(more)
+            also = self.monitor.observe(node, more)
+            if also:
+                found = (found or []) + also
+        return found
 
     def _follow_peers(self, i: int, node) -> None:
         """A leader's configuration changed: heartbeats for its new members
@@ -374,9 +387,15 @@ class World:
         """The leader starts a configuration change (checked by actions.py).
         Returns the log index of the first entry it appended, if any."""
         node = self.nodes[self.leader()]
-        before = len(node.log)
+        before = node.last_log_index
         out = node.change_config(voters, method)
-        return out[2], out[0], self._after(node, out, True), before + 1 if len(node.log) > before else None
+        return out[2], out[0], self._after(node, out, True), before + 1 if node.last_log_index > before else None
+
+    def take_snapshot(self, i: int):
+        """Server i compacts its log through what it has applied (the snapshot action)."""
+        node = self.nodes[i]
+        out = node.take_snapshot()
+        return out[2], (), self._after(node, out, node.role == LEADER), None
 
     def transfer_leadership(self, to: int):
         node = self.nodes[self.leader()]
@@ -392,10 +411,11 @@ class World:
             return [NoLeader()], (), None, None
         if not (node.up and node.role == LEADER):
             return [NotLeader(node.role if node.up else "down server", node.leader_id)], (), None, None
-        before = len(node.log)
+        before = node.last_log_index
         out = node.propose(command)
         # The new entry's index, or None if the leader refused it (during a transfer).
-        return out[2], out[0], self._after(node, out, True), len(node.log) if len(node.log) > before else None
+        last = node.last_log_index
+        return out[2], out[0], self._after(node, out, True), last if last > before else None
 
     def set_network(self, loss, latency) -> None:
         if loss is not None:
