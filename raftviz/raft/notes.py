@@ -549,8 +549,9 @@ def _install_snapshot(me, leader, index, term, first, last, kept, applied):
     if kept and applied >= index:
         machine = f"It had already applied up to index {applied}, so its state machine stays."
     else:
-        machine = (f"It loads the snapshot's state machine and configuration (it had applied up to index {applied}); "
-                   f"its commitIndex and lastApplied become {index}.")
+        had = f"it had applied up to index {applied}" if applied else "it had applied nothing"
+        machine = (f"It loads the snapshot's state machine and configuration ({had}); its commitIndex and "
+                   f"lastApplied become {index}.")
     return f"{head}: {log}. {machine}"
 
 

@@ -94,7 +94,7 @@ class World:
             i = spec["id"]
             node = self.nodes[i]
             node.load_state(spec["term"], spec["voted_for"], spec["log"], spec["role"],
-                            spec["commit_index"], spec["up"])
+                            spec["commit_index"], spec["up"], spec.get("snapshot"))
             node.next_index.update(spec.get("next_index", {}))
             node.match_index.update(spec.get("match_index", {}))
             if "timer" in spec:
