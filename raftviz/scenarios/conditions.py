@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..raft.config import Config
 
-STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config")
+STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config", "snapshot")
 
 
 def role_of(node) -> str:
@@ -71,7 +71,26 @@ def state_failures(c, checks: dict) -> list[str]:
         got = c.nodes[i].config
         if got != want:
             out.append(f"S{i} should use {config_words(want)}, but it uses {config_words(got)}")
+    for i, want in checks.get("snapshot", {}).items():
+        out += snapshot_failures(i, c.nodes[i], want)
     return out
+
+
+def snapshot_words(index: int, term: int) -> str:
+    return f"a snapshot through index {index} (term {term})" if index else "no snapshot"
+
+
+def snapshot_failures(i: int, node, want: dict | None) -> list[str]:
+    """A claim about a server's snapshot: None (it has none), or its index and
+    optionally its term and its store."""
+    got = snapshot_words(node.snapshot_index, node.snapshot_term)
+    if want is None:
+        return [] if node.snapshot is None else [f"S{i} should have no snapshot, but it has {got}"]
+    if node.snapshot_index != want["index"] or want.get("term", node.snapshot_term) != node.snapshot_term:
+        return [f"S{i} should have {snapshot_words(want['index'], want.get('term', '?'))}, but it has {got}"]
+    if "store" in want and node.snapshot.store != want["store"]:
+        return [f"S{i}'s snapshot should hold {want['store']}, but holds {node.snapshot.store}"]
+    return []
 
 
 def config_words(config: dict) -> str:

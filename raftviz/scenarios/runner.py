@@ -37,7 +37,8 @@ from __future__ import annotations
 
 from ..sim import Cluster
 from ..sim.budget import Budget
-from .conditions import config_words, delivered, failures, happened_failures, holds, matches, noted, sent
+from .conditions import (config_words, delivered, failures, happened_failures, holds, matches, noted, sent,
+                         snapshot_words)
 from .format import Spec, Step
 
 
@@ -264,6 +265,9 @@ def describe(conditions: dict) -> str:
             parts.append("every vote answered")
         elif key == "config":
             parts.append(" and ".join(f"S{i} using {config_words(v)}" for i, v in value.items()))
+        elif key == "snapshot":
+            parts.append(" and ".join(f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
+                                      for i, v in value.items()))
         elif key == "happened":
             parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
                                       for code, servers in value.items()))
