@@ -1137,13 +1137,12 @@ class Node:
         self._heard_from(p)
         if self.in_flight.get(p) == _SNAPSHOT_SENT:
             del self.in_flight[p]
-        msgs: list = []
-        if m.match_index > self.match_index[p]:
-            msgs = self._matched(p, m.match_index, notes)
-            if self.role != LEADER:
-                return msgs, True
-        else:
-            notes.append(Match(p, m.match_index, False))
+        if m.match_index <= self.match_index[p]:
+            notes.append(Match(p, m.match_index, False))        # a duplicate: it knew that already
+            return [], False
+        msgs = self._matched(p, m.match_index, notes)
+        if self.role != LEADER:
+            return msgs, True
         return msgs + self._keep_going(p, notes), False
 
     def _advance_commit(self, notes) -> list:
