@@ -59,7 +59,7 @@ from .notes import (Accept, Append, Apply, ChangeAbandoned, ChangeWaits, Commit,
                     LearnerUnavailable, CatchUpGoesOn,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
                     TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes,
-                    CoveredEntries, NoSnapshot, RejectSnapshotLeader, RejectSnapshotTerm, SendSnapshot,
+                    CoveredEntries, LoadSnapshot, NoSnapshot, RejectSnapshotLeader, RejectSnapshotTerm, SendSnapshot,
                     SnapshotCovered, SnapshotInstalled, TakeSnapshot)
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
@@ -429,9 +429,11 @@ class Node:
         if self.options.unsafe_forget_vote:
             self.voted_for = None
 
-    def restart(self) -> None:
+    def restart(self) -> list:
+        """Up again with its persistent state; returns its notes (a snapshot to load)."""
         self.up = True
         self._reset_volatile()
+        return [LoadSnapshot(self.snapshot_index, self.snapshot_term)] if self.snapshot is not None else []
 
     # ----- rules for all servers -------------------------------------------
     def _observe_term(self, term: int, src: int | None, notes: list) -> bool:
@@ -545,7 +547,8 @@ class Node:
         if self.role != LEADER:
             return [], False, []
         peers = [p for p in peers if p in self.next_index]
-        notes: list = [Heartbeat(tuple(peers))]
+        off = self.snapshot_index
+        notes: list = [Heartbeat(tuple(peers), tuple(p for p in peers if self.next_index[p] <= off))]
         return [self._append_entries(p, notes) for p in peers], False, notes
 
     # ----- client commands ---------------------------------------------------
@@ -1000,7 +1003,8 @@ class Node:
                 return [], False
             self.in_flight.pop(p, None)
             self.next_index[p] = self._backed_up_next(p, m)
-            notes.append(Retry(p, self.next_index[p]))
+            if self.next_index[p] > self.snapshot_index:   # (else InstallSnapshot next, whose note says so)
+                notes.append(Retry(p, self.next_index[p]))
         return msgs + self._keep_going(p, notes), False
 
     def _heard_from(self, p: int) -> None:

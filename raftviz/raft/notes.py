@@ -65,7 +65,7 @@ Apply = note_type("Apply", "apply", "first last")
 Match = note_type("Match", "match", "peer match_index progressed")
 Retry = note_type("Retry", "retry", "peer next_index")
 OldTermMajority = note_type("OldTermMajority", "old_term_majority", "index term holders")
-Heartbeat = note_type("Heartbeat", "heartbeat", "peers")
+Heartbeat = note_type("Heartbeat", "heartbeat", "peers snapshot")   # snapshot: those it sends InstallSnapshot
 Propose = note_type("Propose", "propose", "index command")
 NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
 
@@ -100,6 +100,7 @@ QuorumLost = note_type("QuorumLost", "quorum_lost", "heard config")
 # every: the snapshot_every option when the server took it by itself, None when asked to
 TakeSnapshot = note_type("TakeSnapshot", "snapshot", "index term first every")
 NoSnapshot = note_type("NoSnapshot", "no_snapshot", "applied snapshot_index")
+LoadSnapshot = note_type("LoadSnapshot", "load_snapshot", "index term")        # a restart
 SendSnapshot = note_type("SendSnapshot", "send_snapshot", "peer next_index index term")
 RejectSnapshotTerm = note_type("RejectSnapshotTerm", "reject_snapshot_term", "leader their_term my_term")
 RejectSnapshotLeader = note_type("RejectSnapshotLeader", "reject_snapshot_leader", "leader term")
@@ -302,8 +303,12 @@ def _old_term_majority(me, index, term, holders):
             f"{me}'s current term: {me} does not commit it by counting (Figure 8).")
 
 
-def _heartbeat(me, peers):
-    return f"{me} has not sent to {names(peers)} for a heartbeat interval: it sends AppendEntries."
+def _heartbeat(me, peers, snapshot=()):
+    due = f"{me} has not sent to {names(peers)} for a heartbeat interval"
+    if not snapshot:
+        return f"{due}: it sends AppendEntries."
+    rest = [p for p in peers if p not in snapshot]
+    return f"{due}: it sends AppendEntries to {names(rest)}." if rest else f"{due}."
 
 
 def _propose(me, index, command):
@@ -500,8 +505,8 @@ def _take_snapshot(me, index, term, first, every):
             f"{span(first, index)}, which the snapshot replaces (section 7)")
     if every is not None:
         count = index - first + 1
-        return (f"{me} has applied {count} entr{'y' if count == 1 else 'ies'} since its last snapshot (snapshot every "
-                f"{every}): {what}.")
+        since = "since its last snapshot" if first > 1 else "and has no snapshot yet"
+        return f"{me} has applied {count} entr{'y' if count == 1 else 'ies'} {since} (snapshot every {every}): {what}."
     return f"{me} has applied up to index {index}: {what}."
 
 
@@ -510,10 +515,15 @@ def _no_snapshot(me, applied, snapshot_index):
             f"compact.")
 
 
+def _load_snapshot(me, index, term):
+    return (f"{me} loads its snapshot (through index {index}, term {term}): its state machine starts from it, and "
+            f"its commitIndex and lastApplied from {index}, since a snapshot holds only committed entries.")
+
+
 def _send_snapshot(me, peer, next_index, index, term):
-    return (f"The next entry {name(peer)} needs is index {next_index} (nextIndex), but {me} has discarded it: its "
-            f"snapshot replaces indexes up to {index} (term {term}). {me} sends {name(peer)} InstallSnapshot instead "
-            f"of AppendEntries (Figure 13).")
+    return (f"{me}'s nextIndex for {name(peer)} is {next_index}, but {me} has discarded that entry: its snapshot "
+            f"replaces indexes up to {index} (term {term}). {me} sends {name(peer)} InstallSnapshot instead of "
+            f"AppendEntries (Figure 13).")
 
 
 def _reject_snapshot_term(me, leader, their_term, my_term):
@@ -579,6 +589,7 @@ _TEXT = {
     "pre_refuse": _pre_refuse, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
     "quorum_heard": _quorum_heard, "quorum_lost": _quorum_lost,
     "snapshot": _take_snapshot, "no_snapshot": _no_snapshot, "send_snapshot": _send_snapshot,
+    "load_snapshot": _load_snapshot,
     "reject_snapshot_term": _reject_snapshot_term, "reject_snapshot_leader": _reject_snapshot_leader,
     "snapshot_covered": _snapshot_covered, "install_snapshot": _install_snapshot,
     "covered_entries": _covered_entries,

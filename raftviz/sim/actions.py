@@ -301,12 +301,11 @@ class Restart(_NodeAction):
             raise FieldError("node", f"S{action['node']} is already up.")
 
     def apply(self, world, action):
-        world.restart(action["node"])
-        return [], (), None, None
+        return world.restart(action["node"]), (), None, None
 
     def text(self, a):
-        return (f"{name(a['node'])} restarts as a follower with its saved term, vote and log; "
-                f"its commitIndex starts again at 0 and it re-applies entries as it learns what is committed.")
+        return (f"{name(a['node'])} restarts as a follower with its saved term, vote and log; it has lost its "
+                f"commitIndex and state machine, and re-applies entries as it learns what is committed.")
 
 
 class Timeout(_NodeAction):

@@ -365,9 +365,11 @@ class World:
         self.heartbeat_token[i] += 1
         self.heartbeat_due[i] = None
 
-    def restart(self, i: int) -> None:
-        self.nodes[i].restart()
+    def restart(self, i: int) -> list:
+        """Returns the node's notes (it loads its snapshot, if it has one)."""
+        notes = self.nodes[i].restart()
         self._reset_timer(i)
+        return notes
 
     def fire_timeout(self, i: int):
         node = self.nodes[i]
