@@ -236,6 +236,38 @@ def test_events_carry_records_changed_nodes_log_patches_and_messages_in_flight(a
     assert update["in_flight"] == session.cluster.message_ids()
 
 
+def test_7_snapshots_stream_as_blocks_and_logs_by_absolute_index(app, server, client):
+    """A snapshot travels with its node's view once, when it is another one; the log
+    patch then names the first index the log holds (section 7)."""
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    server.publish(session, 0.0)
+    client.get_received()
+    leader = session.cluster.leader()
+    for k in range(3):
+        act(client, type="submit", command=f"SET x {k}")
+    session.cluster.run_for(300)
+    server.publish(session, 0.0)
+    client.get_received()
+    assert act(client, type="snapshot", node=leader)["ok"]
+    update = received(client, "events")[-1]
+    view = {n["id"]: n for n in update["nodes"]}[leader]
+    assert (view["snapshot_index"], view["snapshot_term"]) == (3, view["term"])
+    assert view["snapshot"]["store"] == {"x": "2"} and view["snapshot"]["index"] == 3
+    assert view["log_patch"] == {"first": 4, "from": 4, "entries": []}
+    assert act(client, type="submit", command="SET y 1")["index"] == 4
+    update = received(client, "events")[-1]
+    view = {n["id"]: n for n in update["nodes"]}[leader]
+    assert "snapshot" not in view, "the same snapshot is not sent again"
+    assert view["log_patch"] == {"first": 4, "from": 4, "entries": [{"index": 4, "term": view["term"],
+                                                                     "command": "SET y 1"}]}
+    state = act(client, type="sync") and last_state(client)
+    node = next(n for n in state["nodes"] if n["id"] == leader)
+    assert [e["index"] for e in node["log"]] == [4] and node["snapshot"]["index"] == 3
+    refused = act(client, type="snapshot", node=leader)
+    assert refused["ok"] is False and "nothing new to compact" in refused["error"]
+
+
 # ----- every action type ---------------------------------------------------------------
 
 ENGINE_ACTIONS = [
