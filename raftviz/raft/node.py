@@ -90,7 +90,7 @@ class Options:
         "A server that heard from a leader within the minimum election timeout ignores RequestVote "
         "(thesis 4.2.3).")
     snapshot_every: int = _option(
-        0, "Snapshot every (entries)",
+        0, "Snapshot every (entries; 0: off)",
         "A server writes its state machine to a snapshot and discards those log entries once it has applied this "
         "many since its last snapshot (section 7); 0: only when asked.", (0, 1000))
     unsafe_commit_by_counting: bool = _option(
@@ -548,7 +548,8 @@ class Node:
             return [], False, []
         peers = [p for p in peers if p in self.next_index]
         off = self.snapshot_index
-        notes: list = [Heartbeat(tuple(peers), tuple(p for p in peers if self.next_index[p] <= off))]
+        snapshot = tuple(p for p in peers if self.next_index[p] <= off) if off else ()
+        notes: list = [Heartbeat(tuple(peers), snapshot)]
         return [self._append_entries(p, notes) for p in peers], False, notes
 
     # ----- client commands ---------------------------------------------------
@@ -985,7 +986,9 @@ class Node:
         if self.role != LEADER or m.term != self.term or p not in self.next_index:
             notes.append(StaleReply(m.type, p, m.term))
             return [], False
-        self._heard_from(p)
+        self.heard.add(p)                                       # (_heard_from, inline: the common path)
+        if self.rounds and p in self.rounds:
+            self.rounds[p] = self.rounds[p][:3] + (True,)
         msgs: list = []
         if m.success:
             if self.in_flight.get(p) == m.prev_log_index:
@@ -1005,7 +1008,11 @@ class Node:
             self.next_index[p] = self._backed_up_next(p, m)
             if self.next_index[p] > self.snapshot_index:   # (else InstallSnapshot next, whose note says so)
                 notes.append(Retry(p, self.next_index[p]))
-        return msgs + self._keep_going(p, notes), False
+        # (_keep_going, inline: every reply comes this way.)
+        if p in self.next_index and p not in self.in_flight and (
+                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+            msgs.append(self._append_entries(p, notes))
+        return msgs, False
 
     def _heard_from(self, p: int) -> None:
         """A follower answered: CheckQuorum counts it, and a learner that answers is available."""
@@ -1036,7 +1043,7 @@ class Node:
         """Keep going at once while the follower still needs entries or a probe,
         unless another AppendEntries (or InstallSnapshot) to it is still outstanding."""
         if p in self.next_index and p not in self.in_flight and (
-                self.next_index[p] <= self.last_log_index or self.match_index[p] + 1 < self.next_index[p]):
+                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
             return [self._append_entries(p, notes)]
         return []
 

@@ -168,10 +168,10 @@ class Monitor:
 
     def _on_append(self, node, note) -> None:
         log, known, off = node.log, self.known, node.snapshot_index
-        for i in range(note.first, note.last + 1):
-            k = i - off - 1                    # entry i is log[k]
+        for k in range(note.first - off - 1, note.last - off):
+            i = k + off + 1                    # log[k] is entry i
             entry = log[k]
-            fact = (entry, log[k - 1].term if k > 0 else node.snapshot_term)
+            fact = (entry, log[k - 1].term if k else node.snapshot_term)
             if i > len(known):
                 known.extend([()] * (i - len(known)))
             facts = known[i - 1]

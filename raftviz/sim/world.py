@@ -57,6 +57,7 @@ class World:
         self.members = tuple(members) if members is not None else None
         self.ids = tuple(range(1, size + 1))
         self.options = options
+        self.snapshot_every = options.snapshot_every      # read after every event: kept at hand
         self.election_timeout = (us(election_timeout[0]), us(election_timeout[1]))
         self.heartbeat_interval = us(heartbeat_interval)
         self.rng = random.Random(seed)
@@ -207,7 +208,7 @@ class World:
             if reset:
                 self._reset_timer(i)
         found = self.monitor.observe(node, notes)
-        every = self.options.snapshot_every
+        every = self.snapshot_every
         if every and node.last_applied - node.snapshot_index >= every and node.up:
             more = node.take_snapshot(every)[2]
             notes.extend(more)
@@ -446,6 +447,7 @@ class World:
 
     def _use_options(self, options: Options) -> None:
         self.options = options
+        self.snapshot_every = options.snapshot_every
         for node in self.nodes.values():
             node.options = options
 
