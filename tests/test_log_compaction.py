@@ -81,7 +81,10 @@ def test_7_a_restarted_server_loads_its_snapshot():
     n = node(log=FIGURE_12, commit_index=6)
     n.take_snapshot()
     n.crash()
-    n.restart()
+    assert (n.commit_index, n.store) == (0, {}), "nothing runs on a crashed server"
+    assert n.snapshot_index == 6, "the snapshot stays on its disk"
+    notes = n.restart()
+    assert notes == [("load_snapshot", 6, 3)]
     assert (n.commit_index, n.last_applied) == (6, 6), "a snapshot holds only committed entries"
     assert n.store == {"x": "0", "y": "7"} and n.log == FIGURE_12[6:]
 

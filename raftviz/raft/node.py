@@ -426,6 +426,10 @@ class Node:
     def crash(self) -> None:
         self.up = False
         self._reset_volatile()
+        # Nothing runs on a crashed server: no state machine and no commitIndex until it
+        # restarts and loads its snapshot (restart()), which stays on its disk meanwhile.
+        self.commit_index = self.last_applied = 0
+        self.store = {}
         if self.options.unsafe_forget_vote:
             self.voted_for = None
 
