@@ -67,8 +67,13 @@ class Snapshot(NamedTuple):
 
 
 def snapshot_data(snapshot: Snapshot) -> dict:
-    """A snapshot's contents as the page and the trace see them (Figure 13's data[])."""
-    return {"store": dict(snapshot.store), "config": snapshot.config.to_dict()}
+    """A snapshot's contents as the page and the trace see them (Figure 13's data[]);
+    the client table only once it holds something."""
+    data = {"store": dict(snapshot.store), "config": snapshot.config.to_dict()}
+    if snapshot.sessions:
+        data["sessions"] = {str(client): list(entry) if isinstance(entry, tuple) else entry
+                            for client, entry in snapshot.sessions.items()}
+    return data
 
 
 class Message:

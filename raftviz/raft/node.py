@@ -121,6 +121,10 @@ class Options:
 
 
 MAX_ROUNDS = 10        # thesis 4.2.1: catch-up rounds before a leader gives up adding a server
+# The state machine, by the node's attributes (each a dict): what a snapshot keeps (Snapshot has
+# a field of each name) and what a restart or an InstallSnapshot loads from one (section 7).
+# The client table of client sessions joins as "sessions".
+MACHINE = ("store",)
 
 
 class Change(NamedTuple):
@@ -235,14 +239,16 @@ class Node:
         self.snapshot_term = snapshot.term if snapshot is not None else 0
 
     def _load_machine(self, snapshot: Snapshot | None) -> None:
-        """Reset the state machine to a snapshot's (empty without one). The
-        client table (sessions) is the snapshot's second half of it."""
-        self.store: dict[str, str] = dict(snapshot.store) if snapshot is not None else {}
+        """Reset the state machine (MACHINE) to a snapshot's, or empty it without one."""
+        for part in MACHINE:
+            setattr(self, part, dict(getattr(snapshot, part)) if snapshot is not None else {})
 
     def _capture(self, index: int) -> Snapshot:
         """A snapshot of the state machine, which has applied exactly up to `index`."""
         config_index, config = self._config_at(index)
-        return Snapshot(index, self.term_at(index), config, config_index, dict(self.store), {})
+        machine = {"store": {}, "sessions": {}}
+        machine.update((part, dict(getattr(self, part))) for part in MACHINE)
+        return Snapshot(index, self.term_at(index), config, config_index, **machine)
 
     def snapshot_due(self) -> bool:
         """The snapshot_every policy: this server has applied that many entries since its last snapshot."""
@@ -429,7 +435,7 @@ class Node:
         # Nothing runs on a crashed server: no state machine and no commitIndex until it
         # restarts and loads its snapshot (restart()), which stays on its disk meanwhile.
         self.commit_index = self.last_applied = 0
-        self.store = {}
+        self._load_machine(None)
         if self.options.unsafe_forget_vote:
             self.voted_for = None
 
