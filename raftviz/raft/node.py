@@ -1134,7 +1134,7 @@ class Node:
         kept = self.term_at(index) == snap.term
         del self.log[:index - off if kept else len(self.log)]
         self._use_snapshot(snap)
-        notes.append(SnapshotInstalled(leader, index, snap.term, first, last, kept, applied))
+        notes.append(SnapshotInstalled(leader, index, snap.term, first, last, kept, applied, snap.config))
         if applied < index or not kept:
             # Step 8: reset the state machine to the snapshot's. Its entries are
             # committed: commitIndex and lastApplied move up to its index. (A
@@ -1144,7 +1144,8 @@ class Node:
             self.commit_index = self.last_applied = index
         before = self.config_index
         self._find_config()
-        if self.config_index != before:
+        # (A configuration the snapshot holds is committed, and its note says it is loaded.)
+        if self.config_index != before and self.config_index > index:
             notes.append(ConfigUse(self.config_index, self.configuration, self.config_index < before))
         return [InstallSnapshotReply(self.id, leader, self.term, index, self.commit_index)], True
 

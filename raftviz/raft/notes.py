@@ -107,7 +107,7 @@ RejectSnapshotLeader = note_type("RejectSnapshotLeader", "reject_snapshot_leader
 SnapshotCovered = note_type("SnapshotCovered", "snapshot_covered", "leader index my_index")
 # first, last: the log indexes it held before (none if first > last); kept: its entry at
 # `index` had the snapshot's term, so it kept the entries after it; applied: its lastApplied before
-SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot", "leader index term first last kept applied")
+SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot", "leader index term first last kept applied config")
 CoveredEntries = note_type("CoveredEntries", "covered_entries", "leader prev_log_index snapshot_index")
 
 
@@ -541,7 +541,7 @@ def _snapshot_covered(me, leader, index, my_index):
             f"{index}): it keeps its own and replies.")
 
 
-def _install_snapshot(me, leader, index, term, first, last, kept, applied):
+def _install_snapshot(me, leader, index, term, first, last, kept, applied, config):
     held = f"its {span(first, last)}" if first <= last else "no entries beyond its own snapshot"
     head = f"{me} installs {name(leader)}'s snapshot through index {index} (term {term})"
     if kept:
@@ -560,8 +560,8 @@ def _install_snapshot(me, leader, index, term, first, last, kept, applied):
         machine = f"It had already applied up to index {applied}, so its state machine stays."
     else:
         had = f"it had applied up to index {applied}" if applied else "it had applied nothing"
-        machine = (f"It loads the snapshot's state machine and configuration ({had}); its commitIndex and "
-                   f"lastApplied become {index}.")
+        machine = (f"It loads the snapshot's state machine and its configuration, {config.describe()} ({had}); its "
+                   f"commitIndex and lastApplied become {index}.")
     return f"{head}: {log}. {machine}"
 
 
