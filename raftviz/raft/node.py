@@ -162,7 +162,6 @@ class SavedNode(NamedTuple):
     snapshot: Snapshot | None
 
 
-
 class Node:
     def __init__(self, id: int, peers, options: Options | None = None, voters=None):
         """peers: the servers of the cluster as it starts (this one may be
@@ -249,11 +248,6 @@ class Node:
         machine = {"store": {}, "sessions": {}}
         machine.update((part, dict(getattr(self, part))) for part in MACHINE)
         return Snapshot(index, self.term_at(index), config, config_index, **machine)
-
-    def snapshot_due(self) -> bool:
-        """The snapshot_every policy: this server has applied that many entries since its last snapshot."""
-        every = self.options.snapshot_every
-        return bool(every) and self.up and self.last_applied - self.snapshot_index >= every
 
     def take_snapshot(self, every: int | None = None):
         """Compact the log (section 7, Figure 12): write the state machine to a
