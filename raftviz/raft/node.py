@@ -1030,6 +1030,11 @@ class Node:
         now stores, and take the next step of a catch-up or a transfer.
         Returns the messages that sends (the caller checks whether this
         leader is still one: committing C_new may remove it)."""
+        # A follower whose snapshot covers entries counts them as the leader's:
+        # they are committed, so they are (Leader Completeness). Only a leader
+        # elected against the rules (an unsafe switch) can lack them: it then
+        # counts the follower as far as its own log goes, no further.
+        match = min(match, self.snapshot_index + len(self.log))
         self.match_index[p] = match
         self.next_index[p] = match + 1
         notes.append(Match(p, match, True))
