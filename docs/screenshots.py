@@ -1,6 +1,7 @@
 """Makes the README's screenshots from the real server in Debian's Chromium:
 
-    python docs/screenshots.py
+    python docs/screenshots.py              all of them
+    python docs/screenshots.py snapshot     only docs/screenshot-snapshot.png
 
 docs/screenshot.png           the sandbox at 1280x720, a leader and commands, the event log open
 docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown to the end of the repair
@@ -11,6 +12,8 @@ docs/screenshot-clients.png   the Clients tab at 1280x720: four simulated client
 docs/screenshot-stale-read.png  a stale read in presenter mode at 1280x720: reads answered locally, the leader cut
                               off with one follower answers "old" after the majority wrote "new"; the check
                               outlines the three operations and the banner says Linearizability
+docs/screenshot-snapshot.png  snapshot-install in presenter mode at 1280x720: S1's snapshot of Figure 12 and the
+                              InstallSnapshot it sends S5, on its way
 """
 import sys
 from pathlib import Path
@@ -26,9 +29,34 @@ LAUNCH = {"executable_path": "/usr/bin/chromium",
           "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
 
 
+def snapshot(browser, url) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(url + "/?scenario=snapshot-install&presenter=1")
+    page.wait_for_selector("#narration .stepno")
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    for step in (1, 2):                                       # to InstallSnapshot sent
+        page.keyboard.press("PageDown")
+        page.wait_for_function("s => window.raftviz.model.scenario.step === s && !window.raftviz.model.scenario.playing",
+                               arg=step, timeout=60_000)
+    # Step 3 played slowly: the InstallSnapshot on its way while the caption tells what it does.
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.02})")
+    page.keyboard.press("PageDown")
+    page.wait_for_function("() => window.raftviz.model.scenario.step === 3")
+    page.wait_for_timeout(300)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(HERE / "screenshot-snapshot.png"))
+
+
 def main() -> None:
+    only = sys.argv[1:]
     with running_server() as (url, _), sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
+        if only == ["snapshot"]:
+            snapshot(browser, url)
+            browser.close()
+            print("wrote docs/screenshot-snapshot.png")
+            return
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(url + "/?presenter=0")
         page.wait_for_selector("[data-node-id]")
@@ -76,9 +104,10 @@ def main() -> None:
 
         clients(browser, url)
         stale_read(browser, url)
+        snapshot(browser, url)
         browser.close()
     print("wrote docs/screenshot.png, docs/screenshot-presenter.png, docs/screenshot-joint.png, "
-          "docs/screenshot-clients.png and docs/screenshot-stale-read.png")
+          "docs/screenshot-clients.png, docs/screenshot-stale-read.png and docs/screenshot-snapshot.png")
 
 
 def started(browser, url: str, presenter: bool, size=(1280, 720)):

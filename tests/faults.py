@@ -2,11 +2,12 @@
 
 The oracle is independent of the engine's own monitor and of its quorum
 code: it looks only at the servers' visible state (role, term, log,
-commitIndex, the configuration each says it uses) after each step, and
-counts majorities itself.
+commitIndex, the configuration each says it uses, the snapshot) after each
+step, and counts majorities itself.
 """
 import random
 
+from raftviz.raft import kv
 from raftviz.sim import Cluster
 
 MAX_SERVERS = 9
@@ -40,19 +41,58 @@ class Oracle:
 
     def __init__(self, size, voters=None):
         self.leaders = {}        # term -> node
-        self.committed = []      # the committed prefix, as entries
+        self.committed = []      # the committed prefix, as entries (None: committed, but never seen)
+        self.stores = {}         # index -> the state machine after the committed entries up to it
         # S1..S`size` start with the initial voters; servers added later know no configuration
         self.size = size
         self.voters = frozenset(voters or range(1, size + 1))
         self.configs = {}        # id -> (config index, groups) at the last check
 
     def config_of(self, c, i):
-        """(index, groups) of the configuration server i should use: its log's latest, else its initial one."""
-        log = c.nodes[i].log
+        """(index, groups) of the configuration server i should use: its log's latest, else its
+        snapshot's (section 7), else its initial one."""
+        n = c.nodes[i]
+        log, off = n.log, n.snapshot_index
         for k in range(len(log), 0, -1):
             if log[k - 1].config is not None:
-                return k, groups_of(log[k - 1].config)
+                return k + off, groups_of(log[k - 1].config)
+        if n.snapshot is not None:
+            return n.snapshot.config_index, groups_of(n.snapshot.config)
         return 0, (self.voters if i <= self.size else frozenset(),)
+
+    def store_at(self, index):
+        """The state machine after applying the committed entries 1..index (None if some were never seen)."""
+        if index not in self.stores:
+            entries = self.committed[:index]
+            if len(entries) < index or None in entries:
+                return None
+            store = {}
+            for e in entries:
+                kv.apply(store, e.command)
+            self.stores[index] = store
+        return self.stores[index]
+
+    def agrees(self, n, upto):
+        """Does n hold the committed entries 1..upto? Where its snapshot replaced them: its last
+        included term matches, and its state machine is what those entries give."""
+        off = n.snapshot_index
+        for k in range(max(off + 1, 1), upto + 1):
+            want, got = self.committed[k - 1], n.entry(k)
+            if want is None:
+                # Committed and compacted where the oracle saw it committed: learn it from
+                # the first server that shows it as committed; the others must agree.
+                if k <= n.commit_index:
+                    self.committed[k - 1] = got
+            elif got != want:
+                return False
+        if off and off <= upto:
+            want = self.committed[off - 1]
+            if want is not None and want.term != n.snapshot_term:
+                return False
+            expected = self.store_at(off)
+            if expected is not None and expected != n.snapshot.store:
+                return False
+        return True
 
     def check(self, c, every_event=True):
         """every_event: this is the state right after one event, so what
@@ -67,7 +107,8 @@ class Oracle:
                 other = self.leaders.get(n.term)
                 if other is None:
                     self.leaders[n.term] = i
-                    assert not every_event or n.log[:len(self.committed)] == self.committed, \
+                    assert not every_event or (n.last_log_index >= len(self.committed)
+                                               and self.agrees(n, len(self.committed))), \
                         f"S{i} became leader of term {n.term} without every committed entry (seq {c.seq})"
                 assert self.leaders[n.term] == i, f"S{self.leaders[n.term]} and S{i} both led term {n.term} (seq {c.seq})"
             index, groups = self.config_of(c, i)
@@ -79,16 +120,17 @@ class Oracle:
                 (frozenset(said["old_voters"]), frozenset(said["voters"]))
             assert used == groups, \
                 f"S{i} uses {said}, not the latest configuration in its log (index {index}) (seq {c.seq})"
-            prefix = n.log[:n.commit_index]
-            shared = min(len(prefix), len(self.committed))
-            assert prefix[:shared] == self.committed[:shared], \
+            shared = min(n.commit_index, len(self.committed))
+            assert self.agrees(n, shared), \
                 f"S{i}'s committed entries disagree with what was committed before (seq {c.seq})"
-            if len(prefix) > len(self.committed):
+            if n.commit_index > len(self.committed):
                 newly_committed_by = (i, len(self.committed))
-                self.committed = prefix
+                self.committed += [n.entry(k) for k in range(len(self.committed) + 1, n.commit_index + 1)]
+                assert self.agrees(n, n.commit_index), f"S{i}'s snapshot disagrees with its entries (seq {c.seq})"
         # (Checked less often, the oracle may have missed a commit: then it cannot tell.)
         for i, n in nodes.items() if every_event else ():
-            beyond = [k for k in range(len(self.committed), len(n.log)) if n.log[k].config is not None]
+            beyond = [k for k in range(max(len(self.committed), n.snapshot_index) + 1, n.last_log_index + 1)
+                      if n.entry(k).config is not None]
             assert len(beyond) <= 1, \
                 f"S{i} holds {len(beyond)} uncommitted configuration entries: one change at a time (seq {c.seq})"
         if every_event and newly_committed_by is not None:
@@ -104,7 +146,10 @@ class Oracle:
             candidates = [before]
         for k in range(first + 1, len(self.committed) + 1):
             entry = self.committed[k - 1]
-            holders = frozenset(j for j, n in c.nodes.items() if len(n.log) >= k and n.log[k - 1] == entry)
+            if entry is None:
+                continue                 # committed and compacted before the oracle saw it
+            # (A server whose snapshot covers k has committed it too, so it holds it.)
+            holders = frozenset(j for j, n in c.nodes.items() if n.snapshot_index >= k or n.entry(k) == entry)
             ok = False
             ok = any(majority_of_each(groups, holders) for _, groups in candidates)
             assert ok, (f"S{i} committed index {k}, but only {sorted(holders)} store it: no majority of each of "
@@ -138,16 +183,39 @@ def configuration_action(c, rng):
         assert c.seq == seq, "a refused action changes nothing"
 
 
+def snapshot_action(c, rng):
+    """Section 7: a random server that has applied entries beyond its snapshot takes one now."""
+    ready = [i for i, n in c.nodes.items() if n.up and n.last_applied > n.snapshot_index]
+    if ready:
+        c.snapshot(rng.choice(ready))
+
+
+def holds_command(n, command):
+    """Does server n hold `command`, in its log or (compacted) in its state machine? (SET k v)"""
+    _, key, value = command.split(None, 2)
+    return any(e.command == command for e in n.log) or n.store.get(key) == value
+
+
+def same_log(a, b):
+    """Do a and b hold the same log, by absolute index, where both still hold entries?"""
+    if a.last_log_index != b.last_log_index:
+        return False
+    lo = max(a.snapshot_index, b.snapshot_index)
+    return a.term_at(lo) == b.term_at(lo) and all(a.entry(k) == b.entry(k) for k in range(lo + 1, a.last_log_index + 1))
+
+
 def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=True, membership=0.0,
-               calm=False, watch=None, clients=True, **options):
+               calm=False, watch=None, clients=True, snapshots=0.0, **options):
     """Random crashes, restarts, partitions, cut links, loss, long delays and
     client commands for fault_ms; with membership (the share of steps, 0 to
     1), also new servers, configuration changes, leadership transfers and
     PreVote, CheckQuorum, ignore_votes_while_led and lease_reads switched on
-    and off. With clients, simulated clients read and write all along (they
-    stop when the faults do), and the commands by hand are sometimes a
-    client's request, a retry of one (same client and sequence number, maybe
-    at another server) or a read.
+    and off; with snapshots (a share too), servers asked to take snapshots
+    (section 7; pass snapshot_every as well to have them take their own).
+    With clients, simulated clients read and write all along (they stop when
+    the faults do), and the commands by hand are sometimes a client's
+    request, a retry of one (same client and sequence number, maybe at
+    another server) or a read.
     calm: no network faults, only crashes and restarts (so that more
     configuration changes get through). watch(c), if given, looks at the
     cluster after every event the oracle checks. Then every fault is
@@ -186,6 +254,10 @@ def faulty_run(seed, size=5, fault_ms=3000, settle_ms=4000, check_every_event=Tr
     while c.now < fault_ms:
         advance(rng.uniform(5, 60))
         ids = list(c.nodes)
+        if snapshots and rng.random() < snapshots:
+            snapshot_action(c, rng)
+            check()
+            continue
         if membership and rng.random() < membership:
             if rng.random() < 0.25:
                 switches = ["pre_vote", "check_quorum", "ignore_votes_while_led"] + (["lease_reads"] if clients else [])
@@ -275,8 +347,11 @@ def finish_membership_run(c, advance, last):
             lead = c.nodes[leader]
             config = lead.config
             members = set(config["voters"]) | set(config["learners"])
-            if lead.commit_index == len(lead.log) and lead.log[-1].command == last and config["old_voters"] is None \
-                    and all(c.nodes[i].commit_index == len(lead.log) for i in members):
+            end = lead.last_log_index
+            last_entry = lead.entry(end)
+            if lead.commit_index == end and config["old_voters"] is None \
+                    and (last_entry.command == last if last_entry is not None else holds_command(lead, last)) \
+                    and all(c.nodes[i].commit_index == end for i in members):
                 return
     raise AssertionError("no leader committed the last command everywhere in 16 s after the faults stopped")
 

@@ -549,3 +549,78 @@ def test_a_retried_command_is_marked_in_the_logs_and_applied_once(app: Page):
     app.locator("#client-command").fill("SET z 1")
     app.locator("#client-command").press("Enter")
     expect(row.locator(".cell:not(.client)", has_text="SET z 1")).to_have_count(1)
+
+
+# ----- log compaction (section 7, issue 13) -------------------------------------------------
+
+def play_scenario_step(page: Page, step: int):
+    page.locator("#scenario-next").click()
+    expect(page.locator("#narration .stepno")).to_contain_text(f"Step {step} of")
+    page.wait_for_function("s => window.raftviz.model.scenario.step === s && !window.raftviz.model.scenario.playing",
+                           arg=step, timeout=30_000)
+
+
+def test_7_a_snapshot_is_one_block_in_its_row_and_install_snapshot_is_seen(page: Page, server_url):
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server_url + "/?scenario=snapshot-install&presenter=1")
+    expect(page.locator("#narration")).to_contain_text("Figure 12")
+    set_speed(page, 1)
+    play_scenario_step(page, 1)
+    s1 = page.locator('[data-log-node="1"]')
+    block = s1.locator(".snap")
+    expect(block).to_have_count(1)
+    expect(block).to_have_text("snapshot ≤5, t3")
+    expect(block).to_have_attribute("data-snapshot-index", "5")
+    # The entries after it keep their absolute indexes; nothing of 1-5 is drawn as an entry.
+    expect(s1.locator(".cell")).to_have_count(2)
+    assert s1.locator(".cell").evaluate_all("cells => cells.map((c) => c.dataset.index)") == ["6", "7"]
+    box, first = block.bounding_box(), s1.locator('.cell[data-index="6"]').bounding_box()
+    assert box["x"] + box["width"] <= first["x"] + 1, "the block ends where index 6 begins"
+    # Readable on a projector: 18 px or more at 1280x720 in presenter mode.
+    size = block.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+    assert size >= 18, size
+
+    play_scenario_step(page, 2)                                # ends as S1 sends InstallSnapshot to S5
+    pill = page.locator(".message.is[data-message-id]")
+    expect(pill).to_have_count(1)
+    expect(pill).to_contain_text("Snap ≤5")
+    pill.click()
+    expect(page.locator("#inspector")).to_contain_text("last_included_index")
+    expect(page.locator("#inspector")).to_contain_text("x = 0")
+
+    play_scenario_step(page, 3)
+    play_scenario_step(page, 4)
+    s5 = page.locator('[data-log-node="5"]')
+    expect(s5.locator(".snap")).to_have_text("snapshot ≤5, t3")
+    assert s5.locator(".cell").evaluate_all("cells => cells.map((c) => c.dataset.index)") == ["6", "7"]
+
+    # The inspector's Snapshot control compacts S1 through what it has applied, index 7.
+    page.locator('[data-node-id="1"]').click()
+    page.locator('.tab[data-drawer="inspector"]').click()          # presenter mode keeps the side panel shut
+    page.get_by_role("button", name="Snapshot", exact=True).click()
+    expect(s1.locator(".snap")).to_have_attribute("data-snapshot-index", "7")
+    expect(s1.locator(".cell")).to_have_count(0)
+    s1.locator(".snap").click()
+    expect(page.locator("#inspector")).to_contain_text("S1's snapshot")
+    expect(page.locator("#inspector")).to_contain_text("y = 7")
+    assert errors == [], errors
+
+
+def test_7_snapshot_every_is_an_option_and_the_blocks_follow_a_running_cluster(app: Page):
+    set_speed(app, 1)
+    app.locator('.tab[data-drawer="options"]').click()
+    field = app.get_by_label("Snapshot every (entries; 0: off)")
+    field.fill("3")
+    field.dispatch_event("change")
+    app.wait_for_function("() => window.raftviz.model.options.snapshot_every === 3")
+    lead = wait_for_leader(app)
+    for k in range(7):
+        app.evaluate("c => window.raftviz.send({type: 'submit', command: c})", f"SET k {k}")
+    row = app.locator(f'[data-log-node="{lead}"]')
+    expect(row.locator(".snap")).to_have_count(1, timeout=20_000)
+    index = int(row.locator(".snap").get_attribute("data-snapshot-index"))
+    assert index >= 3
+    # Every row is drawn from its own snapshot on: no cell at or below it.
+    below = row.locator(".cell").evaluate_all("(cells, k) => cells.filter((c) => Number(c.dataset.index) <= k).length", index)
+    assert below == 0

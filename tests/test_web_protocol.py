@@ -236,6 +236,38 @@ def test_events_carry_records_changed_nodes_log_patches_and_messages_in_flight(a
     assert update["in_flight"] == session.cluster.message_ids()
 
 
+def test_7_snapshots_stream_as_blocks_and_logs_by_absolute_index(app, server, client):
+    """A snapshot travels with its node's view once, when it is another one; the log
+    patch then names the first index the log holds (section 7)."""
+    session = server.sessions.all()[0]
+    session.cluster.run_for(1000)
+    server.publish(session, 0.0)
+    client.get_received()
+    leader = session.cluster.leader()
+    for k in range(3):
+        act(client, type="submit", command=f"SET x {k}")
+    session.cluster.run_for(300)
+    server.publish(session, 0.0)
+    client.get_received()
+    assert act(client, type="snapshot", node=leader)["ok"]
+    update = received(client, "events")[-1]
+    view = {n["id"]: n for n in update["nodes"]}[leader]
+    assert (view["snapshot_index"], view["snapshot_term"]) == (3, view["term"])
+    assert view["snapshot"]["store"] == {"x": "2"} and view["snapshot"]["index"] == 3
+    assert view["log_patch"] == {"first": 4, "from": 4, "entries": []}
+    assert act(client, type="submit", command="SET y 1")["index"] == 4
+    update = received(client, "events")[-1]
+    view = {n["id"]: n for n in update["nodes"]}[leader]
+    assert "snapshot" not in view, "the same snapshot is not sent again"
+    assert view["log_patch"] == {"first": 4, "from": 4, "entries": [{"index": 4, "term": view["term"],
+                                                                     "command": "SET y 1"}]}
+    state = act(client, type="sync") and last_state(client)
+    node = next(n for n in state["nodes"] if n["id"] == leader)
+    assert [e["index"] for e in node["log"]] == [4] and node["snapshot"]["index"] == 3
+    refused = act(client, type="snapshot", node=leader)
+    assert refused["ok"] is False and "nothing new to compact" in refused["error"]
+
+
 # ----- every action type ---------------------------------------------------------------
 
 ENGINE_ACTIONS = [
@@ -516,7 +548,8 @@ def test_the_scenario_list_and_a_lecturers_broken_file(tmp_path):
     assert all(s["lecture"] and s["source"] and s["summary"] for s in data["scenarios"])
     assert data["problems"] == ["bad.yaml: steps[0].actions[0]: unknown action 'fly' (known: crash, restart, "
                                 "timeout, disconnect, connect, partition, heal, cut, link, drop, submit, network, options, "
-                                "add_server, change_config, transfer_leadership, read, clients, stop_clients)"]
+                                "add_server, change_config, transfer_leadership, read, clients, stop_clients, "
+                                "snapshot)"]
 
 
 def test_save_as_scenario_gives_a_file_that_loads_and_replays_the_session(app, server, client):
@@ -650,7 +683,7 @@ def test_every_field_of_every_action_is_checked_at_the_protocol(app, server, cli
             "link": {"a": 1, "b": 2}, "drop": {"message": 1}, "submit": {"command": "SET x 1"},
             "network": {"loss": 0.1}, "options": {"options": {"fast_backup": True}}, "add_server": {},
             "change_config": {"voters": [1, 2, 3, 4]}, "transfer_leadership": {"to": 2}, "read": {"key": "x"},
-            "clients": {"n": 2}, "stop_clients": {}}[kind]
+            "clients": {"n": 2}, "stop_clients": {}, "snapshot": {"node": 1}}[kind]
     ack = client.emit("action", {"type": kind, **good, field: value}, callback=True)
     assert ack["ok"] is False and ack["error"][:1].isupper(), ack
     assert fingerprint(session) == before

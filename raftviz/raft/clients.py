@@ -110,7 +110,7 @@ class ClientRules:
             return [], False, [TransferBusy(self.transfer_to)]
         notes: list = []
         if request is not None:
-            self.waiting[len(self.log) + 1] = request       # answered when applied (_commit_to)
+            self.waiting[self.last_log_index + 1] = request  # answered when applied (_commit_to)
         msgs = self._append(Entry(self.term, command, None, client, seq), notes)
         return msgs, False, notes
 
@@ -167,7 +167,7 @@ class ClientRules:
             notes.append(ReadNextRound(request, key, index, self.round + 1, self.round))
             self.reads.append(Read(request, key, index, self.round + 1))
             return []
-        msgs = self._start_round()
+        msgs = self._start_round(notes)
         notes.append(ReadIndexRound(request, key, index, self.round))
         return self._answer_or_keep(Read(request, key, index, self.round), notes) + msgs
 
@@ -178,14 +178,15 @@ class ClientRules:
             self.reads.append(r)
         return []
 
-    def _start_round(self) -> list:
-        """A new heartbeat round: an AppendEntries to every follower now."""
+    def _start_round(self, notes: list) -> list:
+        """A new heartbeat round: an AppendEntries to every follower now (or
+        its snapshot, to one that needs it: no round in that, so it cannot confirm)."""
         self.round += 1
         self.round_sent = self.now
         if self._alone:                                 # a majority by itself: confirmed at once
             self._confirm(self.round)
             return []
-        return [self._append_entries(p) for p in self.peers]
+        return [self._append_entries(p, notes) for p in self.peers]
 
     def _confirm(self, rnd: int) -> None:
         """A majority answered round `rnd` (and so every round before it)."""
@@ -213,7 +214,7 @@ class ClientRules:
         waiting = [r.request for r in self.reads if r.round > self.round]
         if not waiting:
             return msgs
-        msgs += self._start_round()
+        msgs += self._start_round(notes)
         notes.append(ReadRoundLeaves(self.round, tuple(waiting)))
         return msgs
 

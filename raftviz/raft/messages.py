@@ -1,6 +1,7 @@
 """The RPC messages of the Raft paper's Figure 2, plus log entries, plus the
 three messages of Ongaro's thesis that the options add: PreVote and its
-reply (section 9.6) and TimeoutNow (leadership transfer, section 3.10).
+reply (section 9.6) and TimeoutNow (leadership transfer, section 3.10), plus
+snapshots and Figure 13's InstallSnapshot RPC (section 7, log compaction).
 
 Field names are Figure 2's in snake_case. A node fills in src, dst, term and
 the Figure 2 fields; the simulator fills in the envelope (id, sent, arrives, sent_blocked)
@@ -45,6 +46,38 @@ def entry_dict(index: int, e: Entry) -> dict:
     if e.client is not None:
         d["client"], d["seq"] = e.client, e.seq
     return d
+
+
+class Snapshot(NamedTuple):
+    """Section 7 (Figure 12): what a server keeps in place of its log entries
+    up through `index`: the last included index and term (so the entry after
+    it still has a previous index and term for the AppendEntries consistency
+    check), the state machine as it was after applying that entry, and the
+    latest configuration in the log as of `index` (section 7: "to enable
+    cluster membership changes"), with the index of its entry (0: the
+    initial one).
+
+    The state machine lives here in ONE place: the key-value store and the
+    client table (`sessions`: client id -> (seq, reply), empty until client
+    sessions exist). A snapshot is a value like an entry: logs, messages and
+    checkpoints share it, nobody changes it, and a server that loads it
+    copies the state machine first (Node._load_machine)."""
+    index: int
+    term: int
+    config: object              # config.Config
+    config_index: int
+    store: dict
+    sessions: dict
+
+
+def snapshot_data(snapshot: Snapshot) -> dict:
+    """A snapshot's contents as the page and the trace see them (Figure 13's data[]);
+    the client table only once it holds something."""
+    data = {"store": dict(snapshot.store), "config": snapshot.config.to_dict()}
+    if snapshot.sessions:
+        data["sessions"] = {str(client): list(entry) if isinstance(entry, tuple) else entry
+                            for client, entry in snapshot.sessions.items()}
+    return data
 
 
 class Message:
@@ -205,5 +238,60 @@ class AppendEntriesReply(Message):
         return d
 
 
+class InstallSnapshot(Message):
+    """Figure 13: invoked by the leader to send its snapshot to a follower
+    that needs an entry the leader has already discarded.
+
+    Simplification: the simulation sends the whole snapshot in one message,
+    so Figure 13's offset, data[] chunks and done flag have nothing to do;
+    `snapshot` is the whole of data[] (its state machine and configuration)
+    with lastIncludedIndex and lastIncludedTerm."""
+    __slots__ = ("snapshot",)
+    type = "InstallSnapshot"
+
+    def __init__(self, src, dst, term, snapshot: Snapshot):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.snapshot = snapshot
+
+    @property
+    def leader_id(self) -> int:
+        return self.src
+
+    @property
+    def last_included_index(self) -> int:
+        return self.snapshot.index
+
+    @property
+    def last_included_term(self) -> int:
+        return self.snapshot.term
+
+    def fields(self) -> dict:
+        return {"leader_id": self.src, "last_included_index": self.snapshot.index,
+                "last_included_term": self.snapshot.term, "data": snapshot_data(self.snapshot)}
+
+
+class InstallSnapshotReply(Message):
+    """Figure 13's result (term), plus, as for AppendEntriesReply, what the
+    leader needs to match it to its request: the request's
+    last_included_index, and match_index, the last index the follower now
+    holds in agreement with the leader (its commitIndex once it has handled
+    the snapshot; 0 when it did not take it)."""
+    __slots__ = ("last_included_index", "match_index")
+    type = "InstallSnapshotReply"
+
+    def __init__(self, src, dst, term, last_included_index, match_index):
+        self.src = src
+        self.dst = dst
+        self.term = term
+        self.last_included_index = last_included_index
+        self.match_index = match_index
+
+    def fields(self) -> dict:
+        return {"last_included_index": self.last_included_index, "match_index": self.match_index}
+
+
 MESSAGE_TYPES = {cls.type: cls for cls in (RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply,
-                                           PreVote, PreVoteReply, TimeoutNow)}
+                                           PreVote, PreVoteReply, TimeoutNow, InstallSnapshot,
+                                           InstallSnapshotReply)}

@@ -9,6 +9,7 @@ input at a time:
     node.propose(command)         (leader) a client command
     node.change_config(voters, method)    (leader) change who votes (section 6, thesis 4)
     node.transfer_leadership(to)          (leader) hand leadership to `to` (thesis 3.10)
+    node.take_snapshot()                  compact the log through lastApplied (section 7)
 
 and each call returns an Output tuple ``(messages, reset_timer, notes)``:
 the messages to send; whether to restart the election timer with a fresh
@@ -30,6 +31,16 @@ its log, committed or not, and its initial configuration before it has
 one. A leader's election timer, which Figure 2 does not have, runs only for
 the thesis's additions that need one: CheckQuorum, and abandoning a
 leadership transfer; its length is the minimum election timeout.
+
+Log compaction (section 7): a node may replace the entries it has applied
+with a snapshot (messages.Snapshot). `log` keeps its meaning, the entries
+AFTER the snapshot, so every index in the code is absolute: the entry at
+index i is log[i - snapshot_index - 1], and entry(i) gives it or None.
+A leader whose follower needs an entry it has discarded sends
+InstallSnapshot (Figure 13) instead of AppendEntries. When to take a
+snapshot is the server's policy, not a rule of Raft: the host calls
+take_snapshot() (the simulator does so on request, and after an event that
+brings a server snapshot_every applied entries past its last snapshot).
 """
 from __future__ import annotations
 
@@ -39,8 +50,8 @@ from typing import NamedTuple
 from . import kv
 from .clients import ClientRules
 from .config import Config, differences
-from .messages import (AppendEntries, AppendEntriesReply, Entry, PreVote, PreVoteReply, RequestVote,
-                       RequestVoteReply, TimeoutNow)
+from .messages import (AppendEntries, AppendEntriesReply, Entry, InstallSnapshot, InstallSnapshotReply, PreVote,
+                       PreVoteReply, RequestVote, RequestVoteReply, Snapshot, TimeoutNow)
 from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWaits, Commit, Concede, ConfigAppend, ConfigNoop,
                     ConfigUse,
                     Election, Grant, Heartbeat, IgnoredTimeout, IgnoreVote, IgnoreVoteRestarted, LearnerRound, Leader, Match, NotLeader,
@@ -48,7 +59,9 @@ from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWait
                     QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
                     LearnerUnavailable, CatchUpGoesOn,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
-                    TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes)
+                    TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes,
+                    CoveredEntries, LoadSnapshot, NoSnapshot, RejectSnapshotLeader, RejectSnapshotTerm, SendSnapshot,
+                    SnapshotCovered, SnapshotInstalled, TakeSnapshot)
 
 FOLLOWER, CANDIDATE, LEADER = "follower", "candidate", "leader"
 
@@ -77,6 +90,10 @@ class Options:
         False, "Ignore votes while led",
         "A server that heard from a leader within the minimum election timeout ignores RequestVote "
         "(thesis 4.2.3).")
+    snapshot_every: int = _option(
+        0, "Snapshot every (entries; 0: off)",
+        "A server writes its state machine to a snapshot and discards those log entries once it has applied this "
+        "many since its last snapshot (section 7); 0: only when asked.", (0, 1000))
     unsafe_commit_by_counting: bool = _option(
         False, "Commit earlier-term entries by counting",
         "Breaks the rule of Figure 8: a leader commits an old-term entry once a majority stores it.")
@@ -115,6 +132,10 @@ class Options:
 
 
 MAX_ROUNDS = 10        # thesis 4.2.1: catch-up rounds before a leader gives up adding a server
+# The state machine, by the node's attributes (each a dict): what a snapshot keeps (Snapshot has
+# a field of each name) and what a restart or an InstallSnapshot loads from one (section 7).
+# The client table of client sessions joins as "sessions".
+MACHINE = ("store", "sessions")
 
 
 class Change(NamedTuple):
@@ -152,6 +173,7 @@ class SavedNode(NamedTuple):
     sessions: dict           # the state machine's client table: client -> (last seq applied, its reply)
     clients: tuple           # a leader's client state (ClientRules._client_state)
     restarted_at: int | None  # when it last restarted (lease reads: it keeps quiet for a while)
+    snapshot: Snapshot | None
 
 
 class Node(ClientRules):
@@ -170,19 +192,20 @@ class Node(ClientRules):
         # Persistent state on all servers.
         self.term = 0
         self.voted_for: int | None = None
-        self.log: list[Entry] = []
+        self.log: list[Entry] = []         # the entries after the snapshot: index snapshot_index + 1 first
         self.up = True
         self.answers: list = []  # Answered and ReadAnswer notes, for the host to take (clients.py)
+        # Section 7: the snapshot that replaces the entries up through snapshot_index (persistent too).
+        self._use_snapshot(None)
         self._use_config(0, self.initial)
         self._reset_volatile()
 
     def _reset_volatile(self) -> None:
         """Volatile state starts empty, as after a restart: a follower that
         knows no leader and has applied nothing."""
-        self.commit_index = 0
-        self.last_applied = 0
-        self.store: dict[str, str] = {}      # the state machine (kv.py) ...
-        self.sessions: dict[int, tuple] = {}  # ... and its client table (clients.py)
+        # A snapshot holds only committed, applied entries: a server restarts from it.
+        self.commit_index = self.last_applied = self.snapshot_index
+        self._load_machine(self.snapshot)     # the state machine (kv.py) and its client table (clients.py)
         self.heard_leader_at = None          # when it last heard its leader (message arrival time)
         self.restarted_at = None             # when it restarted, if it did (lease reads)
         self.become_follower(self.term)
@@ -208,13 +231,54 @@ class Node(ClientRules):
         self._alone = config.quorum((self.id,))           # a majority by itself: it commits at once
 
     def _find_config(self) -> None:
-        """The latest configuration in the log, or the initial one."""
-        for k in range(len(self.log), 0, -1):
-            c = self.log[k - 1].config
+        """The latest configuration in the log, else the snapshot's, else the initial one."""
+        self._use_config(*self._config_at(self.last_log_index))
+
+    def _config_at(self, index: int) -> tuple[int, Config]:
+        """(its index, the configuration) in force at log index `index`: the
+        latest configuration entry up to it, else the snapshot's, else the
+        initial one."""
+        log, off = self.log, self.snapshot_index
+        for k in range(index - off, 0, -1):
+            c = log[k - 1].config
             if c is not None:
-                self._use_config(k, c)
-                return
-        self._use_config(0, self.initial)
+                return k + off, c
+        if self.snapshot is not None:
+            return self.snapshot.config_index, self.snapshot.config
+        return 0, self.initial
+
+    # ----- snapshots (section 7) -------------------------------------------
+    def _use_snapshot(self, snapshot: Snapshot | None) -> None:
+        """Keep `snapshot` in place of the entries up through its index."""
+        self.snapshot = snapshot
+        self.snapshot_index = snapshot.index if snapshot is not None else 0
+        self.snapshot_term = snapshot.term if snapshot is not None else 0
+
+    def _load_machine(self, snapshot: Snapshot | None) -> None:
+        """Reset the state machine (MACHINE) to a snapshot's, or empty it without one."""
+        for part in MACHINE:
+            setattr(self, part, dict(getattr(snapshot, part)) if snapshot is not None else {})
+
+    def _capture(self, index: int) -> Snapshot:
+        """A snapshot of the state machine, which has applied exactly up to `index`."""
+        config_index, config = self._config_at(index)
+        machine = {"store": {}, "sessions": {}}
+        machine.update((part, dict(getattr(self, part))) for part in MACHINE)
+        return Snapshot(index, self.term_at(index), config, config_index, **machine)
+
+    def take_snapshot(self, every: int | None = None):
+        """Compact the log (section 7, Figure 12): write the state machine to a
+        snapshot through lastApplied, the last entry it has applied (so only
+        committed entries), and discard the log entries up through it and the
+        previous snapshot. every: the snapshot_every policy that asked for
+        it, for the explanation (None: a user asked)."""
+        index, first = self.last_applied, self.snapshot_index + 1
+        if index < first or not self.up:
+            return [], False, [NoSnapshot(index, self.snapshot_index)]
+        snapshot = self._capture(index)
+        del self.log[:index - self.snapshot_index]
+        self._use_snapshot(snapshot)
+        return [], False, [TakeSnapshot(index, snapshot.term, first, every)]
 
     # ----- role changes ----------------------------------------------------
     def become_follower(self, term: int, leader_id: int | None = None) -> None:
@@ -250,7 +314,7 @@ class Node(ClientRules):
         can still count late votes."""
         self.role = LEADER
         self.leader_id = self.id
-        nxt = len(self.log) + 1
+        nxt = self.last_log_index + 1
         self.next_index = {p: nxt for p in self.peers}
         self.match_index = {p: 0 for p in self.peers}
         self.in_flight = {}
@@ -269,10 +333,13 @@ class Node(ClientRules):
         self.caught_up: set[int] = set()       # learners that finished their rounds
         self._reset_clients()
 
-    def load_state(self, term: int, voted_for, log, role: str, commit_index: int, up: bool = True) -> None:
-        """Start from a given state (a lecture case). Entries up to
-        commit_index count as already applied to the state machine."""
+    def load_state(self, term: int, voted_for, log, role: str, commit_index: int, up: bool = True,
+                   snapshot: Snapshot | None = None) -> None:
+        """Start from a given state (a lecture case): `log` holds the entries
+        after `snapshot`, if there is one. Entries up to commit_index count as
+        already applied to the state machine."""
         self.term, self.voted_for, self.log, self.up = term, voted_for, list(log), up
+        self._use_snapshot(snapshot)
         self._find_config()
         self._reset_volatile()
         if role == LEADER:
@@ -283,7 +350,7 @@ class Node(ClientRules):
             self.term -= 1
             self.become_candidate()
             self.voted_for = voted_for
-        if commit_index:
+        if commit_index > self.commit_index:
             self._commit_to(commit_index, [])
 
     # ----- checkpoints -----------------------------------------------------
@@ -298,13 +365,15 @@ class Node(ClientRules):
                          dict(self.in_flight), self.config_index, self.configuration,
                          None if self.pre_votes is None else frozenset(self.pre_votes), self.heard_leader_at,
                          frozenset(self.heard), self.transfer_to, self.change, dict(self.rounds),
-                         frozenset(self.caught_up), dict(self.sessions), self._client_state(), self.restarted_at)
+                         frozenset(self.caught_up), dict(self.sessions), self._client_state(), self.restarted_at,
+                         self.snapshot)
 
     def restore(self, saved: SavedNode, log: list | None = None) -> None:
         """Become exactly the node save() saw. `log`: the log as a list, when
         saved.log is in the host's own frozen form."""
         self.term, self.voted_for, self.up, self.role = saved.term, saved.voted_for, saved.up, saved.role
         self.log = list(saved.log) if log is None else log
+        self._use_snapshot(saved.snapshot)
         self.commit_index, self.last_applied = saved.commit_index, saved.last_applied
         self.store, self.leader_id = dict(saved.store), saved.leader_id
         self.votes = set(saved.votes)
@@ -323,14 +392,27 @@ class Node(ClientRules):
     # ----- helpers ---------------------------------------------------------
     @property
     def last_log_index(self) -> int:
-        return len(self.log)
+        return self.snapshot_index + len(self.log)
 
     @property
     def last_log_term(self) -> int:
-        return self.log[-1].term if self.log else 0
+        return self.log[-1].term if self.log else self.snapshot_term
 
-    def term_at(self, index: int) -> int:
-        return self.log[index - 1].term if index > 0 else 0
+    def term_at(self, index: int) -> int | None:
+        """The term of the entry at `index`: 0 before the log, the snapshot's
+        last included term at its index, None where the snapshot has
+        compacted it or beyond the end."""
+        k = index - self.snapshot_index
+        if k > 0:
+            return self.log[k - 1].term if k <= len(self.log) else None
+        if k == 0:
+            return self.snapshot_term
+        return 0 if index == 0 else None
+
+    def entry(self, index: int) -> Entry | None:
+        """The entry at absolute `index`, or None where the snapshot has compacted it (or beyond the end)."""
+        k = index - self.snapshot_index
+        return self.log[k - 1] if 0 < k <= len(self.log) else None
 
     def _voters_but_me(self) -> list[int]:
         return [p for p in self.configuration.electorate if p != self.id]
@@ -367,13 +449,19 @@ class Node(ClientRules):
     def crash(self) -> None:
         self.up = False
         self._reset_volatile()
+        # Nothing runs on a crashed server: no state machine and no commitIndex until it
+        # restarts and loads its snapshot (restart()), which stays on its disk meanwhile.
+        self.commit_index = self.last_applied = 0
+        self._load_machine(None)
         if self.options.unsafe_forget_vote:
             self.voted_for = None
 
-    def restart(self) -> None:
+    def restart(self) -> list:
+        """Up again with its persistent state; returns its notes (a snapshot to load)."""
         self.up = True
         self._reset_volatile()
         self.restarted_at = self.now
+        return [LoadSnapshot(self.snapshot_index, self.snapshot_term)] if self.snapshot is not None else []
 
     # ----- rules for all servers -------------------------------------------
     def _observe_term(self, term: int, src: int | None, notes: list) -> bool:
@@ -394,13 +482,13 @@ class Node(ClientRules):
         first = self.last_applied + 1
         if first > index:
             return
-        store, log, waiting = self.store, self.log, self.waiting
+        store, log, off, waiting = self.store, self.log, self.snapshot_index, self.waiting
         answered = []
-        for i in range(first - 1, index):
+        for i in range(first - 1 - off, index - off):
             e = log[i]
-            reply = kv.apply(store, e.command) if e.client is None else self._apply(i + 1, e, notes)
-            if waiting and i + 1 in waiting:
-                answered.append(Answered(waiting.pop(i + 1), i + 1, reply))
+            reply = kv.apply(store, e.command) if e.client is None else self._apply(i + 1 + off, e, notes)
+            if waiting and i + 1 + off in waiting:
+                answered.append(Answered(waiting.pop(i + 1 + off), i + 1 + off, reply))
         self.last_applied = index
         notes.append(Apply(first, index))
         if answered:
@@ -497,19 +585,22 @@ class Node(ClientRules):
         if self.role != LEADER:
             return [], False, []
         peers = [p for p in peers if p in self.next_index]
+        off = self.snapshot_index
+        snapshot = tuple(p for p in peers if self.next_index[p] <= off) if off else ()
+        notes: list = [Heartbeat(tuple(peers), snapshot)]
         if self.options.lease_reads:
             self._heartbeat_round()
-        return [self._append_entries(p) for p in peers], False, [Heartbeat(tuple(peers))]
+        return [self._append_entries(p, notes) for p in peers], False, notes
 
     # ----- client commands (propose and read: clients.py) --------------------
     def _append(self, entry: Entry, notes: list) -> list:
         """Leader: append an entry of its own and send it to every follower
         that is caught up and has nothing outstanding."""
         self.log.append(entry)
-        index = len(self.log)
+        index = self.last_log_index
         if entry.config is None:
             notes.append(Propose(index, entry.command))
-        msgs = [self._append_entries(p) for p in self.peers
+        msgs = [self._append_entries(p, notes) for p in self.peers
                 if p not in self.in_flight and self.match_index[p] + 1 == self.next_index[p] == index]
         if self._alone:                                     # a cluster of one commits at once
             msgs += self._advance_commit(notes)
@@ -549,13 +640,13 @@ class Node(ClientRules):
         if method == "single" and not self.options.unsafe_direct_config_change and not self._term_committed():
             # Thesis 4.1 (the 2015 correction): no change before an entry of this term commits.
             msgs = self._append(Entry(self.term, None), notes)
-            notes.append(ChangeWaits(len(self.log), self.term))
+            notes.append(ChangeWaits(self.last_log_index, self.term))
         msgs += self._continue_change(notes)
         # While the change is under way, the leader's timer watches its learners.
         return msgs, self.change is not None, notes
 
     def _term_committed(self) -> bool:
-        return self.commit_index > 0 and self.log[self.commit_index - 1].term == self.term
+        return self.commit_index > 0 and self.term_at(self.commit_index) == self.term
 
     def _continue_change(self, notes: list) -> list:
         """Take the next step of a configuration change, if one is due: after
@@ -601,7 +692,7 @@ class Node(ClientRules):
         """Leader: append a configuration entry and use it at once (section 6)."""
         previous = self.configuration
         self.log.append(Entry(self.term, None, config))
-        index = len(self.log)
+        index = self.last_log_index
         self._use_config(index, config)
         self.drop_lease()               # a lease is counted in one configuration
         notes.append(ConfigAppend(index, config, previous, why))
@@ -614,7 +705,7 @@ class Node(ClientRules):
                 table.pop(p, None)
             self.caught_up.discard(p)
             self.heard.discard(p)
-        msgs = [self._append_entries(p) for p in self.peers
+        msgs = [self._append_entries(p, notes) for p in self.peers
                 if p not in self.in_flight and (p in added or self.match_index[p] + 1 == self.next_index[p] == index)]
         if self._alone:
             msgs += self._advance_commit(notes)
@@ -625,7 +716,7 @@ class Node(ClientRules):
         what the leader's log held when the round began."""
         # Counted as answered: the first check of the leader's timer may come at
         # once, so a learner is judged over a whole timer period from the next.
-        self.rounds[p] = (1, len(self.log), self.match_index.get(p, 0), True, 0)
+        self.rounds[p] = (1, self.last_log_index, self.match_index.get(p, 0), True, 0)
         self._round_done(p, notes)
 
     def _round_done(self, p: int, notes: list) -> bool:
@@ -652,7 +743,7 @@ class Node(ClientRules):
                 notes.append(ChangeAbandoned(p, rnd))
                 return False
             notes.append(LearnerRound(p, rnd, sent, False))
-            rnd, target, start = rnd + 1, len(self.log), match
+            rnd, target, start = rnd + 1, self.last_log_index, match
             self.rounds[p] = (rnd, target, start, answered, 0)
         return False
 
@@ -666,12 +757,12 @@ class Node(ClientRules):
         # Thesis 6.4.1: TimeoutNow lets `to` be elected at once, before any lease
         # ends; and it may arrive late, after the transfer is given up.
         self.drop_lease(for_good=True)
-        caught = self.match_index.get(to, 0) == len(self.log)
+        caught = self.match_index.get(to, 0) == self.last_log_index
         notes: list = [TransferStart(to, caught)]
         if caught:
             notes.append(TimeoutNowSent(to))
             return [TimeoutNow(self.id, to, self.term)], True, notes
-        return ([self._append_entries(to)] if to not in self.in_flight else []), True, notes
+        return ([self._append_entries(to, notes)] if to not in self.in_flight else []), True, notes
 
     def _on_timeout_now(self, m: TimeoutNow, notes):
         if m.term < self.term or self.role == LEADER:
@@ -823,15 +914,15 @@ class Node(ClientRules):
         notes.append(Leader(self.term, tuple(sorted(self.votes))))
         if self.options.noop_on_election:
             self.log.append(Entry(self.term, None))
-            notes.append(Propose(len(self.log), None))
+            notes.append(Propose(self.last_log_index, None))
         elif self.config_index > self.commit_index:
             # Its latest configuration may be uncommitted (a change an earlier
             # leader left half done). Only an entry of this term can commit it
             # (Figure 8), and no change may finish or start before (thesis 4.1):
             # so a no-op of this term, as the thesis's LogCabin always appends.
             self.log.append(Entry(self.term, None))
-            notes.append(Propose(len(self.log), None))
-            notes.append(ConfigNoop(len(self.log), self.config_index))
+            notes.append(Propose(self.last_log_index, None))
+            notes.append(ConfigNoop(self.last_log_index, self.config_index))
         self.become_leader()
         extra = []
         if self._alone:
@@ -841,7 +932,7 @@ class Node(ClientRules):
             # already knows C_old,new is committed, C_new is due now (section 6);
             # else it follows once an entry of this term commits.
             extra += self._continue_change(notes)
-        return [self._append_entries(p) for p in self.peers if p not in self.in_flight] + extra
+        return [self._append_entries(p, notes) for p in self.peers if p not in self.in_flight] + extra
 
     def _on_append_entries(self, m: AppendEntries, notes):
         leader = m.src
@@ -863,40 +954,50 @@ class Node(ClientRules):
         self.heard_leader_at = getattr(m, "arrives", None)
         prev = m.prev_log_index
         log = self.log
+        entries = m.entries
+        last_new = prev + len(entries)
+        off = self.snapshot_index          # log[k] is the entry at index off + k + 1
+        if prev < off:
+            # The snapshot covers the entries up to `off`: they are committed,
+            # so they match the leader's (it holds every committed entry,
+            # Leader Completeness). Only what follows them is checked.
+            notes.append(CoveredEntries(leader, prev, off))
+            entries = entries[off - prev:]
+            prev = off
         # Consistency check: reply false if the log has no entry at prevLogIndex
         # whose term matches prevLogTerm.
-        if prev > len(log) or (prev > 0 and log[prev - 1].term != m.prev_log_term):
+        elif prev - off > len(log) or (prev > off and log[prev - off - 1].term != m.prev_log_term) \
+                or (prev == off and off and self.snapshot_term != m.prev_log_term):
             return [self._reject(m, notes)], True
         # Append any new entries; delete an existing entry and all that follow
         # it only where it conflicts (same index, different term).
-        entries = m.entries
         notes.append(Accept(leader, prev, len(entries)))
         for k, e in enumerate(entries):
-            pos = prev + k
+            pos = prev + k - off           # where the entry goes in `log`
             if pos == len(log):
                 added = entries[k:]
                 log.extend(added)
-                notes.append(Append(pos + 1, prev + len(entries)))
+                notes.append(Append(prev + k + 1, last_new))
                 for a in added:            # nothing was deleted: only a new configuration entry matters
                     if a.config is not None:
-                        self._adopt_config(pos, added, notes)
+                        self._adopt_config(prev + k, added, notes)
                         break
                 break
             if log[pos].term != e.term:
-                notes.append(Truncate(pos + 1, len(log), log[pos].term, e.term))
+                notes.append(Truncate(prev + k + 1, off + len(log), log[pos].term, e.term))
                 del log[pos:]
                 log.extend(entries[k:])
-                notes.append(Append(pos + 1, prev + len(entries)))
-                self._adopt_config(pos, entries[k:], notes)
+                notes.append(Append(prev + k + 1, last_new))
+                self._adopt_config(prev + k, entries[k:], notes)
                 break
-        last_new = prev + len(entries)
+        last_new = max(last_new, off)
         if m.leader_commit > self.commit_index:
             # commitIndex = min(leaderCommit, index of last new entry), never backwards.
             new = min(m.leader_commit, last_new)
             if new > self.commit_index:
                 notes.append(Commit(self.commit_index, new, None, False, None))
                 self._commit_to(new, notes)
-        return [AppendEntriesReply(self.id, leader, self.term, True, prev, last_new, round=m.round)], True
+        return [AppendEntriesReply(self.id, leader, self.term, True, m.prev_log_index, last_new, round=m.round)], True
 
     def _adopt_config(self, pos: int, added, notes) -> None:
         """After the log changed from index pos + 1 on: use the latest
@@ -915,19 +1016,20 @@ class Node(ClientRules):
             notes.append(ConfigUse(self.config_index, self.configuration, self.config_index < before))
 
     def _reject(self, m: AppendEntries, notes) -> AppendEntriesReply:
-        prev, log = m.prev_log_index, self.log
+        prev, last = m.prev_log_index, self.last_log_index
         conflict_term = conflict_index = None
-        if prev > len(log):
+        if prev > last:
             if self.options.fast_backup:
-                conflict_index = len(log) + 1
-            notes.append(RejectMissing(m.src, prev, m.prev_log_term, len(log), conflict_index, None))
+                conflict_index = last + 1
+            notes.append(RejectMissing(m.src, prev, m.prev_log_term, last, conflict_index, None))
         else:
-            mine = log[prev - 1].term
+            mine = self.term_at(prev)
             if self.options.fast_backup:
                 # Section 5.3's optimization: name the conflicting term and
-                # the first index this follower stores for it.
+                # the first index this follower stores for it (its snapshot
+                # ends the search: the entries it covers are committed).
                 conflict_term, conflict_index = mine, prev
-                while conflict_index > 1 and log[conflict_index - 2].term == mine:
+                while conflict_index > self.snapshot_index + 1 and self.term_at(conflict_index - 1) == mine:
                     conflict_index -= 1
             notes.append(RejectConflict(m.src, prev, m.prev_log_term, mine, conflict_index, None))
         return AppendEntriesReply(self.id, m.src, self.term, False, prev, 0,
@@ -961,17 +1063,9 @@ class Node(ClientRules):
             if m.match_index <= self.match_index[p]:
                 notes.append(Match(p, m.match_index, False))    # e.g. a heartbeat's ack
                 return [], False
-            self.match_index[p] = m.match_index
-            self.next_index[p] = m.match_index + 1
-            notes.append(Match(p, m.match_index, True))
-            msgs = self._advance_commit(notes)
+            msgs = self._matched(p, m.match_index, notes)
             if self.role != LEADER:                             # it removed itself and stepped down
                 return msgs, True
-            if self.rounds and p in self.rounds and self._round_done(p, notes):
-                msgs += self._continue_change(notes)
-            if self.transfer_to == p and m.match_index == len(self.log):
-                notes.append(TimeoutNowSent(p))
-                msgs.append(TimeoutNow(self.id, p, self.term))
         else:
             if m.prev_log_index != self.next_index[p] - 1:
                 # Answer to an earlier probe that was retried: already handled.
@@ -979,25 +1073,65 @@ class Node(ClientRules):
                 return [], False
             self.in_flight.pop(p, None)
             self.next_index[p] = self._backed_up_next(p, m)
-            notes.append(Retry(p, self.next_index[p]))
-        # Keep going at once while the follower still needs entries or a probe,
-        # unless another AppendEntries to it is still outstanding.
+            if self.next_index[p] > self.snapshot_index:   # (else InstallSnapshot next, whose note says so)
+                notes.append(Retry(p, self.next_index[p]))
+        # (_keep_going, inline: every reply comes this way.)
         if p in self.next_index and p not in self.in_flight and (
-                self.next_index[p] <= len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
-            msgs.append(self._append_entries(p))
+                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+            msgs.append(self._append_entries(p, notes))
         return msgs, False
+
+    def _heard_from(self, p: int) -> None:
+        """A follower answered: CheckQuorum counts it, and a learner that answers is available."""
+        self.heard.add(p)
+        if self.rounds and p in self.rounds:
+            self.rounds[p] = self.rounds[p][:3] + (True,)
+
+    def _matched(self, p: int, match: int, notes) -> list:
+        """Follower p is known to match this leader's log through `match`, further
+        than before: update matchIndex and nextIndex, commit what a majority
+        now stores, and take the next step of a catch-up or a transfer.
+        Returns the messages that sends (the caller checks whether this
+        leader is still one: committing C_new may remove it)."""
+        # A follower whose snapshot covers entries counts them as the leader's:
+        # they are committed, so they are (Leader Completeness). Only a leader
+        # elected against the rules (an unsafe switch) can lack them: it then
+        # counts the follower as far as its own log goes, no further.
+        match = min(match, self.snapshot_index + len(self.log))
+        self.match_index[p] = match
+        self.next_index[p] = match + 1
+        notes.append(Match(p, match, True))
+        msgs = self._advance_commit(notes)
+        if self.role != LEADER:
+            return msgs
+        if self.rounds and p in self.rounds and self._round_done(p, notes):
+            msgs += self._continue_change(notes)
+        if self.transfer_to == p and match == self.last_log_index:
+            notes.append(TimeoutNowSent(p))
+            msgs.append(TimeoutNow(self.id, p, self.term))
+        return msgs
+
+    def _keep_going(self, p: int, notes) -> list:
+        """Keep going at once while the follower still needs entries or a probe,
+        unless another AppendEntries (or InstallSnapshot) to it is still outstanding."""
+        if p in self.next_index and p not in self.in_flight and (
+                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+            return [self._append_entries(p, notes)]
+        return []
 
     def _backed_up_next(self, p: int, m: AppendEntriesReply) -> int:
         """After a rejection: decrement nextIndex (Figure 2), or with the
-        fast-backup option jump using the follower's conflict hints."""
+        fast-backup option jump using the follower's conflict hints. (A
+        nextIndex at or below this leader's snapshot means InstallSnapshot next.)"""
         floor = self.match_index[p] + 1
         if not self.options.fast_backup or m.conflict_index is None:
             return max(floor, self.next_index[p] - 1)
         if m.conflict_term is None:
             return max(floor, min(m.conflict_index, self.next_index[p] - 1))
-        # If we have entries of the conflicting term, retry just after our last one.
-        for i in range(min(m.prev_log_index, len(self.log)), 0, -1):
-            t = self.log[i - 1].term
+        # If we have entries of the conflicting term, retry just after our last
+        # one. Below the snapshot the terms are gone: then use the hint.
+        for i in range(min(m.prev_log_index, self.last_log_index), self.snapshot_index - 1, -1):
+            t = self.term_at(i)
             if t == m.conflict_term:
                 return max(floor, i + 1)
             if t < m.conflict_term:
@@ -1005,20 +1139,95 @@ class Node(ClientRules):
         return max(floor, m.conflict_index)
 
     # ----- leader internals --------------------------------------------------
-    def _append_entries(self, p: int) -> AppendEntries:
+    def _append_entries(self, p: int, notes: list) -> AppendEntries | InstallSnapshot:
         """The AppendEntries this leader owes follower p right now. While the
         match point is unknown (matchIndex + 1 < nextIndex) it is an empty
-        probe; once found, it carries up to entries_per_append entries."""
+        probe; once found, it carries up to entries_per_append entries. If the
+        leader has discarded the entry before nextIndex in its snapshot, it
+        cannot send AppendEntries (no prevLogTerm, no entries): it sends its
+        snapshot instead (section 7, Figure 13)."""
         nxt = self.next_index[p]
         prev = nxt - 1
+        off = self.snapshot_index
+        if prev < off:
+            notes.append(SendSnapshot(p, nxt, off, self.snapshot_term))
+            self.in_flight[p] = _SNAPSHOT_SENT
+            return InstallSnapshot(self.id, p, self.term, self.snapshot)
         log = self.log
-        if self.match_index[p] == prev and nxt <= len(log):
-            entries = tuple(log[prev:prev + self.options.entries_per_append])
+        if self.match_index[p] == prev and prev - off < len(log):
+            entries = tuple(log[prev - off:prev - off + self.options.entries_per_append])
         else:
             entries = ()
         self.in_flight[p] = prev
-        return AppendEntries(self.id, p, self.term, prev, log[prev - 1].term if prev else 0,
+        return AppendEntries(self.id, p, self.term, prev, log[prev - off - 1].term if prev > off else self.snapshot_term,
                              entries, self.commit_index, self.round)
+
+    # ----- InstallSnapshot (section 7, Figure 13) --------------------------------
+    def _on_install_snapshot(self, m: InstallSnapshot, notes):
+        """Figure 13's receiver, the whole snapshot in one message: reply at
+        once to an older term; else take the sender as leader (as AppendEntries
+        does), and keep the entries after the snapshot if the log has the
+        snapshot's last included entry, else discard the whole log; load the
+        snapshot's state machine and configuration unless it had already
+        applied beyond them."""
+        leader, snap = m.src, m.snapshot
+        index = snap.index
+        if m.term < self.term:
+            notes.append(RejectSnapshotTerm(leader, m.term, self.term))
+            return [InstallSnapshotReply(self.id, leader, self.term, index, 0)], False
+        if self.role == LEADER:
+            notes.append(RejectSnapshotLeader(leader, self.term))
+            return [InstallSnapshotReply(self.id, leader, self.term, index, 0)], False
+        if self.role == CANDIDATE:
+            notes.append(Concede(leader, self.term))
+            self.become_follower(self.term, leader)
+        else:
+            self.leader_id = leader
+            self.pre_votes = None
+        self.heard_leader_at = getattr(m, "arrives", None)
+        off = self.snapshot_index
+        if index <= off:
+            # Step 5 keeps only the larger snapshot: its own already covers this one.
+            notes.append(SnapshotCovered(leader, index, off))
+            return [InstallSnapshotReply(self.id, leader, self.term, index, self.commit_index)], True
+        first, last, applied = off + 1, self.last_log_index, self.last_applied
+        # Step 6: a snapshot of a prefix of its log (a retransmission, say): the
+        # entries after it are still valid. Step 7: else the whole log goes.
+        kept = self.term_at(index) == snap.term
+        del self.log[:index - off if kept else len(self.log)]
+        self._use_snapshot(snap)
+        notes.append(SnapshotInstalled(leader, index, snap.term, first, last, kept, applied, snap.config))
+        if applied < index or not kept:
+            # Step 8: reset the state machine to the snapshot's. Its entries are
+            # committed: commitIndex and lastApplied move up to its index. (A
+            # server that had applied beyond the snapshot holds its last included
+            # entry, committed, so it kept its log and keeps its state machine.)
+            self._load_machine(snap)
+            self.commit_index = self.last_applied = index
+        before = self.config_index
+        self._find_config()
+        # (A configuration the snapshot holds is committed, and its note says it is loaded.)
+        if self.config_index != before and self.config_index > index:
+            notes.append(ConfigUse(self.config_index, self.configuration, self.config_index < before))
+        return [InstallSnapshotReply(self.id, leader, self.term, index, self.commit_index)], True
+
+    def _on_install_snapshot_reply(self, m: InstallSnapshotReply, notes):
+        """The follower has the snapshot: it matches this leader's log through
+        m.match_index. Continue with AppendEntries from there (section 7)."""
+        p = m.src
+        if self.role != LEADER or m.term != self.term or p not in self.next_index:
+            notes.append(StaleReply(m.type, p, m.term))
+            return [], False
+        self._heard_from(p)
+        if self.in_flight.get(p) == _SNAPSHOT_SENT:
+            del self.in_flight[p]
+        if m.match_index <= self.match_index[p]:
+            notes.append(Match(p, m.match_index, False))        # a duplicate: it knew that already
+            return [], False
+        msgs = self._matched(p, m.match_index, notes)
+        if self.role != LEADER:
+            return msgs, True
+        return msgs + self._keep_going(p, notes), False
 
     def _advance_commit(self, notes) -> list:
         """If there exists an N > commitIndex such that a majority of
@@ -1029,12 +1238,13 @@ class Node(ClientRules):
         Returns the messages that next step sends."""
         cfg = self.configuration
         me = self.id
+        last = self.snapshot_index + len(self.log)
         if self._plain:
             matches = sorted(self.match_index.values(), reverse=True)
-            matches.insert(0, len(self.log))
+            matches.insert(0, last)
             n = matches[self._majority - 1]
         else:
-            n = cfg.agreed_index(self.match_index, me, len(self.log))
+            n = cfg.agreed_index(self.match_index, me, last)
         if n <= self.commit_index:
             return []
         match = self.match_index
@@ -1045,9 +1255,11 @@ class Node(ClientRules):
             holders = ((me,) if me in voters else ()) + tuple(p for p in self.peers if p in voters and match[p] >= n)
         # Terms in a log never decrease, so if entry n is from an earlier term,
         # so is every entry below it: nothing can be committed by counting.
-        old_term = self.log[n - 1].term != self.term
+        # (n > commitIndex >= snapshot_index: entry n is in the log.)
+        n_term = self.log[n - self.snapshot_index - 1].term
+        old_term = n_term != self.term
         if old_term and not self.options.unsafe_commit_by_counting:
-            notes.append(OldTermMajority(n, self.log[n - 1].term, holders))
+            notes.append(OldTermMajority(n, n_term, holders))
             return []
         notes.append(Commit(self.commit_index, n, holders, old_term,
                             cfg if cfg.joint or not self.is_voter else None))
@@ -1063,6 +1275,9 @@ class Node(ClientRules):
         # of the configuration now in use, not to one it just left out.
         return msgs + self._serve_reads(notes) if self.reads else msgs
 
+
+# in_flight's mark for an InstallSnapshot outstanding (an AppendEntries has its prev_log_index, >= 0).
+_SNAPSHOT_SENT = -1
 
 # The messages receive() hands to _receive_vote().
 _VOTE_RULES = frozenset(("RequestVote", "RequestVoteReply", "PreVote", "PreVoteReply", "TimeoutNow"))
@@ -1080,4 +1295,6 @@ _HANDLERS = {
     "PreVote": Node._on_pre_vote,
     "PreVoteReply": Node._on_pre_vote_reply,
     "TimeoutNow": Node._on_timeout_now,
+    "InstallSnapshot": Node._on_install_snapshot,
+    "InstallSnapshotReply": Node._on_install_snapshot_reply,
 }

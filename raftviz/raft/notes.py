@@ -65,7 +65,7 @@ Apply = note_type("Apply", "apply", "first last")
 Match = note_type("Match", "match", "peer match_index progressed")
 Retry = note_type("Retry", "retry", "peer next_index")
 OldTermMajority = note_type("OldTermMajority", "old_term_majority", "index term holders")
-Heartbeat = note_type("Heartbeat", "heartbeat", "peers")
+Heartbeat = note_type("Heartbeat", "heartbeat", "peers snapshot")   # snapshot: those it sends InstallSnapshot
 Propose = note_type("Propose", "propose", "index command")
 NotLeader = note_type("NotLeader", "not_leader", "role leader_id")
 
@@ -110,6 +110,19 @@ PreVotes = note_type("PreVotes", "pre_votes", "voter granted count needed tally"
 IgnoreVote = note_type("IgnoreVote", "ignore_vote", "candidate term kind leader since lease")   # times: µs
 QuorumHeard = note_type("QuorumHeard", "quorum_heard", "heard")
 QuorumLost = note_type("QuorumLost", "quorum_lost", "heard config")
+# Log compaction (section 7, Figures 12 and 13).
+# every: the snapshot_every option when the server took it by itself, None when asked to
+TakeSnapshot = note_type("TakeSnapshot", "snapshot", "index term first every")
+NoSnapshot = note_type("NoSnapshot", "no_snapshot", "applied snapshot_index")
+LoadSnapshot = note_type("LoadSnapshot", "load_snapshot", "index term")        # a restart
+SendSnapshot = note_type("SendSnapshot", "send_snapshot", "peer next_index index term")
+RejectSnapshotTerm = note_type("RejectSnapshotTerm", "reject_snapshot_term", "leader their_term my_term")
+RejectSnapshotLeader = note_type("RejectSnapshotLeader", "reject_snapshot_leader", "leader term")
+SnapshotCovered = note_type("SnapshotCovered", "snapshot_covered", "leader index my_index")
+# first, last: the log indexes it held before (none if first > last); kept: its entry at
+# `index` had the snapshot's term, so it kept the entries after it; applied: its lastApplied before
+SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot", "leader index term first last kept applied config")
+CoveredEntries = note_type("CoveredEntries", "covered_entries", "leader prev_log_index snapshot_index")
 
 
 def name(node: int | None) -> str:
@@ -304,8 +317,12 @@ def _old_term_majority(me, index, term, holders):
             f"{me}'s current term: {me} does not commit it by counting (Figure 8).")
 
 
-def _heartbeat(me, peers):
-    return f"{me} has not sent to {names(peers)} for a heartbeat interval: it sends AppendEntries."
+def _heartbeat(me, peers, snapshot=()):
+    due = f"{me} has not sent to {names(peers)} for a heartbeat interval"
+    if not snapshot:
+        return f"{due}: it sends AppendEntries."
+    rest = [p for p in peers if p not in snapshot]
+    return f"{due}: it sends AppendEntries to {names(rest)}." if rest else f"{due}."
 
 
 def _propose(me, index, command):
@@ -587,6 +604,77 @@ def _quorum_lost(me, heard, config):
             f"elected a new leader.")
 
 
+def _take_snapshot(me, index, term, first, every):
+    what = (f"it writes its state machine to a snapshot through index {index} (term {term}) and discards its log "
+            f"{span(first, index)}, which the snapshot replaces (section 7)")
+    if every is not None:
+        count = index - first + 1
+        since = "since its last snapshot" if first > 1 else "and has no snapshot yet"
+        return f"{me} has applied {count} entr{'y' if count == 1 else 'ies'} {since} (snapshot every {every}): {what}."
+    return f"{me} has applied up to index {index}: {what}."
+
+
+def _no_snapshot(me, applied, snapshot_index):
+    return (f"{me} has applied nothing beyond its snapshot (through index {snapshot_index}): there is nothing to "
+            f"compact.")
+
+
+def _load_snapshot(me, index, term):
+    return (f"{me} loads its snapshot (through index {index}, term {term}): its state machine starts from it, and "
+            f"its commitIndex and lastApplied from {index}, since a snapshot holds only committed entries.")
+
+
+def _send_snapshot(me, peer, next_index, index, term):
+    return (f"{me}'s nextIndex for {name(peer)} is {next_index}, but {me} has discarded that entry: its snapshot "
+            f"replaces indexes up to {index} (term {term}). {me} sends {name(peer)} InstallSnapshot instead of "
+            f"AppendEntries (Figure 13).")
+
+
+def _reject_snapshot_term(me, leader, their_term, my_term):
+    return (f"{me} rejects InstallSnapshot from {name(leader)}: {name(leader)}'s term {their_term} is older than "
+            f"{me}'s term {my_term}; the reply tells {name(leader)} about term {my_term}.")
+
+
+def _reject_snapshot_leader(me, leader, term):
+    return (f"{me} ignores InstallSnapshot from {name(leader)}: {me} is itself leader of term {term}. Two leaders in "
+            f"one term can only happen with an unsafe switch on.")
+
+
+def _snapshot_covered(me, leader, index, my_index):
+    return (f"{me} already has a snapshot through index {my_index}, which covers {name(leader)}'s (through index "
+            f"{index}): it keeps its own and replies.")
+
+
+def _install_snapshot(me, leader, index, term, first, last, kept, applied, config):
+    held = f"its {span(first, last)}" if first <= last else "no entries beyond its own snapshot"
+    head = f"{me} installs {name(leader)}'s snapshot through index {index} (term {term})"
+    if kept:
+        after = (f"keeps {span(index + 1, last)}, which follow it" if last > index
+                 else "has no entries after it")
+        log = (f"its own entry at index {index} has the same term, so the entries after it are still valid: it "
+               f"discards {span(first, index)}, which the snapshot covers, and {after}")
+    elif first <= last and last > index:
+        log = (f"it discards its whole log ({held}): the snapshot supersedes it, and entries beyond index {index} "
+               f"may conflict with it")
+    elif first <= last:
+        log = f"it discards its whole log ({held}): the snapshot supersedes it"
+    else:
+        log = f"it held {held}"
+    if kept and applied >= index:
+        machine = f"It had already applied up to index {applied}, so its state machine stays."
+    else:
+        had = f"it had applied up to index {applied}" if applied else "it had applied nothing"
+        machine = (f"It loads the snapshot's state machine and its configuration, {config.describe()} ({had}); its "
+                   f"commitIndex and lastApplied become {index}.")
+    return f"{head}: {log}. {machine}"
+
+
+def _covered_entries(me, leader, prev_log_index, snapshot_index):
+    return (f"{me}'s snapshot already covers indexes up to {snapshot_index}, beyond this AppendEntries' previous "
+            f"index {prev_log_index}: those entries are committed, so they match the leader's; {me} checks only what "
+            f"comes after them.")
+
+
 _TEXT = {
     "answered": _answered, "duplicate": _duplicate, "read_answer": _read_answer,
     "read_waits_for_term": _read_waits_for_term, "read_index_round": _read_index_round,
@@ -608,4 +696,9 @@ _TEXT = {
     "timeout_now_taken": _timeout_now_taken, "pre_election": _pre_election, "pre_grant": _pre_grant,
     "pre_refuse": _pre_refuse, "pre_refuse_led": _pre_refuse_led, "pre_votes": _pre_votes, "ignore_vote": _ignore_vote,
     "quorum_heard": _quorum_heard, "quorum_lost": _quorum_lost,
+    "snapshot": _take_snapshot, "no_snapshot": _no_snapshot, "send_snapshot": _send_snapshot,
+    "load_snapshot": _load_snapshot,
+    "reject_snapshot_term": _reject_snapshot_term, "reject_snapshot_leader": _reject_snapshot_leader,
+    "snapshot_covered": _snapshot_covered, "install_snapshot": _install_snapshot,
+    "covered_entries": _covered_entries,
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..raft.config import Config
 
-STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config")
+STATE_KEYS = ("leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config", "snapshot")
 
 
 def role_of(node) -> str:
@@ -73,6 +73,8 @@ def state_failures(c, checks: dict) -> list[str]:
         got = c.nodes[i].config
         if got != want:
             out.append(f"S{i} should use {config_words(want)}, but it uses {config_words(got)}")
+    for i, want in checks.get("snapshot", {}).items():
+        out += snapshot_failures(i, c.nodes[i], want)
     return out
 
 
@@ -122,6 +124,23 @@ def shown(field: str, value) -> str:
     if value is None:
         return "nothing"
     return f"“{value}”" if field in ("key", "command", "value", "result") else str(value)
+
+
+def snapshot_words(index: int, term: int) -> str:
+    return f"a snapshot through index {index} (term {term})" if index else "no snapshot"
+
+
+def snapshot_failures(i: int, node, want: dict | None) -> list[str]:
+    """A claim about a server's snapshot: None (it has none), or its index and
+    optionally its term and its store."""
+    got = snapshot_words(node.snapshot_index, node.snapshot_term)
+    if want is None:
+        return [] if node.snapshot is None else [f"S{i} should have no snapshot, but it has {got}"]
+    if node.snapshot_index != want["index"] or want.get("term", node.snapshot_term) != node.snapshot_term:
+        return [f"S{i} should have {snapshot_words(want['index'], want.get('term', '?'))}, but it has {got}"]
+    if "store" in want and node.snapshot.store != want["store"]:
+        return [f"S{i}'s snapshot should hold {want['store']}, but holds {node.snapshot.store}"]
+    return []
 
 
 def config_words(config: dict) -> str:

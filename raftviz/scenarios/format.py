@@ -25,7 +25,7 @@ ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TOP = {"id", "title", "source", "lecture", "summary", "labels", "cluster", "initial", "steps"}
 CLUSTER = {"size", "seed", "election_timeout", "heartbeat_interval", "latency", "options", "members"}
 STEP = {"caption", "from", "members", "actions", "until", "expect", "question"}
-STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config"}
+STATE = {"leader", "roles", "terms", "logs", "commit", "match_index", "next_index", "config", "snapshot"}
 CLIENTS = {"history", "linearizable"}     # the clients' requests and the checker's verdict (section 8)
 UNTIL = STATE | CLIENTS | {"for", "delivered", "sent", "quiet", "votes_counted", "happened", "within"}
 EXPECT = STATE | CLIENTS | {"voted_for", "votes", "leaders", "violations", "rejections", "vote_refusals",
@@ -417,6 +417,23 @@ def _state_checks(c: _Checker, raw: dict, path: str, size: int) -> dict:
     if "config" in raw:
         out["config"] = c.node_map(raw["config"], f"{path}.config", size,
                                    lambda v, p: _configuration(c, v, p, size))
+    if "snapshot" in raw:
+        out["snapshot"] = c.node_map(raw["snapshot"], f"{path}.snapshot", size, lambda v, p: _snapshot_claim(c, v, p))
+    return out
+
+
+def _snapshot_claim(c: _Checker, raw, path: str) -> dict | None:
+    """A server's snapshot: `none`, or {index, term, store} (term and store optional)."""
+    if raw in (None, "none"):
+        return None
+    raw = c.mapping(raw, path, {"index", "term", "store"}, ("index",))
+    out = {"index": c.whole(raw["index"], f"{path}.index", 1)}
+    if "term" in raw:
+        out["term"] = c.whole(raw["term"], f"{path}.term", 1)
+    if "store" in raw:
+        if not isinstance(raw["store"], dict):
+            c.fail(f"{path}.store", "should map keys to values, e.g. {x: 3}")
+        out["store"] = {str(k): str(x) for k, x in raw["store"].items()}
     return out
 
 

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 from ..sim import Cluster
 from ..sim.budget import Budget
-from .conditions import config_words, delivered, failures, happened_failures, holds, matches, noted, sent, shown
+from .conditions import (config_words, delivered, failures, happened_failures, holds, matches, noted, sent, shown,
+                         snapshot_words)
 from .format import Spec, Step
 
 
@@ -272,6 +273,9 @@ def describe(conditions: dict) -> str:
                 parts.append(f"request {want['id']}" + (f" with {', '.join(said)}" if said else ""))
         elif key == "linearizable":
             parts.append("a linearizable history" if value else "a history that is not linearizable")
+        elif key == "snapshot":
+            parts.append(" and ".join(f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
+                                      for i, v in value.items()))
         elif key == "happened":
             parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
                                       for code, servers in value.items()))

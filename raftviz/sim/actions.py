@@ -302,12 +302,11 @@ class Restart(_NodeAction):
             raise FieldError("node", f"S{action['node']} is already up.")
 
     def apply(self, world, action):
-        world.restart(action["node"])
-        return [], (), None, None
+        return world.restart(action["node"]), (), None, None
 
     def text(self, a):
-        return (f"{name(a['node'])} restarts as a follower with its saved term, vote and log; "
-                f"its commitIndex starts again at 0 and it re-applies entries as it learns what is committed.")
+        return (f"{name(a['node'])} restarts as a follower with its saved term, vote and log; it has lost its "
+                f"commitIndex and state machine, and re-applies entries as it learns what is committed.")
 
 
 class Timeout(_NodeAction):
@@ -327,6 +326,31 @@ class Timeout(_NodeAction):
 
     def text(self, a):
         return f"{name(a['node'])}'s election timer is made to fire now."
+
+
+class Snapshot(_NodeAction):
+    type = "snapshot"
+    summary = ("A server writes its state machine to a snapshot and discards the log entries it has applied "
+               "(section 7).")
+    method = None                           # Cluster.snapshot(node): one name with the view, snapshot()
+
+    def check_state(self, world, action):
+        i = action["node"]
+        node = world.nodes[i]
+        if not node.up:
+            raise FieldError("node", f"S{i} is down: a crashed server takes no snapshot.")
+        if node.last_applied <= node.snapshot_index:
+            if node.snapshot_index:
+                raise FieldError("node", f"S{i} has applied nothing since its last snapshot (through index "
+                                         f"{node.snapshot_index}): there is nothing new to compact.")
+            raise FieldError("node", f"S{i} has applied no entries yet: a snapshot holds only what a server has "
+                                     f"applied, so there is nothing to compact.")
+
+    def apply(self, world, action):
+        return world.take_snapshot(action["node"])
+
+    def text(self, a):
+        return f"{name(a['node'])} is asked to take a snapshot."
 
 
 class Disconnect(_NodeAction):
@@ -797,7 +821,7 @@ class TransferLeadership(_LeaderAction):
 REGISTRY: dict[str, ActionType] = {t.type: t for t in (
     Crash(), Restart(), Timeout(), Disconnect(), Connect(), Partition(), Heal(), Cut(), Link(), Drop(), Submit(),
     Network(), SetOptions(), AddServer(), ChangeConfig(), TransferLeadership(), Read(), StartClients(),
-    StopClients())}
+    StopClients(), Snapshot())}
 TYPES = tuple(REGISTRY)
 
 

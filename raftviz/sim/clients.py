@@ -146,7 +146,7 @@ class Clients:
             return [NoAnswer(i)], (), None, None
         node.now = world.now
         was_leader = node.role == LEADER
-        before = len(node.log)
+        before = node.last_log_index
         self.pending[op["id"]] = i
         if op["kind"] == "read":
             out = node.read(op["id"], op["key"])
@@ -156,10 +156,10 @@ class Clients:
             self.pending.pop(op["id"], None)
             op["hint"] = getattr(out[2][-1], "leader_id", None)
             self._finish(op, "failed")
-        if op["kind"] == "write" and len(node.log) > before:
+        if op["kind"] == "write" and node.last_log_index > before:
             op["appended"] = True       # in some leader's log: it may take effect, even if this leader falls
         violations = world._after(node, out, was_leader)
-        return out[2], out[0], violations, len(node.log) if len(node.log) > before else None
+        return out[2], out[0], violations, node.last_log_index if node.last_log_index > before else None
 
     def _finish(self, op: dict, status: str, result=None) -> None:
         op["status"], op["returned"], op["result"] = status, ms(self.world.now), result

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..raft import LEADER, CANDIDATE, Options, kv
+from ..raft.messages import snapshot_data
 from . import actions as action_rules
 from . import linearizable
 from . import replay as history_file
@@ -240,12 +241,18 @@ class Cluster:
         return self._history.markers(limit)
 
     def node_view(self, i: int) -> dict:
-        """What can be seen of one node, without its log (see snapshot())."""
+        """What can be seen of one node, without its log (see snapshot()).
+        log_length is its last log index (snapshot included); snapshot_index
+        and snapshot_term are 0 without a snapshot, and `snapshot` is then None,
+        else {index, term, store, config} (section 7)."""
         w = self._world
         n = w.nodes[i]
+        snap = n.snapshot
         d = {"id": i, "up": n.up, "role": n.role, "term": n.term, "voted_for": n.voted_for,
              "commit_index": n.commit_index, "last_applied": n.last_applied, "store": dict(n.store),
-             "leader_id": n.leader_id, "log_length": len(n.log),
+             "leader_id": n.leader_id, "log_length": n.last_log_index,
+             "snapshot_index": n.snapshot_index, "snapshot_term": n.snapshot_term,
+             "snapshot": None if snap is None else {"index": snap.index, "term": snap.term, **snapshot_data(snap)},
              "timer": ms(w.deadline[i]) if n.up and w.deadline[i] != INF else None,
              "config": n.config, "config_index": n.config_index}
         if n.sessions:
@@ -270,14 +277,20 @@ class Cluster:
                 d["catch_up"] = {str(p): {"round": r, "target": t} for p, (r, t, *_) in n.rounds.items()}
         return d
 
-    def snapshot(self) -> dict:
-        """The whole visible state, JSON-serializable: every node with its
-        log, the messages in flight, the network, time and position."""
+    def snapshot(self, node=None):
+        """Two things of one name. c.snapshot(2): S2 takes a snapshot, the
+        `snapshot` action (section 7: it compacts its log through what it has
+        applied). c.snapshot(): the whole visible state, JSON-serializable:
+        every node with its log (the entries after its snapshot, each with
+        its absolute index), the messages in flight, the network, time and
+        position."""
+        if node is not None:
+            return self.act({"type": "snapshot", "node": node})
         w = self._world
         nodes = []
         for i, n in w.nodes.items():
             d = self.node_view(i)
-            d["log"] = entries_list(n.log)
+            d["log"] = entries_list(n.log, n.snapshot_index + 1)
             nodes.append(d)
         return {
             "time": ms(w.now), "seq": self.seq, "length": self._history.length, "oldest": self.oldest,

@@ -25,13 +25,29 @@ CONFIG_FIELDS = {"size", "seed", "election_timeout", "heartbeat_interval", "late
                  "history_limit", "checkpoint_interval", "members"}
 
 
+# A file's action sits beside its own position, "seq"; a client's sequence
+# number (submit's "seq") is written "client_seq" there, and read back.
+def _in_file(action: dict) -> dict:
+    if "seq" not in action:
+        return action
+    out = dict(action)
+    out["client_seq"] = out.pop("seq")
+    return out
+
+
+def _from_file(step: dict) -> dict:
+    if "client_seq" in step:
+        step["seq"] = step.pop("client_seq")
+    return step
+
+
 def export(cluster) -> dict:
     history = cluster._history
     return {
         "format": FORMAT, "version": VERSION,
         "config": cluster.config,
         "initial": state_rules.to_state(cluster._specs) if cluster._specs else None,
-        "actions": [{"seq": seq, "time": ms(time), **action} for seq, (time, action) in history.actions.items()],
+        "actions": [{"seq": seq, "time": ms(time), **_in_file(action)} for seq, (time, action) in history.actions.items()],
         "length": history.length,
         "position": {"seq": history.seq, "time": ms(history.world.now)},
     }
@@ -90,6 +106,7 @@ def replay(cls, data, *, budget: Budget | None = None, keep: dict | None = None)
             raise ValueError(f"Action {k} is not an object.")
         step = dict(step)
         seq, time = step.pop("seq", None), step.pop("time", None)
+        step = _from_file(step)
         if not is_int(seq) or not history.seq < seq <= length:
             raise ValueError(f"Action {k} has a bad position (seq {quote(seq)}).")
         if isinstance(time, bool) or not isinstance(time, (int, float)) or not 0 <= time <= MAX_TIME:

@@ -25,6 +25,7 @@ import random
 from heapq import heapify, heappop, heappush
 
 from ..raft import LEADER, AppendEntries, Node, Options
+from ..raft.messages import InstallSnapshot
 from ..raft.notes import NotLeader
 from .frozen import freeze, thaw
 from .actions import MAX_NODES, REGISTRY
@@ -57,6 +58,7 @@ class World:
         self.members = tuple(members) if members is not None else None
         self.ids = tuple(range(1, size + 1))
         self.options = options
+        self.snapshot_every = options.snapshot_every      # read after every event: kept at hand
         self.election_timeout = (us(election_timeout[0]), us(election_timeout[1]))
         self.heartbeat_interval = us(heartbeat_interval)
         self.rng = random.Random(seed)
@@ -95,7 +97,7 @@ class World:
             i = spec["id"]
             node = self.nodes[i]
             node.load_state(spec["term"], spec["voted_for"], spec["log"], spec["role"],
-                            spec["commit_index"], spec["up"])
+                            spec["commit_index"], spec["up"], spec.get("snapshot"))
             node.next_index.update(spec.get("next_index", {}))
             node.match_index.update(spec.get("match_index", {}))
             if "timer" in spec:
@@ -171,7 +173,8 @@ class World:
             m.arrives = arrives = now + lo + int(spread * rnd())
             order += 1
             heappush(queue, (arrives, order, DELIVER, m, None))
-            if m.__class__ is AppendEntries:
+            cls = m.__class__
+            if cls is AppendEntries or cls is InstallSnapshot:      # a leader's: the follower hears from it
                 self.heartbeat_due[m.src][m.dst] = now + self.heartbeat_interval
         self.order = order
         self.next_message_id = next_id
@@ -179,7 +182,10 @@ class World:
     def _after(self, node, out, was_leader: bool) -> list | None:
         """Carry out a node's Output: send, fix timers, and let the monitor look.
         A leader's reset starts its own election timer (CheckQuorum, a
-        transfer): the minimum election timeout, not random."""
+        transfer): the minimum election timeout, not random. Then the
+        snapshot_every policy: a server that has applied that many entries
+        since its last snapshot takes one now, once the monitor has seen the
+        entries it applied; its note joins the event's."""
         msgs, reset, notes = out
         i = node.id
         if node.answers:
@@ -208,7 +214,15 @@ class World:
                 self._send(msgs)
             if reset:
                 self._reset_timer(i)
-        return self.monitor.observe(node, notes)
+        found = self.monitor.observe(node, notes)
+        every = self.snapshot_every
+        if every and node.last_applied - node.snapshot_index >= every and node.up:
+            more = node.take_snapshot(every)[2]
+            notes.extend(more)
+            also = self.monitor.observe(node, more)
+            if also:
+                found = (found or []) + also
+        return found
 
     def _follow_peers(self, i: int, node) -> None:
         """A leader's configuration changed: heartbeats for its new members
@@ -377,9 +391,11 @@ class World:
         self.heartbeat_due[i] = None
         return self.clients.leader_lost(i) if self.clients.pending else []
 
-    def restart(self, i: int) -> None:
-        self.nodes[i].restart()
+    def restart(self, i: int) -> list:
+        """Returns the node's notes (it loads its snapshot, if it has one)."""
+        notes = self.nodes[i].restart()
         self._reset_timer(i)
+        return notes
 
     def fire_timeout(self, i: int):
         node = self.nodes[i]
@@ -399,9 +415,15 @@ class World:
         """The leader starts a configuration change (checked by actions.py).
         Returns the log index of the first entry it appended, if any."""
         node = self.nodes[self.leader()]
-        before = len(node.log)
+        before = node.last_log_index
         out = node.change_config(voters, method)
-        return out[2], out[0], self._after(node, out, True), before + 1 if len(node.log) > before else None
+        return out[2], out[0], self._after(node, out, True), before + 1 if node.last_log_index > before else None
+
+    def take_snapshot(self, i: int):
+        """Server i compacts its log through what it has applied (the snapshot action)."""
+        node = self.nodes[i]
+        out = node.take_snapshot()
+        return out[2], (), self._after(node, out, node.role == LEADER), None
 
     def transfer_leadership(self, to: int):
         node = self.nodes[self.leader()]
@@ -460,6 +482,7 @@ class World:
 
     def _use_options(self, options: Options) -> None:
         self.options = options
+        self.snapshot_every = options.snapshot_every
         for node in self.nodes.values():
             node.options = options
 

@@ -90,7 +90,7 @@ def _check_submit(cluster, action: dict) -> None:
     parts = command.split(None, 2) if isinstance(command, str) else []
     if len(parts) == 3 and parts[0].upper() == "SET":
         keys = set(node.store)
-        keys.update(e.command.split(None, 2)[1] for e in node.log[node.last_applied:]
+        keys.update(e.command.split(None, 2)[1] for e in node.log[node.last_applied - node.snapshot_index:]
                     if e.command and e.command[:4].upper() == "SET " and len(e.command.split(None, 2)) == 3)
         if parts[1] not in keys and len(keys) >= MAX_STORE_KEYS:
             raise ValueError(f"S{node.id}'s key-value store would hold more than {MAX_STORE_KEYS:,} keys, the "

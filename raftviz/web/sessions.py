@@ -69,7 +69,8 @@ class Session:
         self.notice: str | None = None              # a sentence for the watchers, sent once
         self._sent_seq = cluster.seq
         self._sent_views: dict[int, dict] = {}
-        self._sent_logs: dict[int, list] = {}
+        self._sent_logs: dict[int, tuple] = {}      # node -> (its first log index, the entries sent)
+        self._sent_snapshots: dict[int, object] = {}   # node -> the snapshot (messages.Snapshot) sent
         self._sent_stores: dict[int, tuple] = {}    # node -> (what its store depends on, the store sent)
         self._sent_scenario: dict | None = None
         self._sent_violations: list | None = None
@@ -204,9 +205,10 @@ class Session:
                     clients=self.feed.full(c))
         self._sent_seq = c.seq
         self._sent_violations = snap["violations"]
-        self._sent_views = {n["id"]: {k: v for k, v in n.items() if k not in ("log", "store")}
+        self._sent_views = {n["id"]: {k: v for k, v in n.items() if k not in ("log", "store", "snapshot")}
                             for n in snap["nodes"]}
-        self._sent_logs = {i: list(n.log) for i, n in c.nodes.items()}
+        self._sent_logs = {i: (n.snapshot_index + 1, list(n.log)) for i, n in c.nodes.items()}
+        self._sent_snapshots = {i: n.snapshot for i, n in c.nodes.items()}
         self._sent_stores = {n["id"]: (self._store_key(n["id"]), n["store"]) for n in snap["nodes"]}
         return snap
 
@@ -256,9 +258,14 @@ class Session:
         for i, node in c.nodes.items():
             view = c.node_view(i)
             del view["store"]
+            # A snapshot (its store may hold a thousand keys) is sent only when it is another one.
+            snapshot = view.pop("snapshot")
+            if node.snapshot is not self._sent_snapshots.get(i, None):
+                self._sent_snapshots[i] = node.snapshot
+                view["snapshot"] = snapshot
             moved = view != self._sent_views.get(i)
-            self._sent_views[i] = dict(view)
-            patch = self._log_patch(i, node.log)
+            self._sent_views[i] = {k: v for k, v in view.items() if k != "snapshot"}
+            patch = self._log_patch(i, node)
             if patch is not None:
                 view["log_patch"] = patch
             store_patch = self._store_patch(i, node.store)
@@ -286,20 +293,29 @@ class Session:
         self._sent_stores[i] = (key, dict(store))
         return {"set": changed, "removed": removed} if changed or removed else None
 
-    def _log_patch(self, i: int, log: list) -> dict | None:
-        """How to turn the log last sent into this one: keep the first
-        from-1 entries, then append these."""
-        old = self._sent_logs.get(i, [])
+    def _log_patch(self, i: int, node) -> dict | None:
+        """How to turn the log last sent into this one, by absolute index:
+        keep the entries sent from index `first` (the first the log holds
+        now, after its snapshot; 1 when left out) up to `from` - 1, then
+        append these."""
+        log, first = node.log, node.snapshot_index + 1
+        old_first, old = self._sent_logs.get(i, (1, []))
         n = len(old)
-        if len(log) >= n and log[:n] == old:
+        if first == old_first and len(log) >= n and log[:n] == old:
             if len(log) == n:
                 return None
-            keep = n
+            keep = first + n                              # the index the new entries start at
+        elif first < old_first:
+            keep = first                                  # (never going forward: snapshots only grow)
         else:
-            keep = next((k for k, (a, b) in enumerate(zip(old, log)) if a != b), min(n, len(log)))
-        self._sent_logs[i] = list(log)
+            a, b = old[first - old_first:], log          # both from index `first`
+            keep = first + next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        self._sent_logs[i] = (first, list(log))
         # Entries as the state has them: with their kind and, for a configuration, its members.
-        return {"from": keep + 1, "entries": entries_list(log[keep:], keep + 1)}
+        patch = {"from": keep, "entries": entries_list(log[keep - first:], keep)}
+        if first != 1:
+            patch["first"] = first
+        return patch
 
 
 class SessionStore:

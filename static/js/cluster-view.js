@@ -28,6 +28,10 @@ export function messageLabel(m) {
         : { text: "♥", cls: "hb", shape: "square" };
     case "AppendEntriesReply": return m.success ? { text: "OK", cls: "ok", shape: "small-square" }
       : { text: "✗", cls: "no", shape: "small-square" };
+    // Section 7: the leader's whole snapshot, up to its last included index; the reply says whether it took.
+    case "InstallSnapshot": return { text: `Snap ≤${m.last_included_index}`, cls: "is", shape: "hexagon" };
+    case "InstallSnapshotReply": return m.match_index ? { text: "Snap ✓", cls: "isok", shape: "small-hexagon" }
+      : { text: "Snap ✗", cls: "isno", shape: "small-hexagon" };
     default: return { text: "?", cls: "", shape: "circle" };
   }
 }
@@ -40,6 +44,10 @@ export function messageTitle(m) {
     case "PreVote": return `PreVote ${who}: could ${serverName(m.src)} win an election for term ${m.term}? (no term changes)`;
     case "PreVoteReply": return `Pre-vote ${m.vote_granted ? "granted" : "refused"} ${who}, term ${m.term}`;
     case "TimeoutNow": return `TimeoutNow ${who}: start an election at once (leadership transfer)`;
+    case "InstallSnapshot": return `InstallSnapshot ${who}: the leader's snapshot through index ${m.last_included_index} ` +
+      `(term ${m.last_included_term}), for a follower that needs entries the leader has discarded`;
+    case "InstallSnapshotReply": return m.match_index ? `Snapshot taken ${who}: it now matches through index ${m.match_index}`
+      : `Snapshot refused ${who}, term ${m.term}`;
     case "AppendEntries": {
       const n = m.entries.length;
       if (!n) return `Heartbeat (empty AppendEntries) ${who}`;
@@ -88,6 +96,11 @@ export function messageShape(shape, s) {
     case "square": return svg("rect", { class: "body", x: -s, y: -s, width: 2 * s, height: 2 * s, rx: 2 });
     case "small-square": return svg("rect", { class: "body", x: -s * 0.8, y: -s * 0.8, width: 1.6 * s, height: 1.6 * s, rx: s * 0.4 });
     case "triangle": return svg("polygon", { class: "body", points: `0,${-s * 1.4} ${s * 1.3},${s * 0.9} ${-s * 1.3},${s * 0.9}` });
+    case "hexagon": case "small-hexagon": {                     // InstallSnapshot and its reply
+      const r = shape === "hexagon" ? s * 1.35 : s * 0.95;
+      const points = Array.from({ length: 6 }, (_, k) => `${(r * Math.cos(k * Math.PI / 3)).toFixed(1)},${(r * Math.sin(k * Math.PI / 3)).toFixed(1)}`);
+      return svg("polygon", { class: "body", points: points.join(" ") });
+    }
     default: return svg("circle", { class: "body", r: s });
   }
 }

@@ -427,8 +427,8 @@ export class Controls {
     const dots = (...kinds) => sample(...kinds.map(([cls, shape], k) =>
       svg("g", { class: `message ${cls}`, transform: `translate(${-27 + k * (54 / Math.max(1, kinds.length - 1))} 0)` },
         messageShape(shape, 8))));
-    const msg = (cls, text) => sample(svg("g", { class: `message ${cls}` },
-      svg("rect", { class: "body", x: -30, y: -16, width: 60, height: 32, rx: 9 }), svg("text", { style: "font-size:18px" }, text)));
+    const msg = (cls, text, px = 18) => sample(svg("g", { class: `message ${cls}` },
+      svg("rect", { class: "body", x: -30, y: -16, width: 60, height: 32, rx: 9 }), svg("text", { style: `font-size:${px}px` }, text)));
     const rows = [
       [node("follower", svg("circle", { class: "shape", r: 24 })), "Follower: a circle."],
       [node("candidate", svg("polygon", { class: "shape", points: "0,-28 28,0 0,28 -28,0" })),
@@ -461,6 +461,9 @@ export class Controls {
       [msg("pv", "Pre?"), "PreVote: could I win an election? Asked before raising the term; nobody's term changes (option PreVote)."],
       [msg("pok", "Pre ✓"), "Pre-vote granted (hollow red: refused). A majority of them starts the real election."],
       [msg("tn", "Now!"), "TimeoutNow: a leader handing over tells its successor to start an election at once (leadership transfer)."],
+      [msg("is", "Snap ≤5", 13), "InstallSnapshot (section 7): the leader sends its whole snapshot, through index 5, to a " +
+        "follower that needs an entry the leader has discarded. Then AppendEntries go on from index 6."],
+      [msg("isok", "Snap ✓", 13), "InstallSnapshot answered: the follower holds the snapshot (outlined red ✗: it did not take it)."],
       [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#CC79A7;stroke-width:5;stroke-dasharray:3 7;stroke-linecap:round" })),
         "A purple dotted link: a leader handing leadership to the server at its other end."],
       [dots(["rv", "diamond"], ["ok", "circle"], ["no", "circle"]),
@@ -469,6 +472,8 @@ export class Controls {
         "A square is an AppendEntries (hollow: a heartbeat); a small square answers it, green OK, red rejected. Hover or click one for its details."],
       [dots(["pv", "diamond"], ["pok", "circle"], ["pno", "circle"], ["tn", "triangle"]),
         "Hollow shapes are PreVote (diamond) and its replies (circles); a purple triangle is TimeoutNow."],
+      [dots(["is", "hexagon"], ["isok", "small-hexagon"]),
+        "A dark hexagon is InstallSnapshot; a small outlined hexagon answers it."],
       [sample(svg("path", { class: "death", d: "M-10,-10 L10,10 M-10,10 L10,-10" })),
         "A red cross: a message lost where it died (message loss, a cut link or partition, a crashed receiver, or dropped by hand)."],
       [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#D55E00;stroke-width:4;stroke-dasharray:8 6" })),
@@ -497,6 +502,10 @@ export class Controls {
         svg("rect", { x: 18, y: 0, width: 18, height: 8, rx: 4, fill: "#fff", stroke: "#0072B2", "stroke-width": 2 })),
         "Clients tab: a client's write (filled) and read (hollow, round-ended), from its call to its answer; " +
         "orange with an arrow: no answer yet; hatched grey: given up or refused; red: the operations no order explains."],
+      [el("div", { class: "snap", style: "position:static;width:2.6em;height:2.2em" }, el("span", { class: "c", text: "≤5" })),
+        "A snapshot (section 7), one block at the start of a row, labelled “snapshot ≤5, t3” (shorter where narrow): it " +
+        "replaces the committed entries up to its last included index, 5, whose term, 3, it keeps. The state machine as of " +
+        "index 5 is in it; the log goes on at index 6. Click it for its contents."],
       [sample(...["election", "leader", "commit", "action", "crash", "violation"].map((k, i) =>
         svg("line", { class: `mark-line ${k}`, x1: -30 + i * 12, x2: -30 + i * 12, y1: -20, y2: 20, "stroke-width": 4 }))),
         "Timeline marks, left to right: an election starts (orange), a new leader (green), a commit (blue), " +

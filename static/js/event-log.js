@@ -3,7 +3,8 @@
 import { el, clear, serverName } from "./dom.js";
 
 // Records about the thesis's mechanisms get a tag, so a lecturer can find the
-// steps of a configuration change, a transfer or a PreVote round in a long log.
+// steps of a configuration change, a transfer or a PreVote round in a long log
+// (and the paper's section 7: snapshots taken, sent and installed).
 const TOPICS = [
   // Clients (section 8): a retry the state machine recognised (or, unsafe, applied again),
   // the steps of a linearizable read, and the requests of clients.
@@ -17,6 +18,8 @@ const TOPICS = [
   ["prevote", "PreVote", ["pre_election", "pre_grant", "pre_refuse", "pre_votes"], []],
   ["quorum", "CheckQuorum", ["quorum_lost"], []],
   ["ignored", "vote ignored", ["ignore_vote"], []],
+  ["snapshot", "snapshot", ["snapshot", "send_snapshot", "install_snapshot", "snapshot_covered", "load_snapshot",
+    "reject_snapshot_term"], ["snapshot"]],
 ];
 
 /** The topic of a record: [class, tag] or null. */

@@ -13,6 +13,9 @@ const FIGURE_2_FIELDS = {
   TimeoutNow: [],
   AppendEntries: ["leader_id", "prev_log_index", "prev_log_term", "leader_commit"],
   AppendEntriesReply: ["success", "prev_log_index", "match_index", "conflict_term", "conflict_index"],
+  // Figure 13, in one message: no offset, no chunks, no done flag (the simulation sends the whole snapshot).
+  InstallSnapshot: ["leader_id", "last_included_index", "last_included_term"],
+  InstallSnapshotReply: ["last_included_index", "match_index"],
 };
 
 export class Inspector {
@@ -74,7 +77,8 @@ export class Inspector {
       ["votedFor", serverName(n.voted_for)],
       ["commitIndex", n.commit_index],
       ["lastApplied", n.last_applied],
-      ["Log length", n.log_length],
+      ["Log length", n.snapshot_index ? `${n.log_length} (indexes 1–${n.snapshot_index} in its snapshot)` : n.log_length],
+      ["Snapshot", n.snapshot_index ? `through index ${n.snapshot_index}, term ${n.snapshot_term}` : "none"],
       ["Knows leader", serverName(n.leader_id)],
       ["Election timer", el("span", { "data-timer": "", text: timerText(n, this.model.now()) })],
     ];
@@ -114,6 +118,7 @@ export class Inspector {
       if (n.lease_until !== undefined) pairs.push(["Lease", `holds until ${ms(n.lease_until)} (lease reads)`]);
       this.root.append(el("h3", { text: "Reads" }), fields(pairs));
     }
+    if (n.snapshot) this.root.append(...this.snapshotOf(n));
     this.root.append(this.messagesOf(id));
   }
 
@@ -155,7 +160,13 @@ export class Inspector {
         title: n.role === "leader" ? "A leader has no election timer" : "Make its election timer fire now",
         onclick: () => this.send({ type: "timeout", node: id }) }),
       el("button", { "data-key": "isolate", text: isolated ? "Reconnect" : "Isolate",
-        onclick: () => this.send({ type: isolated ? "connect" : "disconnect", node: id }) }));
+        onclick: () => this.send({ type: isolated ? "connect" : "disconnect", node: id }) }),
+      // Section 7: compact the log through what it has applied.
+      el("button", { "data-key": "snapshot", text: "Snapshot", disabled: !n.up || n.last_applied <= (n.snapshot_index || 0),
+        title: !n.up ? "A crashed server takes no snapshot"
+          : n.last_applied <= (n.snapshot_index || 0) ? "It has applied nothing beyond its snapshot: nothing to compact"
+            : `Write ${serverName(id)}'s state machine to a snapshot through index ${n.last_applied} and discard those log entries (section 7)`,
+        onclick: () => this.send({ type: "snapshot", node: id }) }));
     // Leadership transfer (thesis 3.10): to a voter of the leader's configuration.
     const leader = this.model.leader();
     if (leader && leader.id !== id && n.up && isVoter(standingIn(leader.config, id))) {
@@ -197,6 +208,12 @@ export class Inspector {
     for (const key of FIGURE_2_FIELDS[m.type]) if (key in m && m[key] !== null) pairs.push([key, m[key]]);
     pairs.push(["Sent at", ms(m.sent)], ["Arrives at", ms(m.arrives)]);
     this.root.append(el("h3", { text: `#${m.id} ${messageTitle(m)}` }), fields(pairs));
+    if (m.type === "InstallSnapshot") {
+      const store = Object.entries(m.data.store);
+      this.root.append(el("h3", { text: "data (the whole snapshot, in one message)" }),
+        el("pre", { text: `${store.length ? store.map(([k, v]) => `${k} = ${v}`).join("\n") : "(an empty state machine)"}` +
+          `\nconfiguration: ${describe(m.data.config)}` }));
+    }
     if (m.type === "AppendEntries") {
       this.root.append(el("h3", { text: `entries[] (${m.entries.length})` }),
         el("pre", { text: m.entries.length ? m.entries.map((e) => `${e.index}: term ${e.term}  ${entryLine(e)}`).join("\n")
@@ -206,8 +223,29 @@ export class Inspector {
       el("button", { class: "danger", "data-key": "drop", text: "Drop this message", onclick: () => this.send({ type: "drop", message: m.id }) })));
   }
 
+  /** A server's snapshot (section 7): its last included index and term, state machine and configuration. */
+  snapshotOf(n) {
+    const s = n.snapshot;
+    const store = Object.entries(s.store);
+    return [el("h3", { text: `Snapshot through index ${s.index} (term ${s.term})` }),
+      el("pre", { text: `${store.length ? store.map(([k, v]) => `${k} = ${v}`).join("\n") : "(an empty state machine)"}` +
+        `\nconfiguration: ${describe(s.config)}` })];
+  }
+
   entry(nodeId, entry) {
     const n = this.model.nodes.get(nodeId);
+    if (entry.snapshot) {
+      if (!n || !n.snapshot) {
+        this.root.append(el("p", { text: `${serverName(nodeId)} has no snapshot now.` }));
+        return;
+      }
+      this.root.append(el("h3", { text: `${serverName(nodeId)}'s snapshot` }),
+        fields([["Replaces", `log indexes 1–${n.snapshot_index}`], ["lastIncludedIndex", n.snapshot_index],
+          ["lastIncludedTerm", n.snapshot_term], ["Why", "A server writes its state machine to a snapshot and discards the " +
+            "committed entries it replaces (section 7). The last included index and term position it in the log."]]),
+        ...this.snapshotOf(n));
+      return;
+    }
     const committed = n && entry.index <= n.commit_index;
     const what = entry.kind === "config" && entry.config
       ? ["configuration", `${entryWords(entry.config)}. ${serverName(nodeId)} uses the latest configuration in its log, committed or not.`]

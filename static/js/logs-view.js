@@ -5,6 +5,11 @@
 // the rest still does not fit, the gaps between the important indexes fold
 // too. Every fold opens on click. Nothing is cut off for good: the full
 // command of an entry is in its tooltip and in the inspector.
+//
+// Log compaction (section 7): a server's snapshot is one block at the start
+// of its row, up to its last included index ("snapshot ≤5, t3"); its log
+// holds the entries after it, each with its absolute index. Indexes every
+// server has compacted take one slot of the block's width, not a column each.
 import { el, clear, serverName } from "./dom.js";
 import { entryTexts, entryWords, standing as standingIn } from "./membership.js";
 
@@ -34,6 +39,17 @@ export function termInk(term) {
 }
 
 const HSCROLL = 14;            // px: height of the sideways scrollbar, when one is needed
+
+/** The last index of a server's log, its snapshot's entries included. */
+export const lastIndex = (n) => (n.snapshot_index || 0) + n.log.length;
+
+/** The entry at absolute index i, or undefined where the snapshot has compacted it (or past the end). */
+export const entryAt = (n, i) => (i > (n.snapshot_index || 0) ? n.log[i - (n.snapshot_index || 0) - 1] : undefined);
+
+/** What a snapshot block may say, longest first. */
+export function snapshotTexts(index, term) {
+  return [`snapshot ≤${index}, t${term}`, `snap ≤${index} t${term}`, `≤${index} t${term}`, `≤${index}`];
+}
 const PREFIX_MIN = 2;          // a shared prefix shorter than this is not worth a fold
 const PREFIX_LONG = 12;        // ... and one shorter than this folds only when the columns cannot all fit
 
@@ -68,10 +84,16 @@ export function sharedCommitted(nodes) {
   if (!list.length) return 0;
   let k = 0;
   for (const n of list) if (n.up) k = Math.max(k, n.commit_index);
-  for (const n of list) k = Math.min(k, n.log.length);
-  const first = list[0].log;
-  for (let i = 0; i < k; i++) {
-    for (const n of list) if (n.log[i].term !== first[i].term) return i;
+  for (const n of list) k = Math.min(k, lastIndex(n));
+  // An index a snapshot covers is committed there, hence the same entry everywhere.
+  for (let i = 1; i <= k; i++) {
+    let term = null;
+    for (const n of list) {
+      const e = entryAt(n, i);
+      if (!e) continue;
+      if (term === null) term = e.term;
+      else if (e.term !== term) return i - 1;
+    }
   }
   return k;
 }
@@ -163,17 +185,23 @@ export function retries(log) {
 
 const RETRY = "↻";
 
-/** The configuration in force before log index i (1-based) of a log: the
- * latest configuration entry before it, or the cluster's initial one. */
-export function configBefore(log, i, initial) {
-  for (let k = i - 2; k >= 0; k--) if (log[k].kind === "config" && log[k].config) return log[k].config;
-  return initial;
+/** The configuration in force before log index i of a server's log: the
+ * latest configuration entry before it, else its snapshot's, else the
+ * cluster's initial one. */
+export function configBefore(node, i, initial) {
+  const log = node.log, off = node.snapshot_index || 0;
+  for (let k = i - off - 2; k >= 0; k--) if (log[k].kind === "config" && log[k].config) return log[k].config;
+  return node.snapshot?.config ?? initial;
 }
 
 /** The width a command has inside a cell of slot width w: less the gap between
  * cells (3), the borders (2 x 2), the text's padding (0.15 em a side) and the
  * term number when it stands beside the command. */
 const cmdRoom = (w, cf, beside) => w - 3 - 4 - 0.3 * cf - 2 - beside;
+
+/** The width a snapshot block's label (at the term numbers' size) has in a block of slot width
+ * w: less the gap (3), its borders and shadow (2 x 2 + 3) and the label's padding (0.3 em a side). */
+const snapRoom = (w, f) => w - 3 - 7 - 0.6 * f;
 
 export class LogsView {
   constructor(root, model, { onEntry }) {
@@ -369,10 +397,10 @@ export class LogsView {
       s = sized(H - HSCROLL);
       result = this.columns(s, m, W);
     }
-    const { slots, w, whoW, total, room } = result;
+    const { slots, w, whoW, total, room, low } = result;
     if (!commands(result, s)) s.cmd = null;
     const key = JSON.stringify([W, H, presenter, s, whoW, w, slots]);
-    return { key, presenter, m, hh, ...s, slots, w, whoW, beside: result.beside, total, room, overflow: total > room + 0.5 };
+    return { key, presenter, m, hh, ...s, slots, w, whoW, low, beside: result.beside, total, room, overflow: total > room + 0.5 };
   }
 
   // Label column width, cell width and the column plan for given text sizes.
@@ -381,14 +409,23 @@ export class LogsView {
     let whoW = this.measure("index", m);
     let last = 0, maxTerm = 1, cmdW = 0, retried = false;
     const keep = new Set();
+    // Indexes every server has compacted: one slot, wide enough for a snapshot block.
+    let low = Infinity, snapText = "";
     for (const n of nodes.values()) {
+      low = Math.min(low, n.snapshot_index || 0);
+      // Where a snapshot block ends and the first entry after it must show.
+      if (n.snapshot_index) { keep.add(n.snapshot_index); keep.add(n.snapshot_index + 1); }
+    }
+    if (!nodes.size) low = 0;
+    for (const n of nodes.values()) {
+      if (low && n.snapshot_index === low) snapText = snapshotTexts(low, n.snapshot_term)[0];
       for (const line of this.whoLines(n, s.lines)) {
         const name = line.name ? this.measure(line.name, s.lf, true) : 0;
         const rest = [line.tag, line.text].filter(Boolean).join(" ");
         whoW = Math.max(whoW, name + (rest ? this.measure(` ${rest}`, s.lf) : 0));
       }
-      last = Math.max(last, n.log.length);
-      if (n.log.length) keep.add(n.log.length);
+      last = Math.max(last, lastIndex(n));
+      if (lastIndex(n)) keep.add(lastIndex(n));
       if (n.up && n.commit_index) keep.add(n.commit_index);
       const p = pointersFor(n, leaderOf(n, nodes));
       if (p) {
@@ -433,40 +470,49 @@ export class LogsView {
       if (fold < PREFIX_MIN || fold * wMin < block + wMin) fold = 0;     // a block no narrower than what it hides
     }
     const opened = this.opened.slice();
-    if (this.prefixOpen && shared - 1 >= PREFIX_MIN) {
+    if (this.prefixOpen && shared - 1 >= PREFIX_MIN && !low) {
       opened.push([1, shared - 1]);
       fold = 0;
     }
+    // Every server has compacted 1..low: that is the leading slot (nothing there to open), as wide
+    // as its whole label where the columns after it still fit, else down to "≤low".
+    const labelW = (text) => Math.ceil(this.measure(text, s.f, true) + 10 + 0.6 * s.f + 1);
+    const snapW = low ? Math.max(wMin, Math.round(clamp(room - (last - low) * wMin, labelW(`≤${low}`), labelW(snapText)))) : 0;
+    if (low) fold = low;
     // "committed on all" once every up server knows; until then the leader alone has committed them.
     let known = true;
     for (const n of nodes.values()) if (n.up && n.commit_index < fold) known = false;
     const words = known ? ["committed", "on all"] : ["same on all", "committed"];
-    const prefixWidth = fold ? Math.ceil(Math.max(this.measure(`1–${fold}`, m, true), ...words.map((t) => this.measure(t, m))) + 14) : 0;
-    const refolds = opened.filter(([a, b]) => a <= last && b >= fold + 1).length + (this.prefixOpen && shared - 1 >= PREFIX_MIN ? 1 : 0);
+    const prefixWidth = low ? snapW
+      : fold ? Math.ceil(Math.max(this.measure(`1–${fold}`, m, true), ...words.map((t) => this.measure(t, m))) + 14) : 0;
+    const refolds = opened.filter(([a, b]) => a <= last && b >= fold + 1).length + (this.prefixOpen && shared - 1 >= PREFIX_MIN && !low ? 1 : 0);
     const plan = planColumns({ last, fold, keep, opened, room: room - refolds * gapWidth, cell: wMin, prefixWidth, gapWidth });
 
     // Mark where each opened range can be folded again, then place everything.
     const slots = [];
     const openStarts = new Map(opened.map(([a, b]) => [a, b]));
-    if (this.prefixOpen && shared - 1 >= PREFIX_MIN) openStarts.set(1, "prefix");
+    if (this.prefixOpen && shared - 1 >= PREFIX_MIN && !low) openStarts.set(1, "prefix");
     for (const slot of plan.slots) {
-      if (slot.kind === "prefix") Object.assign(slot, { words, known });
+      if (slot.kind === "prefix") Object.assign(slot, low ? { kind: "snapshot" } : { words, known });
       if (slot.kind === "col" && openStarts.has(slot.index)) {
         const to = openStarts.get(slot.index);
         slots.push(to === "prefix" ? { kind: "refold", from: 1, to: shared - 1, prefix: true } : { kind: "refold", from: slot.index, to });
       }
       slots.push(slot);
     }
-    const fixed = slots.reduce((sum, x) => sum + (x.kind === "prefix" ? prefixWidth : x.kind === "col" ? 0 : gapWidth), 0);
+    const lead = (x) => x.kind === "prefix" || x.kind === "snapshot";
+    const fixed = slots.reduce((sum, x) => sum + (lead(x) ? prefixWidth : x.kind === "col" ? 0 : gapWidth), 0);
     const cols = slots.filter((x) => x.kind === "col").length;
     const w = Math.floor(clamp((room - fixed) / cols, wMin, wCap));
+    // Room the columns leave (they stop growing at wCap) goes to the snapshot slot's label first.
+    const grow = low ? Math.max(0, Math.min(labelW(snapText) - prefixWidth, room - fixed - cols * w)) : 0;
     let x = 0;
     for (const slot of slots) {
       slot.x = x;
-      slot.w = slot.kind === "prefix" ? prefixWidth : slot.kind === "col" ? w : gapWidth;
+      slot.w = lead(slot) ? prefixWidth + grow : slot.kind === "col" ? w : gapWidth;
       x += slot.w;
     }
-    return { slots, w, whoW, beside, cmdW, total: x + tail, room: room + tail, fits: x <= room };
+    return { slots, w, whoW, beside, cmdW, low, total: x + tail, room: room + tail, fits: x <= room };
   }
 
   applyGeometry(g) {
@@ -492,9 +538,12 @@ export class LogsView {
     clear(this.indexStrip);
     for (const slot of g.slots) {
       if (slot.kind === "col") this.indexStrip.append(el("span", { class: "i", style: `left:${slot.x}px;width:${slot.w}px`, text: slot.index }));
+      // Indexes every server has compacted: their range, over the snapshot blocks.
+      if (slot.kind === "snapshot") this.indexStrip.append(el("span", { class: "i", style: `left:${slot.x}px;width:${slot.w}px`, text: `1–${slot.to}` }));
     }
     clear(this.foldStrip);
-    for (const slot of g.slots) if (slot.kind !== "col") this.foldStrip.append(this.foldButton(slot));
+    for (const slot of g.slots) if (slot.kind !== "col" && slot.kind !== "snapshot") this.foldStrip.append(this.foldButton(slot));
+    this.snapSlot = g.slots.find((slot) => slot.kind === "snapshot") || null;
     if (g.overflow) {
       const max = g.total - g.room;
       this.sx = this.atEnd ? max : Math.min(this.sx, max);
@@ -538,12 +587,45 @@ export class LogsView {
     }
     clear(r.strip);
     const [lo, hi] = this.window();
+    const off = n.snapshot_index || 0, end = lastIndex(n);
+    if (off) r.strip.append(this.snapshotBlock(n));
     for (const slot of g.slots) {
-      if (slot.kind === "col" && slot.index <= n.log.length && slot.x + slot.w >= lo && slot.x <= hi) {
-        r.strip.append(this.cell(n, n.log[slot.index - 1], slot));
+      if (slot.kind === "col" && slot.index > off && slot.index <= end && slot.x + slot.w >= lo && slot.x <= hi) {
+        r.strip.append(this.cell(n, entryAt(n, slot.index), slot));
       }
     }
     this.pointers(n, r.strip);
+  }
+
+  /** The slot an index is drawn in: its column, or the leading snapshot slot. */
+  slotOf(index) {
+    return this.colX.get(index) || (this.snapSlot && index <= this.snapSlot.to ? this.snapSlot : null);
+  }
+
+  /** A server's snapshot: one block from the start of its row to its last included index. */
+  snapshotBlock(n) {
+    const g = this.geom;
+    const off = n.snapshot_index, end = this.slotOf(off);
+    // It starts after the folds that lie over the rows before it (a folded prefix or gap), so its
+    // label shows.
+    let left = 0;
+    for (const slot of g.slots) {
+      if (slot.kind === "col" || slot.kind === "snapshot" || slot.to >= off) break;
+      left = slot.x + slot.w;
+    }
+    const right = end ? end.x + end.w : left + g.w;
+    const width = right - left;
+    const room = snapRoom(width, g.f);
+    const forms = snapshotTexts(off, n.snapshot_term);
+    const text = forms.find((t) => this.measure(t, g.f, true) <= room) ?? forms.at(-1);
+    const store = n.snapshot?.store || {};
+    const state = Object.entries(store).map(([k, v]) => `${k}=${v}`).join(", ") || "empty";
+    const title = `${serverName(n.id)}'s snapshot: it replaces indexes 1–${off} (last included index ${off}, term ` +
+      `${n.snapshot_term}); its state machine: ${state}. Click for details.`;
+    return el("div", {
+      class: "snap", style: `left:${left + 1}px;width:${width - 3}px`, title, "aria-label": title,
+      "data-snapshot-index": off, "data-snapshot-term": n.snapshot_term,
+    }, el("span", { class: "c", text }));
   }
 
   // The part of the strip worth building: all of it, or when it scrolls, a
@@ -558,7 +640,7 @@ export class LogsView {
   /** What an entry's cell may say, longest first: its command, or a configuration's or a no-op's label. */
   texts(node, entry) {
     if (entry.kind !== "config") return entryTexts(entry);
-    return entryTexts(entry, configBefore(node.log, entry.index, this.model.initialConfiguration()));
+    return entryTexts(entry, configBefore(node, entry.index, this.model.initialConfiguration()));
   }
 
   /** Commands are set in monospace; labels of configurations and no-ops in the text face (narrower). */
@@ -618,10 +700,10 @@ export class LogsView {
     }
     let used = -Infinity;                                   // right end of the previous mark
     marks.forEach((mark, k) => {
-      const slot = this.colX.get(mark.index);
+      const slot = this.slotOf(mark.index);
       if (!slot) return;
       const [runLo, runEnd] = this.run(slot);
-      const after = marks[k + 1] && this.colX.get(marks[k + 1].index);    // leave the next mark its start
+      const after = marks[k + 1] && this.slotOf(marks[k + 1].index);    // leave the next mark its start
       const runHi = after ? Math.min(runEnd, after.x) : runEnd;
       const full = { start: `▾${mark.word}`, end: `${mark.word}▾` };
       const fit = (text, end) => {
@@ -661,11 +743,15 @@ export class LogsView {
       if (this.geom.overflow && slot) this.hscroll.scrollLeft = Math.max(0, slot.x - 20);
       return;
     }
-    const cell = e.target.closest(".cell");
+    const cell = e.target.closest(".cell, .snap");
     const row = cell && cell.closest("[data-log-node]");
     if (!row) return;
     const node = this.model.nodes.get(Number(row.dataset.logNode));
-    const entry = node && node.log[Number(cell.dataset.index) - 1];
+    if (node && cell.classList.contains("snap")) {
+      this.onEntry(node.id, { snapshot: true, index: node.snapshot_index });
+      return;
+    }
+    const entry = node && entryAt(node, Number(cell.dataset.index));
     if (entry) this.onEntry(node.id, entry);
   }
 

@@ -76,11 +76,21 @@ export class Model extends EventTarget {
     }
     for (const view of u.nodes || []) {
       // A server added while the cluster runs (add_server) arrives as a change like any other.
-      const old = this.nodes.get(view.id) || { log: [], store: {} };
+      const old = this.nodes.get(view.id) || { log: [], store: {}, snapshot: null };
       if (!this.nodes.has(view.id)) changed.grew = true;
+      // A log patch works by absolute index: the log now holds indexes `first` on (after its
+      // snapshot; 1 when left out); keep the entries sent up to `from` - 1, then these.
       const patch = view.log_patch;
       delete view.log_patch;
-      view.log = patch ? old.log.slice(0, patch.from - 1).concat(patch.entries) : old.log;
+      if (patch) {
+        const first = patch.first ?? 1;
+        const had = old.log.length ? old.log[0].index : first;
+        view.log = old.log.slice(Math.max(0, first - had), Math.max(0, patch.from - had)).concat(patch.entries);
+      } else {
+        view.log = old.log;
+      }
+      // The snapshot comes only when it is another one.
+      if (!("snapshot" in view)) view.snapshot = old.snapshot ?? null;
       // Stores come as changes: the keys set and the keys removed.
       const storePatch = view.store_patch;
       delete view.store_patch;
