@@ -266,8 +266,9 @@ def describe(conditions: dict) -> str:
         elif key == "config":
             parts.append(" and ".join(f"S{i} using {config_words(v)}" for i, v in value.items()))
         elif key == "snapshot":
-            parts.append(" and ".join(f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
-                                      for i, v in value.items()))
+            parts.append(" and ".join(
+                f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
+                for i, v in value.items()))
         elif key == "happened":
             parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
                                       for code, servers in value.items()))
