@@ -622,5 +622,6 @@ def test_7_snapshot_every_is_an_option_and_the_blocks_follow_a_running_cluster(a
     index = int(row.locator(".snap").get_attribute("data-snapshot-index"))
     assert index >= 3
     # Every row is drawn from its own snapshot on: no cell at or below it.
-    below = row.locator(".cell").evaluate_all("(cells, k) => cells.filter((c) => Number(c.dataset.index) <= k).length", index)
+    below = row.locator(".cell").evaluate_all(
+        "(cells, k) => cells.filter((c) => Number(c.dataset.index) <= k).length", index)
     assert below == 0

@@ -1077,7 +1077,8 @@ class Node(ClientRules):
                 notes.append(Retry(p, self.next_index[p]))
         # (_keep_going, inline: every reply comes this way.)
         if p in self.next_index and p not in self.in_flight and (
-                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+                self.next_index[p] <= self.snapshot_index + len(self.log)
+                or self.match_index[p] + 1 < self.next_index[p]):
             msgs.append(self._append_entries(p, notes))
         return msgs, False
 
@@ -1115,7 +1116,8 @@ class Node(ClientRules):
         """Keep going at once while the follower still needs entries or a probe,
         unless another AppendEntries (or InstallSnapshot) to it is still outstanding."""
         if p in self.next_index and p not in self.in_flight and (
-                self.next_index[p] <= self.snapshot_index + len(self.log) or self.match_index[p] + 1 < self.next_index[p]):
+                self.next_index[p] <= self.snapshot_index + len(self.log)
+                or self.match_index[p] + 1 < self.next_index[p]):
             return [self._append_entries(p, notes)]
         return []
 
@@ -1159,8 +1161,8 @@ class Node(ClientRules):
         else:
             entries = ()
         self.in_flight[p] = prev
-        return AppendEntries(self.id, p, self.term, prev, log[prev - off - 1].term if prev > off else self.snapshot_term,
-                             entries, self.commit_index, self.round)
+        prev_term = log[prev - off - 1].term if prev > off else self.snapshot_term
+        return AppendEntries(self.id, p, self.term, prev, prev_term, entries, self.commit_index, self.round)
 
     # ----- InstallSnapshot (section 7, Figure 13) --------------------------------
     def _on_install_snapshot(self, m: InstallSnapshot, notes):

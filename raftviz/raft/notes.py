@@ -121,7 +121,8 @@ RejectSnapshotLeader = note_type("RejectSnapshotLeader", "reject_snapshot_leader
 SnapshotCovered = note_type("SnapshotCovered", "snapshot_covered", "leader index my_index")
 # first, last: the log indexes it held before (none if first > last); kept: its entry at
 # `index` had the snapshot's term, so it kept the entries after it; applied: its lastApplied before
-SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot", "leader index term first last kept applied config")
+SnapshotInstalled = note_type("SnapshotInstalled", "install_snapshot",
+                              "leader index term first last kept applied config")
 CoveredEntries = note_type("CoveredEntries", "covered_entries", "leader prev_log_index snapshot_index")
 
 

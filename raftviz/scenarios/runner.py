@@ -274,8 +274,9 @@ def describe(conditions: dict) -> str:
         elif key == "linearizable":
             parts.append("a linearizable history" if value else "a history that is not linearizable")
         elif key == "snapshot":
-            parts.append(" and ".join(f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
-                                      for i, v in value.items()))
+            parts.append(" and ".join(
+                f"S{i} with {snapshot_words(v['index'], v.get('term', '?')) if v else 'no snapshot'}"
+                for i, v in value.items()))
         elif key == "happened":
             parts.append(" and ".join(f"{code} at {', '.join(f'S{i}' for i in servers) or 'no server'}"
                                       for code, servers in value.items()))

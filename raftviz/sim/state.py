@@ -274,7 +274,8 @@ def _check_log_matching(nodes: dict) -> None:
             m = min(oa + len(fa), ob + len(fb)) - lo          # how many indexes both know, from lo
             if m <= 0:
                 continue
-            ta, tb, la, lb = fa[lo - oa:lo - oa + m], fb[lo - ob:lo - ob + m], ga[lo - oa:lo - oa + m], gb[lo - ob:lo - ob + m]
+            a0, b0 = lo - oa, lo - ob
+            ta, tb, la, lb = fa[a0:a0 + m], fb[b0:b0 + m], ga[a0:a0 + m], gb[b0:b0 + m]
             if la == lb:
                 continue
             lo_, hi = 0, m                # d: the first position (index lo + d) where the terms differ, or m
@@ -493,8 +494,9 @@ def _snapshot(raw, i: int, term: int, ids) -> Snapshot:
     """A snapshot in a from_state node: {index, term, store, config}. Its
     configuration is None until parse() knows the initial one (the default)."""
     if not isinstance(raw, dict) or set(raw) - SNAPSHOT_FIELDS:
-        raise ValueError(f"S{i}: a snapshot is {{\"index\": 5, \"term\": 3, \"store\": {{\"x\": \"0\"}}, \"config\": ...}}"
-                         f"{'' if not isinstance(raw, dict) else ', not ' + quote_names(set(raw) - SNAPSHOT_FIELDS)}.")
+        extra = "" if not isinstance(raw, dict) else ", not " + quote_names(set(raw) - SNAPSHOT_FIELDS)
+        raise ValueError(f"S{i}: a snapshot is {{\"index\": 5, \"term\": 3, \"store\": {{\"x\": \"0\"}}, "
+                         f"\"config\": ...}}{extra}.")
     index, sterm = raw.get("index"), raw.get("term")
     if not is_int(index) or not 1 <= index <= MAX_LOG:
         raise ValueError(f"S{i}: a snapshot's index (its last included index) must be a whole number from 1 to "
