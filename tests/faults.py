@@ -66,8 +66,13 @@ class Oracle:
             entries = self.committed[:index]
             if len(entries) < index or None in entries:
                 return None
-            store = {}
+            store, last_seq = {}, {}
             for e in entries:
+                # Client sessions (section 8): a command its client sent before is applied once.
+                if e.client is not None:
+                    if e.seq <= last_seq.get(e.client, 0):
+                        continue
+                    last_seq[e.client] = e.seq
                 kv.apply(store, e.command)
             self.stores[index] = store
         return self.stores[index]

@@ -1040,7 +1040,7 @@ class Node(ClientRules):
         if self.role != LEADER or m.term != self.term or p not in self.next_index:
             notes.append(StaleReply(m.type, p, m.term))
             return [], False
-        self.heard.add(p)
+        self._heard_from(p)
         if not m.round:
             return self._on_append_result(m, p, notes)
         msgs, reset = self._on_append_result(m, p, notes)
@@ -1054,8 +1054,6 @@ class Node(ClientRules):
 
     def _on_append_result(self, m: AppendEntriesReply, p: int, notes):
         """The leader's rules for a success or a rejection from follower p."""
-        if self.rounds and p in self.rounds:
-            self.rounds[p] = self.rounds[p][:3] + (True,) + self.rounds[p][4:]   # a learner that answers is available
         msgs: list = []
         if m.success:
             if self.in_flight.get(p) == m.prev_log_index:
@@ -1086,7 +1084,7 @@ class Node(ClientRules):
         """A follower answered: CheckQuorum counts it, and a learner that answers is available."""
         self.heard.add(p)
         if self.rounds and p in self.rounds:
-            self.rounds[p] = self.rounds[p][:3] + (True,)
+            self.rounds[p] = self.rounds[p][:3] + (True,) + self.rounds[p][4:]
 
     def _matched(self, p: int, match: int, notes) -> list:
         """Follower p is known to match this leader's log through `match`, further
