@@ -590,3 +590,29 @@ def test_a_read_of_a_value_the_initial_state_holds_is_linearizable():
     c.read("x", to=1, client=1)
     c.run_for(100)
     assert c.history()[-1]["result"] == "1" and c.check_linearizable()["ok"] is True
+
+
+@pytest.mark.parametrize("command, message", [("INCR", "INCR takes one key, e.g. INCR x."),
+                                              ("APPEND x", "APPEND takes a key and a value, e.g. APPEND x abc."),
+                                              ("INCR x y", "INCR takes one key, e.g. INCR x."),
+                                              ("set x", "SET takes a key and a value, e.g. SET x 1.")])
+def test_a_half_formed_write_is_refused_and_changes_nothing(command, message):
+    c = Cluster(3, seed=2)
+    while c.leader() is None:
+        c.run_for(20)
+    before = (c.seq, [list(n.log) for n in c.nodes.values()], c.history())
+    with pytest.raises(ValueError, match=message):
+        c.submit(command, client=1)
+    assert (c.seq, [list(n.log) for n in c.nodes.values()], c.history()) == before
+
+
+def test_check_linearizable_takes_one_key_or_a_list_and_refuses_anything_else():
+    c = Cluster(3, seed=2)
+    while c.leader() is None:
+        c.run_for(20)
+    c.submit("SET x 1", client=1)
+    c.run_for(200)
+    assert c.check_linearizable(keys="x") == c.check_linearizable(keys=["x"]) == {"ok": True, "explanation": None,
+                                                                                   "operations": []}
+    with pytest.raises(ValueError, match="keys is a list of keys"):
+        c.check_linearizable(keys=5)

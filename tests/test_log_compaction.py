@@ -462,7 +462,7 @@ def settled():
     (lambda c: (c.submit("SET x 1"), c.run_for(300), c.snapshot(1)), 1, "applied nothing since its last snapshot"),
     (lambda c: None, 7, "There is no S7"),
     (lambda c: None, "one", "must be a server number"),
-    (lambda c: None, None, "must be a server number"),
+    (lambda c: None, None, "Say which node: a server number"),
 ])
 def test_7_a_snapshot_that_cannot_be_taken_is_refused_in_plain_words_and_changes_nothing(prepare, node, words):
     c = settled()

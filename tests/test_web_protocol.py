@@ -792,9 +792,14 @@ def test_check_linearizable_finds_a_stale_read_reports_it_and_the_page_is_told(a
     assert update["clients"]["verdict"]["ok"] is False
     assert update["clients"]["verdict"]["operations"] == [1, 2, 3]
     assert [op["result"] for op in update["clients"]["verdict"]["ops"]] == ["OK", "OK", "old"]
-    assert [v["property"] for v in update["violations"]] == ["Linearizability"]
+    # The violation goes with this update, unless the server's own check (about once a
+    # second) found it first and sent it already; either way the page's state has it.
+    if "violations" in update:
+        assert [v["property"] for v in update["violations"]] == ["Linearizability"]
     act(client, type="sync")
-    assert last_state(client)["clients"]["verdict"]["ok"] is False
+    state = last_state(client)
+    assert state["clients"]["verdict"]["ok"] is False
+    assert [v["property"] for v in state["violations"]] == ["Linearizability"]
 
 
 def test_the_server_checks_the_history_by_itself_as_operations_change(app, server, client):

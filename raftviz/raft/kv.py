@@ -17,6 +17,8 @@ same rule as its model, so the two can never disagree.
 from __future__ import annotations
 
 WRITES = ("SET", "DEL", "INCR", "APPEND")
+FORMS = {"SET": "a key and a value", "DEL": "one key", "INCR": "one key", "APPEND": "a key and a value"}
+EXAMPLES = {"SET": "SET x 1", "DEL": "DEL x", "INCR": "INCR x", "APPEND": "APPEND x abc"}
 NOT_A_NUMBER = "ERR not a number"
 
 

@@ -19,7 +19,7 @@ import inspect
 from dataclasses import dataclass, replace
 from typing import Any, Callable, NamedTuple
 
-from ..raft import LEADER, MESSAGE_TYPES, Options
+from ..raft import LEADER, MESSAGE_TYPES, Options, kv
 from ..raft.notes import command_text, name, names
 from .network import check_latency, check_loss
 from .quote import quote, quote_names
@@ -56,6 +56,8 @@ def is_int(value) -> bool:
 def check_server(value, where: Where, what: str = "server") -> int:
     if isinstance(value, str) and value[:1] in "Ss" and value[1:].isdigit():
         value = int(value[1:])                    # S3 as well as 3
+    if value is None:
+        raise ValueError(f"Say which {what}: a server number such as 3.")
     if not is_int(value):
         raise ValueError(f"The {what} must be a server number such as 3, not {quote(value)}.")
     if not 1 <= value <= where.size:
@@ -73,6 +75,9 @@ def check_command(command, where: Where = None) -> str:
         raise ValueError("A command can hold only printable characters (no control characters or line breaks).")
     if len(command) > MAX_COMMAND:
         raise ValueError(f"A command can be at most {MAX_COMMAND} characters long (this one has {len(command)}).")
+    keyword = command.split()[0].upper()
+    if keyword in kv.WRITES and kv.parse(command) is None:
+        raise ValueError(f"{keyword} takes {kv.FORMS[keyword]}, e.g. {kv.EXAMPLES[keyword]}.")
     return command
 
 

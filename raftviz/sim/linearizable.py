@@ -200,6 +200,10 @@ def check(history: list[dict], keys=None, minimize_limit: int = 60, initial: dic
     is not linearizable, `operations` is a smallest set of operations (none
     can be left out) that is already not linearizable, and the explanation
     says what in it no order allows."""
+    if isinstance(keys, str):
+        keys = [keys]
+    elif keys is not None and not isinstance(keys, (list, tuple, set, frozenset)):
+        raise ValueError("keys is a list of keys, such as [\"x\", \"y\"] (or one key, or None for all).")
     by_key: dict = {}
     for k, op in enumerate(history):
         if (keys is None or op["key"] in keys) and _usable(op):
