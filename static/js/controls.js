@@ -12,6 +12,7 @@ export const SHORTCUTS = [
   ["←", "Step back one event"],
   ["N or Page Down", "Next scenario step (a presentation clicker works); outside a scenario, step forward"],
   ["B or Page Up", "Previous scenario step; outside a scenario, step back"],
+  ["A", "Reveal the answer to the scenario's question, and why (once the step has played: unfold why)"],
   ["C", "Send a client command to the leader"],
   ["K", "Crash the selected server, or the leader when none is selected"],
   ["R", "Restart the selected server, or the server that went down last"],
@@ -273,6 +274,8 @@ export class Controls {
       N: () => this.scenario?.next(),
       b: () => this.scenario?.back(),
       B: () => this.scenario?.back(),
+      a: () => this.scenario?.reveal(),
+      A: () => this.scenario?.reveal(),
     };
     if (actions[e.key]) {
       e.preventDefault();
