@@ -98,20 +98,23 @@ const RINGS = 24;
 
 // Ways to make a crowded ring fit, tried in turn (at each, the text first comes
 // down to its floor): drop the lines about other servers' configurations (each
-// such server keeps its badge); lay the servers out in two rows, a ring squashed
-// flat, which a short, wide stage holds better; then drop the second caption
-// line, then the lines across the top, then draw the shapes smaller. Servers
-// never overlap while one of these is left.
-const FULL = { others: true, subs: true, lines: true, rScale: 1 };
+// such server keeps its badge); on a wide, short stage, lay the servers out in
+// two rows (a ring squashed flat); badges without "uses"; drop the second
+// caption line, then the lines across the top (every server then gets a badge
+// where servers disagree), then draw the shapes smaller. Servers never overlap
+// while one of these is left. `rows`: "wide" means two rows where the stage is wide.
+const FULL = { others: true, subs: true, lines: true, short: false, rScale: 1, rows: false };
 const LEVELS = [
-  { ...FULL, rows: false },
-  { ...FULL, others: false, rows: false },
+  { ...FULL },
+  { ...FULL, others: false },
   { ...FULL, rows: true },
   { ...FULL, others: false, rows: true },
-  { ...FULL, others: false, subs: false, rows: true },
-  { ...FULL, others: false, subs: false, lines: false, rows: true },
-  { ...FULL, others: false, subs: false, lines: false, rows: true, rScale: 0.88 },
+  { ...FULL, others: false, short: true, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, lines: false, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, lines: false, rows: "wide", rScale: 0.88 },
 ];
+const WIDE = 1.2;              // a stage at least this much wider than high may hold two rows
 
 /** Where each of n servers sits, in units of the ring's half axes: on an
  * ellipse clockwise from the top, or in two rows (the ring squashed flat, the
@@ -166,6 +169,7 @@ export class ClusterView {
     // Lines of text across the top: the partition's groups and the configuration.
     this.topLines = svg("g", { class: "top-lines" });
     this.measurer = document.createElement("canvas").getContext("2d");
+    this.widths = new Map();               // measured text widths
     // Messages lie above the servers (a click on a message just sent selects the
     // message); they are placed clear of their sender's and receiver's shapes and
     // captions, so they never hide them.
@@ -201,16 +205,19 @@ export class ClusterView {
     const labels = this.model.scenario?.labels || {};
     this.labels = JSON.stringify(labels);
     this.config = this.model.configuration();
-    this.badges = this.badgeTexts(ids);
-    const reserve = this.reservesBadges(ids);
+    const wide = W >= WIDE * H;
     // The text size follows the stage (presenter mode never goes below 18 px); it
     // comes down, to its floor, while neighbouring servers' captions would collide.
     const floor = presenter ? 18 : 13;
     const T0 = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
     const widest = (texts, T, weight) => Math.max(0, ...texts.filter(Boolean).map((t) => this.textWidth(t, T, weight)));
     let T = T0;
-    for (const level of LEVELS) {
+    for (const each of LEVELS) {
+      if (each.rows === true && !wide) continue;
+      const level = { ...each, rows: each.rows === "wide" ? wide : each.rows };
       this.level = level;
+      this.badges = this.badgeTexts(ids);
+      const reserve = this.reservesBadges(ids);
       // Then, on a short stage, the ring may stretch wider than usual.
       for (const stretch of level.rows ? [1] : [1.6, 2.6]) {
         for (T = T0; ; T = Math.max(floor, T - 1)) {
@@ -228,15 +235,25 @@ export class ClusterView {
   }
 
   textWidth(text, T, weight = 400) {
-    const font = this.font ??= getComputedStyle(this.root).fontFamily;     // read once: reading styles may cost a recalculation
-    this.measurer.font = `${weight} ${T}px ${font}`;
-    return this.measurer.measureText(text).width;
+    const key = `${weight}|${T}|${text}`;
+    let w = this.widths.get(key);
+    if (w === undefined) {
+      const font = this.font ??= getComputedStyle(this.root).fontFamily;     // read once: reading styles may cost a recalculation
+      this.measurer.font = `${weight} ${T}px ${font}`;
+      w = this.measurer.measureText(text).width;
+      if (this.widths.size > 2000) this.widths.clear();
+      this.widths.set(key, w);
+    }
+    return w;
   }
 
-  /** Each server's badge: what its own configuration is, where servers disagree. */
+  /** Each server's badge: what its own configuration is, where it is not the
+   * ring's (named above the ring), or for every server where servers disagree
+   * and that line is not shown. */
   badgeTexts(ids) {
-    const all = configBadges(this.model.nodes);
-    return new Map(ids.filter((id) => all.has(id)).map((id) => [id, all.get(id)]));
+    const { lines, short } = this.level;
+    const found = configBadges(this.model.nodes, this.config, { all: !lines, short });
+    return new Map(ids.filter((id) => found.has(id)).map((id) => [id, found.get(id)]));
   }
 
   /** Whether the captions keep a line for badges: while any server has one, or

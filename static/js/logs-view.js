@@ -434,7 +434,8 @@ export class LogsView {
     const beside = s.cmd === "inline" ? Math.ceil(this.measure(digits(maxTerm), s.f, true) + 0.3 * s.f) : 0;
     const wCap = cmdW ? clamp(Math.ceil(beside + cmdW + 10 + 0.3 * s.cf), wMin, (beside ? 9 : 7) * s.f) : Math.max(wMin, Math.ceil(3 * s.f));
     // The width a configuration entry's column needs for its label (beside the term number where rows are low).
-    const need = new Map([...labels].map(([i, lw]) => [i, Math.ceil(lw + 10 + 0.3 * s.cf + beside)]));
+    // (Hatched, uncommitted, the term and the label each get a padded backing: room for that too.)
+    const need = new Map([...labels].map(([i, lw]) => [i, Math.ceil(lw + 10 + 0.6 * s.cf + beside + (beside ? 0.3 * s.f : 0))]));
     const widthOf = (i) => need.get(i) || 0;
     // "▾next" on the next free slot runs past its cell: keep room for it at the end.
     const tail = Math.max(0, Math.ceil(this.measure("▾next", s.pf, true)) - wMin + 2);

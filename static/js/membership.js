@@ -53,33 +53,36 @@ export function ownStanding(node, ring) {
 }
 
 /**
- * The badges servers get in the ring: id -> what its own configuration is. When
- * servers know different configurations (the point of section 6), every server
- * gets one ("uses {S1–S3}", "uses old,new"), so who counts which majority shows
- * at a glance; a server that knows no configuration yet gets "no config yet".
+ * The badges servers get in the ring: id -> what its own configuration is,
+ * "uses {S1–S3}", "uses old,new", or "no config yet" for a server that knows
+ * none. Where the ring's configuration is named above it (`all` false), only
+ * the servers whose own configuration is another one get a badge; otherwise,
+ * when servers know different configurations (the point of section 6), every
+ * server gets one, so who counts which majority shows at a glance. `short`
+ * leaves out "uses".
  */
-export function configBadges(nodes) {
+export function configBadges(nodes, ring, { all = false, short = false } = {}) {
   const out = new Map();
   const known = new Map();                       // configuration key -> [ids]
   for (const n of nodes.values()) {
     if (!n.config) continue;
-    if (!knowsConfig(n.config)) { out.set(n.id, "no config yet"); continue; }
+    if (!knowsConfig(n.config)) { out.set(n.id, short ? "no config" : "no config yet"); continue; }
     const key = configKey(n.config);
     if (!known.has(key)) known.set(key, []);
     known.get(key).push(n.id);
   }
-  if (known.size < 2) return out;
+  if (all ? known.size < 2 : !ring) return out;
   const list = (ids) => {
     const words = serverList(ids);
     return words.length <= 12 ? words : ids.length > 3 ? `${ids.length} voters` : words.replace(/ /g, "");
   };
-  const base = (c) => (c.old_voters ? "uses old,new" : `uses {${list(c.voters)}}`);
+  const base = (c) => `${short ? "" : "uses "}${c.old_voters ? "old,new" : `{${list(c.voters)}}`}`;
+  const configs = [...known.values()].map((ids) => nodes.get(ids[0]).config);
+  if (ring && !known.has(configKey(ring))) configs.push(ring);
   const texts = new Map();                       // base text -> how many configurations say it
-  for (const ids of known.values()) {
-    const t = base(nodes.get(ids[0]).config);
-    texts.set(t, (texts.get(t) || 0) + 1);
-  }
-  for (const ids of known.values()) {
+  for (const c of configs) texts.set(base(c), (texts.get(base(c)) || 0) + 1);
+  for (const [key, ids] of known) {
+    if (!all && key === configKey(ring)) continue;
     const c = nodes.get(ids[0]).config;
     let t = base(c);
     // Two configurations with the same voters differ in their learners: say them as the logs do (+S4 L).
