@@ -6,10 +6,12 @@
 // 1280x720). The ring is laid out to fill the stage, leaving room for the
 // timer arcs above each server and its captions below.
 import { svg, clear, serverName } from "./dom.js";
-import { standing as standingIn, isPlain, serverList } from "./membership.js";
+import { standing as standingIn, ownStanding, configBadges, otherConfigurations, knowsConfig, isPlain, serverList } from "./membership.js";
 
 const ROLE_LABEL = { follower: "follower", candidate: "candidate", leader: "leader" };
-const GROUP_COLOURS = ["#56B4E9", "#E69F00", "#CC79A7", "#009E73"];
+// Partition halos: pale fills, in colours the configuration's rings (pink C_old,
+// blue C_new) do not use.
+const GROUP_COLOURS = ["#F0E442", "#E69F00", "#009E73", "#999999"];
 const DEATH_MS = 1500;           // wall ms a lost message's mark stays while playing
 const DOTS_ABOVE = 5;            // with more servers than this, messages are small shapes
 
@@ -83,11 +85,63 @@ export function nodeSubCaption(n, standing = "voter", leader = null) {
   return n.voted_for ? `voted ${serverName(n.voted_for)}` : "no vote yet";
 }
 
-/** Words for a server's place in the ring's configuration (its accessible name says them). */
+/** Words for a server's place in its own configuration (its accessible name says them). */
 const STANDING_WORDS = {
   voter: "", both: "in C_old and C_new", old: "in C_old only (leaving)", new: "in C_new only (joining)",
   learner: "learner (receives the log, does not vote)", outside: "outside the configuration",
 };
+/** ... and in the joint configuration the ring shows (its rings). */
+const GROUP_WORDS = { both: "in the ring's C_old and C_new", old: "in the ring's C_old only", new: "in the ring's C_new only" };
+
+/** Where a server is in the ring's joint configuration: "both", "old", "new", or "" (not joint, or in neither). */
+function jointGroup(config, id) {
+  if (!config?.old_voters) return "";
+  const s = standingIn(config, id);
+  return s === "both" || s === "old" || s === "new" ? s : "";
+}
+
+// How far the rings around a shape reach beyond it: the timer (r + 9), C_old
+// (r + 13), C_new (r + 18), an isolated server's red ring (r + 22).
+const RINGS = 24;
+
+// Ways to make a crowded ring fit, tried in turn (at each, the text first comes
+// down to its floor): drop the lines about other servers' configurations (each
+// such server keeps its badge); on a wide, short stage, lay the servers out in
+// two rows (a ring squashed flat); badges without "uses"; drop the second
+// caption line, then the lines across the top (every server then gets a badge
+// where servers disagree), then draw the shapes smaller. Servers never overlap
+// while one of these is left. `rows`: "wide" means two rows where the stage is wide.
+const FULL = { others: true, subs: true, lines: true, short: false, rScale: 1, rows: false };
+const LEVELS = [
+  { ...FULL },
+  { ...FULL, others: false },
+  { ...FULL, rows: true },
+  { ...FULL, others: false, rows: true },
+  { ...FULL, others: false, short: true, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, lines: false, rows: "wide" },
+  { ...FULL, others: false, short: true, subs: false, lines: false, rows: "wide", rScale: 0.88 },
+];
+const WIDE = 1.2;              // a stage at least this much wider than high may hold two rows
+
+/** Where each of n servers sits, in units of the ring's half axes: on an
+ * ellipse clockwise from the top, or in two rows (the ring squashed flat, the
+ * lower row between the servers of the upper one, S1 in the middle on top). */
+function arrangement(n, rows) {
+  if (n === 1) return [{ x: 0, y: 0 }];
+  if (!rows) return Array.from({ length: n }, (_, k) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * k) / n;
+    return { x: Math.cos(a), y: Math.sin(a) };
+  });
+  const t = Math.ceil(n / 2), b = n - t;
+  const spots = [];
+  for (let i = 0; i < t; i++) spots.push({ x: t === 1 ? 0 : -1 + (2 * i) / (t - 1), y: -1 });
+  // The lower row, right to left (clockwise), each between two of the upper row when it can.
+  const step = t === 1 ? 2 : 2 / (t - 1);
+  for (let i = 0; i < b; i++) spots.push({ x: (b - 1) / 2 * step - i * step, y: 1 });
+  const first = Math.floor((t - 1) / 2);
+  return Array.from({ length: n }, (_, k) => spots[(k + first) % n]);
+}
 
 /** The shape of a message drawn small: its type by shape and colour (the legend shows them). */
 export function messageShape(shape, s) {
@@ -117,9 +171,6 @@ export class ClusterView {
     this.messageEls = new Map();
     this.deaths = [];                      // lost messages: where and when they died
     this.preferDots = localStorage.getItem("raftviz-dots") === "on";
-    // During joint consensus, C_old and C_new are two bands along the ring,
-    // under everything else.
-    this.bands = svg("g", { class: "bands", "aria-hidden": "true" });
     this.halos = svg("g", { class: "halos" });
     this.links = svg("g", { class: "links" });
     this.nodeLayer = svg("g", { class: "nodes" });
@@ -131,10 +182,11 @@ export class ClusterView {
     // Lines of text across the top: the partition's groups and the configuration.
     this.topLines = svg("g", { class: "top-lines" });
     this.measurer = document.createElement("canvas").getContext("2d");
+    this.widths = new Map();               // measured text widths
     // Messages lie above the servers (a click on a message just sent selects the
     // message); they are placed clear of their sender's and receiver's shapes and
     // captions, so they never hide them.
-    root.append(this.bands, this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
+    root.append(this.halos, this.links, this.nodeLayer, this.messageLayer, this.deathLayer, this.captionLayer,
       this.topLines);
     this.onResize = null;
     // Re-laid out at once when the stage changes size (the narration grows, the
@@ -161,23 +213,33 @@ export class ClusterView {
   // ----- layout, in screen pixels --------------------------------------------------
   layout(ids) {
     const W = Math.max(this.root.clientWidth, 160), H = Math.max(this.root.clientHeight, 120);
-    const n = ids.length;
     const presenter = document.body.classList.contains("presenter");
     // A scenario's label ("(a)") stands left of the shape, beside the server's name.
-    this.labels = JSON.stringify(this.model.scenario?.labels || {});
-    const labelled = this.labels !== "{}";
+    const labels = this.model.scenario?.labels || {};
+    this.labels = JSON.stringify(labels);
     this.config = this.model.configuration();
+    const wide = W >= WIDE * H;
     // The text size follows the stage (presenter mode never goes below 18 px); it
     // comes down, to its floor, while neighbouring servers' captions would collide.
     const floor = presenter ? 18 : 13;
     const T0 = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
-    // Then, on a short stage, the ring may stretch wider than usual.
+    const widest = (texts, T, weight) => Math.max(0, ...texts.filter(Boolean).map((t) => this.textWidth(t, T, weight)));
     let T = T0;
-    for (const stretch of [1.6, 2.6]) {
-      for (T = T0; ; T = Math.max(floor, T - 1)) {
-        this.lines = this.statusLines(ids, W, T);
-        this.placeRing(ids, W, H, T, T / T0, labelled, presenter, stretch);
-        if (T <= floor || !this.crowded(ids)) break;
+    for (const each of LEVELS) {
+      if (each.rows === true && !wide) continue;
+      const level = { ...each, rows: each.rows === "wide" ? wide : each.rows };
+      this.level = level;
+      this.badges = this.badgeTexts(ids);
+      const reserve = this.reservesBadges(ids);
+      // Then, on a short stage, the ring may stretch wider than usual.
+      for (const stretch of level.rows ? [1] : [1.6, 2.6]) {
+        for (T = T0; ; T = Math.max(floor, T - 1)) {
+          this.lines = level.lines ? this.statusLines(ids, W, T, level.others) : [];
+          const extra = { label: widest(Object.values(labels), T, 700), badge: widest([...this.badges.values()], T, 600) };
+          this.placeRing(ids, W, H, T, T / T0, extra, presenter, stretch, level, reserve);
+          if (T <= floor || !this.crowded(ids)) break;
+        }
+        if (!this.crowded(ids)) break;
       }
       if (!this.crowded(ids)) break;
     }
@@ -185,35 +247,72 @@ export class ClusterView {
     this.root.style.setProperty("--t", `${this.geo.T.toFixed(1)}px`);
   }
 
+  textWidth(text, T, weight = 400) {
+    const key = `${weight}|${T}|${text}`;
+    let w = this.widths.get(key);
+    if (w === undefined) {
+      const font = this.font ??= getComputedStyle(this.root).fontFamily;     // read once: reading styles may cost a recalculation
+      this.measurer.font = `${weight} ${T}px ${font}`;
+      w = this.measurer.measureText(text).width;
+      if (this.widths.size > 2000) this.widths.clear();
+      this.widths.set(key, w);
+    }
+    return w;
+  }
+
+  /** Each server's badge: what its own configuration is, where it is not the
+   * ring's (named above the ring), or for every server where servers disagree
+   * and that line is not shown. */
+  badgeTexts(ids) {
+    const { lines, short } = this.level;
+    const found = configBadges(this.model.nodes, this.config, { all: !lines, short });
+    return new Map(ids.filter((id) => found.has(id)).map((id) => [id, found.get(id)]));
+  }
+
+  /** Whether the captions keep a line for badges: while any server has one, or
+   * while the configuration is anything but "everyone votes" (a change under way
+   * then makes badges come and go, and the ring should not jump each time). */
+  reservesBadges(ids) {
+    return this.badges.size > 0 || (Boolean(this.config) && !isPlain(this.config, ids));
+  }
+
   /** Positions on an ellipse that fills the stage, for text size T. */
-  placeRing(ids, W, H, T, shrink, labelled, presenter, stretch) {
+  placeRing(ids, W, H, T, shrink, extra, presenter, stretch, level, reserve) {
     const n = ids.length;
-    const r = Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062) * shrink);
-    // Above: the timer arc and vote dots (and the lines of text at the top left).
-    const top = r + 22 + this.lines.length * 1.4 * T;
-    const bottom = r + 2.9 * T;              // two lines of captions
-    const half = Math.max(r + 22 + (labelled ? 1.8 * T : 0), 3.2 * T);  // the shape with its rings and label, or its captions
-    const angles = ids.map((_, k) => -Math.PI / 2 + (2 * Math.PI * k) / n);
-    const sinMax = n === 1 ? 0 : Math.max(...angles.map(Math.sin));
-    const cosMax = n === 1 ? 1 : Math.max(...angles.map((a) => Math.abs(Math.cos(a))));
+    const r = level.rScale * Math.max(2.15 * T, Math.min(W, H) * (n <= 5 ? 0.085 : n <= 7 ? 0.072 : 0.062) * shrink);
+    // Below the shape, its caption lines: the role, what it does (voted, follows), its configuration's badge.
+    const rows = 1 + (level.subs ? 1 : 0) + (reserve ? 1 : 0);
+    const cap = (0.3 + 1.2 * rows) * T;
+    // Above: the rings, the timer arc and vote dots (and the lines of text at the top left).
+    const top = r + RINGS + this.lines.length * 1.4 * T;
+    const bottom = r + cap;
+    // The shape with its rings and label (left of it), or its widest caption or badge.
+    const half = Math.max(r + RINGS, extra.label ? r + 14 + extra.label : 0, 3.2 * T, extra.badge / 2 + 0.4 * T);
+    const spots = arrangement(n, level.rows);
+    const sinMax = n === 1 ? 0 : Math.max(...spots.map((p) => p.y));
+    const cosMax = n === 1 ? 1 : Math.max(...spots.map((p) => Math.abs(p.x)));
     const ay = n === 1 ? 0 : Math.max(0, (H - top - bottom - 8) / (1 + sinMax));
     const cy = n === 1 ? (top - bottom) / 2 : -H / 2 + top + 4 + ay;
-    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), ay * stretch);
+    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), level.rows ? Infinity : ay * stretch);
     this.positions.clear();
-    ids.forEach((id, k) => this.positions.set(id, { x: ax * Math.cos(angles[k]), y: cy + ay * Math.sin(angles[k]) }));
+    ids.forEach((id, k) => this.positions.set(id, { x: ax * spots[k].x, y: cy + ay * spots[k].y }));
     const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
-    this.geo = { W, H, T, r, top, bottom, half, mt, dot: Math.max(7, 0.5 * T), presenter };
+    this.geo = { W, H, T, r, top, bottom, half, cap, rows, reserve, mt, dot: Math.max(7, 0.5 * T), presenter };
   }
 
   /** The lines of text across the top, each a list of [text, class] pieces,
-   * wrapped to the stage's width at text size T: the partition's groups, and the
-   * configuration when it is anything but "everyone votes". */
-  statusLines(ids, W, T) {
+   * wrapped to the stage's width at text size T: the partition's groups; the
+   * ring's configuration when it is anything but "everyone votes" or when
+   * servers disagree; and (with `others`) each other configuration servers use,
+   * with who uses it (a second leader's among them). */
+  statusLines(ids, W, T, others = true) {
     const lines = [];
     const groups = this.model.network.partition;
     if (groups) lines.push([[`Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}`, "head"]]);
     const c = this.config;
-    if (!c || isPlain(c, ids)) return lines;
+    if (!c) return lines;
+    const rest = otherConfigurations(this.model.nodes, c);
+    if (isPlain(c, ids) && !rest.length) return lines;
     const outside = ids.filter((id) => standingIn(c, id) === "outside");
     const whose = c.byLeader ? `leader ${serverName(c.of)}` : `${serverName(c.of)}, latest`;
     const items = c.old_voters
@@ -221,29 +320,63 @@ export class ClusterView {
       : [[`Configuration (${whose}):`, "head"], [`voters ${serverList(c.voters)}`, ""]];
     if (c.learners?.length) items.push([`learner${c.learners.length > 1 ? "s" : ""} ${serverList(c.learners)}`, "learner"]);
     if (outside.length) items.push([`outside ${serverList(outside)}`, "outside"]);
-    // Greedy wrapping by measured width, so no line runs off the stage.
-    const font = this.font ??= getComputedStyle(this.root).fontFamily;     // read once: reading styles may cost a recalculation
-    const width = (text, bold) => { this.measurer.font = `${bold ? "700 " : ""}${T}px ${font}`; return this.measurer.measureText(text).width; };
+    this.wrap(lines, items, W, T);
+    if (!others) return lines;
+    for (const g of rest) {
+      const names = g.ids.map((id) => `${serverName(id)}${g.leaders.includes(id) ? " (leader)" : ""}`);
+      const who = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names[0];
+      const one = g.ids.length === 1;
+      if (!knowsConfig(g.config)) {
+        this.wrap(lines, [[`${who} know${one ? "s" : ""} no configuration yet`, "differs"]], W, T);
+        continue;
+      }
+      const own = g.config;
+      const parts = own.old_voters
+        ? [[`C_old,new: old ${serverList(own.old_voters)}`, ""], [`new ${serverList(own.voters)}`, ""]]
+        : [[`voters ${serverList(own.voters)}`, ""]];
+      if (own.learners?.length) parts.push([`learner${own.learners.length > 1 ? "s" : ""} ${serverList(own.learners)}`, "learner"]);
+      this.wrap(lines, [[`${who} use${one ? "s" : ""}:`, "differs"], ...parts], W, T);
+    }
+    return lines;
+  }
+
+  /** Greedy wrapping by measured width into new lines, so no line runs off the stage.
+   * Items are separated by " · ", except the heading, followed by a space. */
+  wrap(lines, items, W, T) {
+    const heads = new Set(["head", "differs"]);
+    const width = (text, cls) => this.textWidth(text, T, heads.has(cls) ? 700 : 400);
     const room = W - 20;
     let line = [], used = 0;
-    // Items are separated by " · ", except the heading, followed by a space.
-    const sep = () => (!line.length ? "" : line.length === 1 && line[0][1] === "head" ? " " : " · ");
+    const sep = () => (!line.length ? "" : line.length === 1 && heads.has(line[0][1]) ? " " : " · ");
     for (const [text, cls] of items) {
-      if (line.length && used + width(sep() + text, cls === "head") > room) { lines.push(line); line = []; used = 0; }
+      if (line.length && used + width(sep() + text, cls) > room) { lines.push(line); line = []; used = 0; }
       const piece = [sep() + text, cls];
       line.push(piece);
-      used += width(piece[0], cls === "head");
+      used += width(piece[0], cls);
     }
     if (line.length) lines.push(line);
-    return lines;
   }
 
   drawStatusLines() {
     const { W, H, T } = this.geo;
     clear(this.topLines);
     this.lines.forEach((line, k) => {
-      const text = svg("text", { class: "status-line", x: -W / 2 + 10, y: -H / 2 + T + 4 + k * 1.4 * T });
-      for (const [piece, cls] of line) text.append(svg("tspan", { class: cls || null }, piece));
+      const x0 = -W / 2 + 10, y = -H / 2 + T + 4 + k * 1.4 * T;
+      const text = svg("text", { class: "status-line", x: x0, y });
+      let x = x0;
+      for (const [piece, cls] of line) {
+        // C_old and C_new come with a sample of their rings: the legend of the ring.
+        if (cls === "old" || cls === "new") {
+          const lead = piece.match(/^(?: · | )?/)[0];
+          const cx = x + this.textWidth(lead, T) + 0.45 * T;
+          this.topLines.append(svg("circle", { class: `swatch ${cls}`, cx, cy: y - 0.33 * T, r: 0.32 * T }));
+          text.append(svg("tspan", { class: cls }, lead), svg("tspan", { class: cls, dx: 0.95 * T }, piece.slice(lead.length)));
+          x += 0.95 * T;
+        } else {
+          text.append(svg("tspan", { class: cls || null }, piece));
+        }
+        x += this.textWidth(piece, T, cls === "head" || cls === "differs" ? 700 : cls === "old" || cls === "new" ? 700 : 400);
+      }
       this.topLines.append(text);
     });
     this.linesKey = JSON.stringify(this.lines);
@@ -251,16 +384,15 @@ export class ClusterView {
 
   /** The box a server takes with its rings, label and captions, around its centre. */
   nodeBox(p) {
-    const { r, T, half } = this.geo;
-    return { x: p.x, y: p.y + (2.9 * T - 22) / 2, hw: half, hh: (r + 22 + r + 2.9 * T) / 2 };
+    const { r, cap, half } = this.geo;
+    return { x: p.x, y: p.y + (cap - RINGS) / 2, hw: half, hh: (r + RINGS + r + cap) / 2 };
   }
 
-  /** Whether two neighbouring servers' boxes overlap. */
+  /** Whether two servers' boxes overlap. */
   crowded(ids) {
     const boxes = ids.map((id) => this.nodeBox(this.positions.get(id)));
     for (let i = 0; i < boxes.length; i++) {
-      const a = boxes[i], b = boxes[(i + 1) % boxes.length];
-      if (boxes.length > 1 && a !== b && overlaps(a, b, b)) return true;   // b is its own extents
+      for (let j = i + 1; j < boxes.length; j++) if (overlaps(boxes[i], boxes[j], boxes[j])) return true;   // b is its own extents
     }
     return false;
   }
@@ -269,7 +401,6 @@ export class ClusterView {
   render() {
     const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
     this.layout(ids);
-    clear(this.bands);
     clear(this.halos);
     clear(this.links);
     clear(this.nodeLayer);
@@ -311,14 +442,17 @@ export class ClusterView {
 
   addNode(id) {
     const p = this.positions.get(id);
-    const { r, T, half } = this.geo;
+    const { r, T, half, cap } = this.geo;
     const at = `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})`;
     const g = svg("g", { class: "node", transform: at, tabindex: 0, role: "button", "data-node-id": id });
     g.append(
       // Clicks on the captions (drawn in the caption layer) select the server too.
-      svg("rect", { class: "hit", x: -half, y: r, width: 2 * half, height: 2.75 * T, fill: "transparent" }),
+      svg("rect", { class: "hit", x: -half, y: r, width: 2 * half, height: cap - 0.15 * T, fill: "transparent" }),
+      // During joint consensus: a solid pink ring for C_old, a dashed blue one for C_new.
+      svg("circle", { class: "group-ring old", r: r + 13 }),
+      svg("circle", { class: "group-ring new", r: r + 18 }),
       svg("circle", { class: "focus-ring", r: r + 15 }),
-      svg("circle", { class: "isolated-ring", r: r + 19, visibility: "hidden" }),
+      svg("circle", { class: "isolated-ring", r: r + 22, visibility: "hidden" }),
       svg("g", { class: "shape-slot" }),
       svg("circle", { class: "member-ring", r: r + 4 }),   // a learner's dashed outline
       svg("path", { class: "timer" }),                      // over the shape: a diamond's corners never hide it
@@ -331,7 +465,9 @@ export class ClusterView {
       svg("text", { class: "term", y: r * 0.4 }),
       svg("text", { class: "label", x: -r - 10, y: -r * 0.24 }),
       svg("text", { class: "caption", y: r + 0.35 * T }),
-      svg("text", { class: "caption sub", y: r + 1.55 * T }));
+      svg("text", { class: "caption sub", y: r + 1.55 * T }),
+      // Its own configuration, where it is not the ring's: "uses {S1–S3}".
+      svg("g", { class: "badge", visibility: "hidden" }, svg("rect", { rx: 0.3 * T }), svg("text")));
     this.captionLayer.append(g.captions);
     g.addEventListener("click", () => this.onSelect({ kind: "node", id }));
     g.addEventListener("keydown", (e) => {
@@ -346,8 +482,10 @@ export class ClusterView {
     if (!changed || changed.nodes.size || changed.records.length) {
       this.config = this.model.configuration();
       const ids = [...this.model.nodes.keys()].sort((a, b) => a - b);
-      const lines = this.statusLines(ids, this.geo.W, this.geo.T);
-      if (lines.length !== this.lines.length) { this.render(); return; }     // room for a line more or less
+      this.badges = this.badgeTexts(ids);
+      const lines = this.level.lines ? this.statusLines(ids, this.geo.W, this.geo.T, this.level.others) : [];
+      // Room for a line more or less, or for badges: laid out again.
+      if (lines.length !== this.lines.length || this.reservesBadges(ids) !== this.geo.reserve) { this.render(); return; }
       this.lines = lines;
       if (JSON.stringify(lines) !== this.linesKey) this.drawStatusLines();
       // A new configuration changes where every server stands.
@@ -375,10 +513,15 @@ export class ClusterView {
     const g = this.nodeEls.get(id);
     if (!n || !g) return;
     const role = n.up ? n.role : "down";
-    const standing = standingIn(this.config, id);
+    // Where it stands is told by its own configuration (it votes, counts and runs
+    // for election by that one); its rings by the ring's joint configuration.
+    const standing = ownStanding(n, this.config);
+    const group = jointGroup(this.config, id);
+    const badge = this.badges.get(id) || "";
     // Classes say the role, the place in the configuration and what is under way
     // (collecting pre-votes, handing leadership over); the CSS draws each.
-    const marks = [standing, n.up && n.pre_votes ? "precandidate" : "", n.up && n.transfer_to ? "transferring" : ""]
+    const marks = [standing, group === "both" || group === "old" ? "in-old" : "", group === "both" || group === "new" ? "in-new" : "",
+      badge ? "differs" : "", n.up && n.pre_votes ? "precandidate" : "", n.up && n.transfer_to ? "transferring" : ""]
       .filter(Boolean).join(" ");
     if (g.dataset.role !== role) {
       const slot = g.querySelector(".shape-slot");
@@ -393,16 +536,20 @@ export class ClusterView {
     g.dataset.term = n.term;
     g.dataset.up = n.up;
     g.dataset.member = standing;
+    g.dataset.group = group;
+    g.dataset.badge = badge;
     const label = this.model.scenario?.labels?.[id] || "";
     const leader = this.model.leader();
     const caption = nodeCaption(n, standing);
     const sub = nodeSubCaption(n, standing, leader);
     g.setAttribute("aria-label", [`${serverName(id)}${label ? " " + label : ""}`, `term ${n.term}`, caption, sub,
-      STANDING_WORDS[standing]].filter(Boolean).join(", "));
+      STANDING_WORDS[standing], GROUP_WORDS[group], badge && badge.replace("uses", "its own configuration:")].filter(Boolean).join(", "));
     g.captions.querySelector(".label").textContent = label;
     g.captions.querySelector(".term").textContent = `term ${n.term}`;
     g.captions.querySelector(".caption").textContent = caption;
-    g.captions.querySelector(".caption.sub").textContent = sub;
+    g.captions.querySelector(".caption.sub").textContent = this.level.subs ? sub : "";
+    // The badge on the line after the last caption shown.
+    this.drawBadge(g, badge, this.level.subs && sub ? 2 : 1);
     const isolated = this.model.network.isolated.includes(id);
     const latest = this.model.violations.at(-1);
     g.classList.toggle("violating", Boolean(latest && latest.nodes.includes(id)));
@@ -465,50 +612,35 @@ export class ClusterView {
     });
   }
 
-  /** Redraws the joint-consensus bands if the ring's configuration changed;
-   * returns whether it did (then every server's standing may have changed). */
+  /** Notes whether the ring's configuration changed; returns whether it did
+   * (then every server's standing and rings may have changed). */
   updateConfiguration() {
     const c = this.config;
-    const key = JSON.stringify(c && [c.voters, c.old_voters, c.learners]);
+    const key = JSON.stringify(c && [c.voters, c.old_voters, c.learners, c.of]);
     if (key === this.configKey) return false;
     this.configKey = key;
-    clear(this.bands);
-    if (c?.old_voters) {
-      // C_new wider and dashed, under C_old: a server in both lies in both bands.
-      // Within the room a server's box keeps around its shape (r + 22), so a band never leaves the stage.
-      this.band(c.voters, "new", this.geo.r + 19);
-      this.band(c.old_voters, "old", this.geo.r + 9);
-    }
     return true;
   }
 
-  /** A band along the ring through a group's servers: one run per stretch of
-   * neighbours on the ring, a closed loop if the group is everyone. */
-  band(group, cls, halfWidth) {
-    const ids = [...this.positions.keys()].sort((a, b) => a - b);
-    const inGroup = ids.map((id) => group.includes(id));
-    const at = (k) => this.positions.get(ids[k]);
-    const pt = (p) => `${p.x.toFixed(1)},${p.y.toFixed(1)}`;
-    let d = "";
-    if (inGroup.every(Boolean)) {
-      d = `M${ids.map((_, k) => pt(at(k))).join(" L")} Z`;
-    } else {
-      const start = inGroup.indexOf(false);
-      let run = [];
-      for (let j = 1; j <= ids.length; j++) {
-        const k = (start + j) % ids.length;
-        if (inGroup[k]) run.push(pt(at(k)));
-        if ((!inGroup[k] || j === ids.length) && run.length) {
-          d += `M${run[0]} L${run.length > 1 ? run.slice(1).join(" L") : run[0]} `;
-          run = [];
-        }
-      }
-    }
-    if (!d) return;
-    const w = 2 * halfWidth;
-    this.bands.append(svg("g", { class: `band ${cls}`, "data-group": cls },
-      svg("path", { class: "edge", d, "stroke-width": w + 6 }),
-      svg("path", { class: "fill", d, "stroke-width": w })));
+  /** A server's badge: its own configuration in a pill under its captions. */
+  drawBadge(g, text, row) {
+    const b = g.captions.querySelector(".badge");
+    const t = b.querySelector("text");
+    const { T, r } = this.geo;
+    const key = `${text}|${T}|${row}`;
+    if (b.dataset.key === key) return;
+    b.dataset.key = key;
+    t.textContent = text;
+    b.setAttribute("visibility", text ? "visible" : "hidden");
+    if (!text) return;
+    const w = this.textWidth(text, T, 600);
+    const y = r + (0.35 + 1.2 * row) * T;
+    t.setAttribute("y", y.toFixed(1));
+    const rect = b.querySelector("rect");
+    rect.setAttribute("x", (-w / 2 - 0.3 * T).toFixed(1));
+    rect.setAttribute("y", (y - 0.05 * T).toFixed(1));
+    rect.setAttribute("width", (w + 0.6 * T).toFixed(1));
+    rect.setAttribute("height", (1.15 * T).toFixed(1));
   }
 
   /** Half width and half height of a message as drawn. */
@@ -558,10 +690,10 @@ export class ClusterView {
   /** How far from a server's centre, in direction (ux, uy), a message of the given
    * extents clears the server's shape, timer and captions. */
   clearance(ux, uy, ext) {
-    const { r, half, T } = this.geo;
+    const { r, half, T, cap } = this.geo;
     const side = this.side(ux, uy, ext);
     const X = half + ext.hw + side;
-    const Y = uy < 0 ? r + 20 + ext.hh + side : r + 2.75 * T + ext.hh + side;
+    const Y = uy < 0 ? r + RINGS - 2 + ext.hh + side : r + cap - 0.15 * T + ext.hh + side;
     const tx = Math.abs(ux) > 1e-6 ? X / Math.abs(ux) : Infinity;
     const ty = Math.abs(uy) > 1e-6 ? Y / Math.abs(uy) : Infinity;
     return Math.min(tx, ty);
@@ -610,11 +742,11 @@ export class ClusterView {
     // Other servers' shapes and captions are obstacles too: a message passing one
     // moves a little ahead or back along its way rather than cover it. Other
     // messages matter most: a place clear of them is taken even if a caption is near.
-    const { r, T } = this.geo;
+    const { r, T, cap } = this.geo;
     const obstacles = [];
     for (const [id, p] of this.positions) {
       obstacles.push({ id, x: p.x, y: p.y, hw: r + 4, hh: r + 4 },
-        { id, x: p.x, y: p.y + r + 1.4 * T, hw: 3.1 * T, hh: 1.4 * T });
+        { id, x: p.x, y: p.y + r + cap / 2, hw: 3.1 * T, hh: cap / 2 });
     }
     for (const [m, g] of order) {
       const f = (now - m.sent) / Math.max(m.arrives - m.sent, 1e-6);

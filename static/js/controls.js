@@ -12,6 +12,7 @@ export const SHORTCUTS = [
   ["←", "Step back one event"],
   ["N or Page Down", "Next scenario step (a presentation clicker works); outside a scenario, step forward"],
   ["B or Page Up", "Previous scenario step; outside a scenario, step back"],
+  ["A", "Reveal the answer to the scenario's question, and why (once the step has played: unfold why)"],
   ["C", "Send a client command to the leader"],
   ["K", "Crash the selected server, or the leader when none is selected"],
   ["R", "Restart the selected server, or the server that went down last"],
@@ -273,6 +274,8 @@ export class Controls {
       N: () => this.scenario?.next(),
       b: () => this.scenario?.back(),
       B: () => this.scenario?.back(),
+      a: () => this.scenario?.reveal(),
+      A: () => this.scenario?.reveal(),
     };
     if (actions[e.key]) {
       e.preventDefault();
@@ -404,9 +407,11 @@ export class Controls {
       : `${found.length} safety violations. Latest: ${v.property}.`;
     $("#banner-text").textContent = v.text;
     $("#banner-text").title = v.text;                    // cut to two lines on screen; all of it here
-    clear($("#banner-go")).append(...found.slice(-2).map((x) =>
-      el("button", { text: found.length === 1 ? "Go to where it happened" : `Go to ${x.property} (event ${x.seq})`,
-        onclick: () => this.onSeek(x.seq) })));
+    clear($("#banner-go")).append(...found.slice(-2).map((x) => {
+      const long = found.length === 1 ? "where it happened" : `${x.property} (event ${x.seq})`;
+      return el("button", { "aria-label": `Go to ${long}`, title: `Go to ${x.property}, event ${x.seq}`, onclick: () => this.onSeek(x.seq) },
+        "Go to ", el("span", { class: "long", text: long }), el("span", { class: "short", text: `event ${x.seq}` }));
+    }));
     if (found.some((x) => x.property === "Linearizability")) {
       $("#banner-go").append(el("button", { text: "Show the operations", title: "The Clients tab: the history and the operations no order explains",
         onclick: () => this.drawer.open("clients") }));
@@ -442,12 +447,14 @@ export class Controls {
       [node("follower precandidate", svg("circle", { class: "shape", r: 24 }),
         svg("circle", { class: "vote pre", r: 6, cy: -24 })),
         "Pre-candidate: a follower asking for pre-votes (hollow dots) before it raises its term (PreVote, thesis 9.6)."],
-      [sample(svg("g", { class: "band new" }, svg("path", { class: "edge", d: "M-22,0 L22,0", "stroke-width": 40 }),
-        svg("path", { class: "fill", d: "M-22,0 L22,0", "stroke-width": 34 })),
-      svg("g", { class: "band old" }, svg("path", { class: "edge", d: "M-22,0 L0,0", "stroke-width": 22 }),
-        svg("path", { class: "fill", d: "M-22,0 L0,0", "stroke-width": 16 }))),
-        "Joint consensus (C_old,new): a purple band through C_old, a dashed blue band through C_new. " +
-        "Until C_new is committed, elections and commitment need a majority of each."],
+      [node("follower in-old in-new", svg("circle", { class: "group-ring old", r: 17 }), svg("circle", { class: "group-ring new", r: 25 }),
+        svg("circle", { class: "shape", r: 11 })),
+        "Joint consensus (C_old,new): a solid pink ring around each server of C_old, a dashed blue ring around each " +
+        "server of C_new (the line above the ring names them). Until C_new is committed, elections and commitment need a majority of each."],
+      [sample(svg("rect", { x: -36, y: -13, width: 72, height: 26, rx: 6, style: "fill:#fff3d6;stroke:#b07a00;stroke-width:1.5" }),
+        svg("text", { x: 0, y: 1, style: "font-size:13px;font-weight:600;fill:#5c3a00;text-anchor:middle;dominant-baseline:central" }, "uses {S1–S3}")),
+        "A server's own configuration, where it is not the one the ring shows: each server uses the latest configuration " +
+        "in its own log, so servers can disagree (conflicting majorities). Its role (voter, learner, outside) is told by its own."],
       [sample(svg("path", { class: "timer", d: "M0,-24 A24,24 0 1 1 -24,0", style: "fill:none;stroke:#6b7785;stroke-width:5" })),
         "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election. " +
         "On a leader it runs only for CheckQuorum or while it hands leadership over."],
@@ -478,7 +485,7 @@ export class Controls {
         "A red cross: a message lost where it died (message loss, a cut link or partition, a crashed receiver, or dropped by hand)."],
       [sample(svg("line", { x1: -35, y1: 0, x2: 35, y2: 0, style: "stroke:#D55E00;stroke-width:4;stroke-dasharray:8 6" })),
         "A cut link: nothing crosses it. Click a link to cut or restore it."],
-      [sample(svg("circle", { r: 22, fill: "#56B4E9", opacity: 0.35 }), svg("circle", { r: 12, fill: "#0072B2" })),
+      [sample(svg("circle", { r: 22, fill: "#F0E442", opacity: 0.4 }), svg("circle", { r: 12, fill: "#0072B2" })),
         "A partition: each group has a coloured halo; links between groups fade out. A dashed red ring: an isolated server."],
       [el("div", { class: "cell", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
         el("span", { class: "t", text: "2" })), "A committed log entry; its colour and number are its term."],
@@ -486,8 +493,9 @@ export class Controls {
         el("span", { class: "t", text: "2" })), "Hatched and dashed: not committed yet (on this server)."],
       [el("div", { class: "cell config", style: `position:static;width:2.6em;height:2.2em;background-color:#fff;--fill:${termColour(2)}` },
         el("span", { class: "t", text: "2" })),
-        "A configuration entry: white in a frame of its term's colour, labelled C_old,new, C_new, +S4 learner, +S4 or −S3 " +
-        "(where cells are narrow: old,new or Cₒ,ₙ, Cₙ, +S4 L). " +
+        "A configuration entry: white in a frame of its term's colour, labelled old,new (C_old,new), new (C_new), " +
+        "+S4 or −S3 (one server added or removed), +S4 L (S4 added as a learner), +2 or −2 (several), cfg (anything else); " +
+        "its tooltip and the inspector say it in full. " +
         "A server uses the latest one in its log, committed or not."],
       [el("div", { class: "cell noop", style: `position:static;width:2.6em;height:2.2em;background-color:${termColour(2)}` },
         el("span", { class: "t", text: "2" })), "A no-op entry (its cell says no-op): a new leader's empty entry of its own term."],

@@ -2,8 +2,8 @@
 // and the actions that apply to it.
 import { el, clear, fields, serverName, ms } from "./dom.js";
 import { messageTitle, nodeCaption } from "./cluster-view.js";
-import { describe, entryWords, isVoter, serverList, standing as standingIn } from "./membership.js";
-import { retries } from "./logs-view.js";
+import { describe, entryLabel, entryName, entryWords, isVoter, ownStanding, serverList, standing as standingIn } from "./membership.js";
+import { configBefore, retries } from "./logs-view.js";
 
 const FIGURE_2_FIELDS = {
   RequestVote: ["candidate_id", "last_log_index", "last_log_term", "transfer"],
@@ -98,7 +98,7 @@ export class Inspector {
       pairs.push(["Catching up", Object.entries(n.catch_up)
         .map(([peer, c]) => `${serverName(peer)}: round ${c.round}, to index ${c.target}`).join("; ")]);
     }
-    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n, where)}, term ${n.term}` }),
+    this.root.append(el("h3", { text: `${serverName(id)} — ${nodeCaption(n, ownStanding(n, ring))}, term ${n.term}` }),
       this.nodeActions(n), fields(pairs));
     if (n.up && n.role === "leader") this.root.append(this.progress(n));
     const store = Object.entries(n.store);
@@ -247,10 +247,17 @@ export class Inspector {
       return;
     }
     const committed = n && entry.index <= n.commit_index;
-    const what = entry.kind === "config" && entry.config
+    const config = entry.kind === "config" && entry.config;
+    const what = config
       ? ["configuration", `${entryWords(entry.config)}. ${serverName(nodeId)} uses the latest configuration in its log, committed or not.`]
       : ["command", entry.command ?? "(none: a leader's no-op entry)"];
     const pairs = [["term", entry.term], what, ["Committed", committed ? "yes (on this server)" : "not yet (on this server)"]];
+    if (config && n) {
+      // The cell's short label, and the lecture's name for it.
+      const before = configBefore(n, entry.index, this.model.initialConfiguration());
+      const name = entryName(entry.config, before);
+      pairs.splice(1, 0, ["Labelled", `“${entryLabel(entry.config, before)}” in the logs${name ? `: ${name}` : ""}`]);
+    }
     if (entry.client !== undefined && entry.client !== null) {
       pairs.push(["Client", `client ${entry.client}, its request ${entry.seq}`]);
       const first = n ? retries(n.log).get(entry.index) : undefined;

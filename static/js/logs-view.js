@@ -11,7 +11,7 @@
 // holds the entries after it, each with its absolute index. Indexes every
 // server has compacted take one slot of the block's width, not a column each.
 import { el, clear, serverName } from "./dom.js";
-import { entryTexts, entryWords, standing as standingIn } from "./membership.js";
+import { entryText, entryName, entryWords, ownStanding } from "./membership.js";
 
 // Term colours: Okabe–Ito and Tol hues without the colours that already mean
 // something (leader green #009E73, danger vermillion #D55E00, down greys),
@@ -51,7 +51,8 @@ export function snapshotTexts(index, term) {
   return [`snapshot ≤${index}, t${term}`, `snap ≤${index} t${term}`, `≤${index} t${term}`, `≤${index}`];
 }
 const PREFIX_MIN = 2;          // a shared prefix shorter than this is not worth a fold
-const PREFIX_LONG = 12;        // ... and one shorter than this folds only when the columns cannot all fit
+const PREFIX_LONG = 12;
+const MAX_KEPT_CONFIGS = 6;    // configuration entries always in view: the latest few, and every one a server uses        // ... and one shorter than this folds only when the columns cannot all fit
 
 /**
  * The leader whose pointers a server's row shows, or null: the leader it
@@ -106,11 +107,15 @@ export function sharedCommitted(nodes) {
  * the kept indexes while they fit and the rest folds. `fits` is false when
  * even the kept indexes do not fit (the box must then scroll sideways).
  */
-export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell, prefixWidth = 0, gapWidth = 0 }) {
+export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell, prefixWidth = 0, gapWidth = 0, widthOf = null }) {
   const first = fold + 1;
   const lead = fold ? prefixWidth : 0;
   const slots = fold ? [{ kind: "prefix", from: 1, to: fold }] : [];
-  if (lead + (last - fold) * cell <= room) {
+  // A column may need more than `cell` (a configuration entry's label).
+  const cellAt = (i) => (widthOf ? Math.max(cell, widthOf(i)) : cell);
+  let all = lead;
+  for (let i = first; i <= last; i++) all += cellAt(i);
+  if (all <= room) {
     for (let i = first; i <= last; i++) slots.push({ kind: "col", index: i });
     return { slots, fits: true };
   }
@@ -120,7 +125,7 @@ export function planColumns({ last, fold = 0, keep = [], opened = [], room, cell
   const width = () => {
     let w = lead, prev = fold;
     for (const i of [...shown].sort((a, b) => a - b)) {
-      w += cell + (i > prev + 1 ? gapWidth : 0);
+      w += cellAt(i) + (i > prev + 1 ? gapWidth : 0);
       prev = i;
     }
     return w + (prev < last ? gapWidth : 0);
@@ -290,7 +295,7 @@ export class LogsView {
 
   refresh(all, ids) {
     if (!this.frame || !this.model.nodes.size) return;
-    this.config = this.model.configuration();             // the ring's: row labels say where each server stands
+    this.config = this.model.configuration();             // the ring's: for servers that know no configuration yet
     const g = this.plan();
     const same = !all && this.geom && this.geom.key === g.key;
     if (!same) {
@@ -334,7 +339,7 @@ export class LogsView {
     if (n.role === "leader") return "★ leader";
     if (n.role === "candidate") return "candidate";
     if (n.pre_votes) return "pre-candidate";
-    const where = standingIn(this.config, n.id);
+    const where = ownStanding(n, this.config);           // by its own configuration, as in the ring
     return where === "learner" || where === "outside" ? where : "";
   }
 
@@ -398,6 +403,7 @@ export class LogsView {
       result = this.columns(s, m, W);
     }
     const { slots, w, whoW, total, room, low } = result;
+    s.cfgMode = s.cmd;                                  // configuration labels always show, stacked or beside the term
     if (!commands(result, s)) s.cmd = null;
     const key = JSON.stringify([W, H, presenter, s, whoW, w, slots]);
     return { key, presenter, m, hh, ...s, slots, w, whoW, low, beside: result.beside, total, room, overflow: total > room + 0.5 };
@@ -411,6 +417,7 @@ export class LogsView {
     const keep = new Set();
     // Indexes every server has compacted: one slot, wide enough for a snapshot block.
     let low = Infinity, snapText = "";
+    const configs = new Set(), inUse = new Set(), labels = new Map();    // configuration entries: index -> label width
     for (const n of nodes.values()) {
       low = Math.min(low, n.snapshot_index || 0);
       // Where a snapshot block ends and the first entry after it must show.
@@ -420,9 +427,11 @@ export class LogsView {
     for (const n of nodes.values()) {
       if (low && n.snapshot_index === low) snapText = snapshotTexts(low, n.snapshot_term)[0];
       for (const line of this.whoLines(n, s.lines)) {
+        // The name is bold, and so is a leader's tag ("★ leader").
         const name = line.name ? this.measure(line.name, s.lf, true) : 0;
-        const rest = [line.tag, line.text].filter(Boolean).join(" ");
-        whoW = Math.max(whoW, name + (rest ? this.measure(` ${rest}`, s.lf) : 0));
+        const tag = line.tag ? this.measure(` ${line.tag}`, s.lf, true) : 0;
+        const text = line.text ? this.measure(` ${line.text}`, s.lf) : 0;
+        whoW = Math.max(whoW, name + tag + text);
       }
       last = Math.max(last, lastIndex(n));
       if (lastIndex(n)) keep.add(lastIndex(n));
@@ -438,10 +447,20 @@ export class LogsView {
         const e = n.log[i];
         maxTerm = Math.max(maxTerm, e.term);
         if (again.has(e.index)) retried = true;
-        // Cells grow to show a configuration's whole label; where they cannot, it shows its shorter form.
-        cmdW = Math.max(cmdW, this.textWidth(e, this.texts(n, e)[0], s.cf));
+        if (e.kind !== "config") cmdW = Math.max(cmdW, this.textWidth(e, this.text(n, e), s.cf));
       }
+      // Configuration entries are never folded away, and their columns are as
+      // wide as their labels need (the others share what is left).
+      for (const e of n.log) {
+        if (e.kind !== "config") continue;
+        configs.add(e.index);
+        labels.set(e.index, Math.max(labels.get(e.index) || 0, this.textWidth(e, this.text(n, e), s.cf)));
+      }
+      if (n.config_index) inUse.add(n.config_index);
     }
+    // All of them, or if there are many, the latest few and every one a server uses.
+    for (const i of [...configs].sort((a, b) => b - a).slice(0, MAX_KEPT_CONFIGS)) keep.add(i);
+    for (const i of inUse) if (configs.has(i)) keep.add(i);
     last += 1;                                          // the next free slot
     keep.add(last);
     whoW = Math.ceil(whoW + s.lf * 0.8);
@@ -451,6 +470,10 @@ export class LogsView {
     // Cells grow to show their commands in full, up to a cap; without commands, to a square-ish box.
     const beside = s.cmd === "inline" ? Math.ceil(this.measure(digits(maxTerm), s.f, true) + 0.3 * s.f) : 0;
     const wCap = cmdW ? clamp(Math.ceil(beside + cmdW + 10 + 0.3 * s.cf), wMin, (beside ? 9 : 7) * s.f) : Math.max(wMin, Math.ceil(3 * s.f));
+    // The width a configuration entry's column needs for its label (beside the term number where rows are low).
+    // (Hatched, uncommitted, the term and the label each get a padded backing: room for that too.)
+    const need = new Map([...labels].map(([i, lw]) => [i, Math.ceil(lw + 10 + 0.6 * s.cf + beside + (beside ? 0.3 * s.f : 0))]));
+    const widthOf = (i) => need.get(i) || 0;
     // "▾next" on the next free slot runs past its cell: keep room for it at the end.
     const tail = Math.max(0, Math.ceil(this.measure("▾next", s.pf, true)) - wMin + 2);
     const room = Math.floor(W - whoW - tail - 2);
@@ -486,7 +509,7 @@ export class LogsView {
     const prefixWidth = low ? snapW
       : fold ? Math.ceil(Math.max(this.measure(`1–${fold}`, m, true), ...words.map((t) => this.measure(t, m))) + 14) : 0;
     const refolds = opened.filter(([a, b]) => a <= last && b >= fold + 1).length + (this.prefixOpen && shared - 1 >= PREFIX_MIN && !low ? 1 : 0);
-    const plan = planColumns({ last, fold, keep, opened, room: room - refolds * gapWidth, cell: wMin, prefixWidth, gapWidth });
+    const plan = planColumns({ last, fold, keep, opened, room: room - refolds * gapWidth, cell: wMin, prefixWidth, gapWidth, widthOf });
 
     // Mark where each opened range can be folded again, then place everything.
     const slots = [];
@@ -502,14 +525,24 @@ export class LogsView {
     }
     const lead = (x) => x.kind === "prefix" || x.kind === "snapshot";
     const fixed = slots.reduce((sum, x) => sum + (lead(x) ? prefixWidth : x.kind === "col" ? 0 : gapWidth), 0);
-    const cols = slots.filter((x) => x.kind === "col").length;
-    const w = Math.floor(clamp((room - fixed) / cols, wMin, wCap));
+    const cols = slots.filter((x) => x.kind === "col");
+    let w = Math.floor(clamp((room - fixed) / cols.length, wMin, wCap));
+    // Configuration columns wider than that take what they need; the others share the rest.
+    for (let k = 0; k < 3; k++) {
+      const wide = cols.filter((x) => widthOf(x.index) > w);
+      if (!wide.length || wide.length === cols.length) break;
+      const used = wide.reduce((sum, x) => sum + widthOf(x.index), 0);
+      const next = Math.floor(clamp((room - fixed - used) / (cols.length - wide.length), wMin, wCap));
+      if (next === w) break;
+      w = next;
+    }
     // Room the columns leave (they stop growing at wCap) goes to the snapshot slot's label first.
-    const grow = low ? Math.max(0, Math.min(labelW(snapText) - prefixWidth, room - fixed - cols * w)) : 0;
+    const spare = room - fixed - cols.reduce((sum, x) => sum + Math.max(w, widthOf(x.index)), 0);
+    const grow = low ? Math.max(0, Math.min(labelW(snapText) - prefixWidth, spare)) : 0;
     let x = 0;
     for (const slot of slots) {
       slot.x = x;
-      slot.w = lead(slot) ? prefixWidth + grow : slot.kind === "col" ? w : gapWidth;
+      slot.w = lead(slot) ? prefixWidth + grow : slot.kind === "col" ? Math.max(w, widthOf(slot.index)) : gapWidth;
       x += slot.w;
     }
     return { slots, w, whoW, beside, cmdW, low, total: x + tail, room: room + tail, fits: x <= room };
@@ -637,10 +670,15 @@ export class LogsView {
     return this.built;
   }
 
-  /** What an entry's cell may say, longest first: its command, or a configuration's or a no-op's label. */
-  texts(node, entry) {
-    if (entry.kind !== "config") return entryTexts(entry);
-    return entryTexts(entry, configBefore(node, entry.index, this.model.initialConfiguration()));
+  /** What an entry's cell says: its command, or a configuration's or a no-op's label. */
+  text(node, entry) {
+    if (entry.kind !== "config") return entryText(entry);
+    return entryText(entry, this.before(node, entry));
+  }
+
+  /** The configuration a server used before a configuration entry of its log. */
+  before(node, entry) {
+    return configBefore(node, entry.index, this.model.initialConfiguration());
   }
 
   /** Commands are set in monospace; labels of configurations and no-ops in the text face (narrower). */
@@ -653,12 +691,11 @@ export class LogsView {
     const g = this.geom;
     const committed = entry.index <= node.commit_index;
     const kind = entry.kind === "config" ? "config" : entry.kind === "noop" || entry.command === null ? "noop" : "command";
-    // The longest form that fits (a configuration's label has shorter ones).
-    const forms = this.texts(node, entry);
-    const long = forms[0];
+    const command = this.text(node, entry);
     const fits = (text) => !g.cmd || this.textWidth(entry, text, g.cf) <= cmdRoom(slot.w, g.cf, g.beside);
-    const command = forms.find(fits) ?? forms.at(-1);
-    const what = kind === "config" ? `${long}: ${entryWords(entry.config)}` : kind === "noop" ? "a leader's no-op entry" : command;
+    const name = kind === "config" ? entryName(entry.config, this.before(node, entry)) : "";
+    const what = kind === "config" ? `${name ? `${name}, ` : ""}“${command}”: ${entryWords(entry.config)}`
+      : kind === "noop" ? "a leader's no-op entry" : command;
     // A client's request: its client and sequence number; a retry of one marked ↻.
     const client = entry.client !== undefined && entry.client !== null;
     const first = client ? retries(node.log).get(entry.index) : undefined;
@@ -672,6 +709,7 @@ export class LogsView {
       : `background-color:${termColour(entry.term)};color:${termInk(entry.term)}`;
     const c = el("div", {
       class: `cell${committed ? "" : " uncommitted"}${kind === "command" ? "" : ` ${kind}`}${client ? " client" : ""}` +
+        `${kind === "config" ? ` cfg-${g.cfgMode}` : ""}` +
         `${first !== undefined ? ` retry${twice ? " twice" : ""}` : ""}`,
       style: `left:${slot.x + 1}px;width:${slot.w - 3}px;--fill:${termColour(entry.term)};${colours}`,
       title: `${serverName(node.id)} index ${entry.index}, term ${entry.term}: ${what}${who} — ${committed ? "committed" : "not committed yet"}`,
@@ -679,8 +717,9 @@ export class LogsView {
       "data-client": client ? entry.client : null, "data-client-seq": client ? entry.seq : null,
       "data-retry-of": first !== undefined ? first : null,
     }, el("span", { class: "t", text: first !== undefined ? `${entry.term}${RETRY}` : entry.term }), el("span", { class: "c", text: command }));
-    // In presenter mode a command that does not fit is hidden rather than cut.
-    if (g.presenter && g.cmd && !fits(command)) c.classList.add("no-c");
+    // In presenter mode a command that does not fit is hidden rather than cut
+    // (a configuration's label always fits: its column is made wide enough).
+    if (g.presenter && g.cmd && kind !== "config" && !fits(command)) c.classList.add("no-c");
     return c;
   }
 

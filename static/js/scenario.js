@@ -21,6 +21,17 @@ export class ScenarioPanel {
     if (this.model.scenario) this.send({ type: "scenario_back" });
   }
 
+  /** The A key: reveal the answer to the question shown, with its explanation; or,
+   * once the step has answered it, unfold the explanation. */
+  reveal() {
+    const sc = this.model.scenario;
+    if (!sc) return;
+    if (sc.question && !sc.playing && !this.revealed) this.revealed = true;
+    else if (sc.answered && !sc.playing) this.openAnswer = this.shownStep;
+    else return;
+    this.render();
+  }
+
   /** After the first state: open the scenario named in the address, once. */
   onState() {
     if (this.requested && this.model.scenario?.id !== this.requested) {
@@ -41,7 +52,13 @@ export class ScenarioPanel {
     this.panel.hidden = !sc;
     if (!sc) return;
     const key = `${sc.id}:${sc.step}`;
-    if (key !== this.shownStep) { this.revealed = false; this.shownStep = key; }
+    if (key !== this.shownStep) {
+      // An answer revealed before Next stays unfolded, explanation and all, once the step has played.
+      this.keepOpen = this.revealed ? this.asked : null;
+      this.revealed = false;
+      this.shownStep = key;
+    }
+    this.asked = sc.question?.prompt ?? null;
     // Redrawing must not take the keyboard focus away: it goes back to the same button.
     const focused = this.panel.contains(document.activeElement) ? document.activeElement.dataset.key : null;
     clear(this.panel);
@@ -57,7 +74,8 @@ export class ScenarioPanel {
             : sc.step === 0 ? "Start ▸" : "Next ▸",
           disabled: sc.done && sc.on_script && !sc.playing, onclick: () => this.next() }),
         sc.question && !sc.playing && !this.revealed ? el("button", { type: "button", class: "reveal-button", "data-key": "reveal",
-          text: "Reveal the answer", title: "Show the answer to the question below", onclick: () => { this.revealed = true; this.render(); } }) : null,
+          text: "Reveal the answer", title: "Show the answer to the question below, and why (A)", "aria-keyshortcuts": "A",
+          onclick: () => this.reveal() }) : null,
         el("button", { "data-key": "restart", text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
         el("button", { text: "✕", "aria-label": "Close the scenario", title: "Close the scenario (the cluster stays)",
           onclick: () => this.send({ type: "scenario_close" }) })));
@@ -101,12 +119,18 @@ export class ScenarioPanel {
   }
 
   /** The previous step's question, answered by what just played. The explanation
-   * folds (open by default except on the projector, where space goes to the picture). */
+   * folds on the projector, where space goes to the picture, unless the answer was
+   * revealed (A, or Reveal) before the step or since; elsewhere it is open. */
   answer(q) {
     const details = el("details", { class: "reveal answered" },
-      el("summary", { text: `${q.prompt} Answer: ${q.choices[q.answer - 1]}.` }),
+      el("summary", { text: `${q.prompt} Answer: ${q.choices[q.answer - 1]}.`, title: "Click, or press A, for why" }),
       el("p", { text: q.explanation }));
-    details.open = !document.body.classList.contains("presenter");
+    details.open = !document.body.classList.contains("presenter") || this.keepOpen === q.prompt
+      || this.openAnswer === this.shownStep;
+    details.addEventListener("toggle", () => {
+      if (details.open) this.openAnswer = this.shownStep;
+      else { this.openAnswer = null; this.keepOpen = null; }
+    });
     return details;
   }
 
