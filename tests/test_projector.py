@@ -898,8 +898,16 @@ def test_a_leaders_row_label_is_not_cut_at_1920(browser: Browser, server_url):
     page = open_page(browser, server_url, SIZES[1], "/?scenario=conflicting-majorities", presenter=True)
     play_to(page, 3)
     cut = page.evaluate("""async () => { """ + FRAMES + """
-      return [...document.querySelectorAll('#logs .log-row .who')].filter((w) => w.scrollWidth > w.clientWidth + 1)
-        .map((w) => w.textContent); }""")
+      const out = [];
+      for (const who of document.querySelectorAll('#logs .log-row .who')) {
+        const edge = who.getBoundingClientRect().right - parseFloat(getComputedStyle(who).paddingRight);
+        for (const line of who.children) {
+          const range = document.createRange();
+          range.selectNodeContents(line);
+          if (range.getBoundingClientRect().right > edge + 0.5) out.push(line.textContent);
+        }
+      }
+      return out; }""")
     assert cut == [], cut
     page.context.close()
 
