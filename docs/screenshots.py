@@ -6,7 +6,8 @@
 docs/screenshot.png           the sandbox at 1280x720, a leader and commands, the event log open
 docs/screenshot-presenter.png figure-7 in presenter mode at 1280x720, played with PageDown to the end of the repair
 docs/screenshot-joint.png     joint consensus in presenter mode at 1280x720: S1–S3 vote, S6 was added and waits
-                              outside, and the leader moves to S1–S5 through C_old,new (the ring's two bands)
+                              outside, and the leader moves to S1–S5 through C_old,new (a pink C_old ring and a
+                              dashed blue C_new ring around each of their servers)
 docs/screenshot-clients.png   the Clients tab at 1280x720: four simulated clients' reads and writes as bars, the
                               history linearizable, a retried INCR marked ↻ in the logs
 docs/screenshot-stale-read.png  a stale read in presenter mode at 1280x720: reads answered locally, the leader cut

@@ -330,14 +330,19 @@ def test_a_configuration_change_made_in_the_ui_shows_in_the_ring_and_the_logs(ap
                     "title", re.compile("learners S4, S5"))
                 expect(app.locator("#cluster .top-lines")).to_contain_text("learners S4, S5")
             elif phase == "joint":
-                expect(app.locator('#cluster .band[data-group="old"]')).to_have_count(1)
-                expect(app.locator('#cluster .band[data-group="new"]')).to_have_count(1)
+                # A ring around each server of C_old (S1–S3) and of C_new (S1–S5), none around S6.
+                expect(app.locator("#cluster .node.in-old")).to_have_count(3)
+                expect(app.locator("#cluster .node.in-new")).to_have_count(5)
+                expect(app.locator('[data-node-id="6"]')).not_to_have_class(re.compile(r"\bin-(old|new)\b"))
                 expect(app.locator("#cluster .top-lines")).to_contain_text("C_old,new")
                 expect(app.locator("#cluster .top-lines")).to_contain_text("old S1–S3")
-                expect(leader_row().locator('.cell[data-kind="config"]', has_text=re.compile("C_old,new|old,new|Cₒ,ₙ"))).to_have_count(1)
+                expect(app.locator("#cluster .top-lines .swatch")).to_have_count(2)     # the rings' legend
+                expect(leader_row().locator('.cell[data-kind="config"] .c', has_text=re.compile("^old,new$"))).to_have_count(1)
             else:
-                expect(app.locator("#cluster .band")).to_have_count(0)
-                expect(leader_row().locator('.cell[data-kind="config"]', has_text=re.compile("C_new|Cₙ"))).to_have_count(1)
+                expect(app.locator("#cluster .node.in-old, #cluster .node.in-new")).to_have_count(0)
+                expect(leader_row().locator('.cell[data-kind="config"] .c', has_text=re.compile("^new$"))).to_have_count(1)
+                expect(leader_row().locator('.cell[data-kind="config"]', has_text="new").last).to_have_attribute(
+                    "title", re.compile("C_new"))
                 expect(app.locator('[data-node-id="6"]')).to_have_attribute("data-member", "outside")
                 break
         step_once(app)

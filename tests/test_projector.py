@@ -502,7 +502,7 @@ def assert_servers_apart(page: Page):
 def test_a_cluster_grown_to_9_servers_by_add_server_stays_on_one_screen(browser: Browser, server_url, size, presenter):
     """5 servers, then 4 added one by one while playing: the ring lays itself out
     again each time, no server (with its captions) overlaps another, the page fits,
-    and presenter text stays 18 px; the same during joint consensus, with its bands."""
+    and presenter text stays 18 px; the same during joint consensus, with its rings."""
     page = open_page(browser, server_url, size, presenter=presenter)
     reset(page, 5)
     page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.3})")
@@ -526,7 +526,8 @@ def test_a_cluster_grown_to_9_servers_by_add_server_stays_on_one_screen(browser:
       }
     }""")
     page.wait_for_function("() => window.raftviz.model.configuration()?.old_voters", timeout=30_000)
-    expect(page.locator('#cluster .band[data-group="old"]')).to_have_count(1)
+    expect(page.locator("#cluster .node.in-old")).to_have_count(5)      # C_old = S1–S5: a ring each
+    expect(page.locator("#cluster .node.in-new")).to_have_count(7)
     assert_one_screen(page)
     assert_servers_apart(page)
     if presenter:
@@ -677,3 +678,256 @@ def test_accessibility_audit_of_the_clients_pane(browser: Browser, server_url, p
     }""")
     assert result == [], json.dumps(result, indent=1)
     context.close()
+
+
+# ----- configuration changes on the projector (issue 12 review) ---------------------------
+
+def play_to(page: Page, step: int):
+    """PageDown until the scenario has played `step` steps (each to its end)."""
+    page.wait_for_function("() => window.raftviz.model.scenario")
+    page.wait_for_timeout(100)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    while page.evaluate("() => window.raftviz.model.scenario.step") < step:
+        now = page.evaluate("() => window.raftviz.model.scenario.step")
+        page.keyboard.press("PageDown")
+        page.wait_for_function("s => window.raftviz.model.scenario.step === s && !window.raftviz.model.scenario.playing",
+                               arg=now + 1, timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def servers(page: Page):
+    """What the ring says of each server: its role caption, its own standing, its badge."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#cluster [data-node-id]')].map((g) => {
+      const id = g.dataset.nodeId;
+      const caps = document.querySelector(`[data-captions-of="${id}"]`);
+      return [id, { caption: caps.querySelector('.caption').textContent, member: g.dataset.member,
+                    badge: g.dataset.badge, cls: g.getAttribute('class'),
+                    badgeShown: caps.querySelector('.badge').getAttribute('visibility') === 'visible' }];
+    }))""")
+
+
+CONFIG_LABELS = """async () => {
+  """ + FRAMES + """
+  return [...document.querySelectorAll('#logs .cell[data-kind="config"]')].map((c) => {
+    const t = c.querySelector('.c');
+    const r = c.getBoundingClientRect();
+    return { node: c.closest('[data-log-node]').dataset.logNode, index: Number(c.dataset.index), text: t.textContent,
+             shown: t.offsetParent !== null && getComputedStyle(t).display !== 'none' && t.getBoundingClientRect().width > 0,
+             cut: t.scrollWidth > t.clientWidth + 1, px: parseFloat(getComputedStyle(t).fontSize),
+             inside: t.getBoundingClientRect().right <= r.right + 0.5 && t.getBoundingClientRect().left >= r.left - 0.5 };
+  });
+}"""
+
+
+def assert_config_labels_legible(page: Page, presenter=True):
+    labels = page.evaluate(CONFIG_LABELS)
+    for c in labels:
+        assert c["shown"] and not c["cut"] and c["inside"], ("a configuration entry's label is hidden or cut", c)
+        if presenter:
+            assert c["px"] >= 17.95, ("a configuration entry's label under 18 px", c)
+    return labels
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_conflicting_majorities_shows_each_servers_own_configuration(browser: Browser, server_url, size):
+    """Each server's standing comes from its own configuration, and servers that use
+    another configuration than the ring's are marked: steps 1 and 2 show S1 and S2
+    still on {S1–S3} while S3 uses C_new; at step 3 S4 voted as a voter of C_new and
+    S5 leads as one (no learner in sight), and S1 and S2 are marked as using C_old."""
+    page = open_page(browser, server_url, size, "/?scenario=conflicting-majorities", presenter=True)
+    play_to(page, 1)
+    s = servers(page)
+    assert s["3"]["member"] == "voter" and s["3"]["caption"] == "leader", s["3"]
+    for i in ("1", "2"):
+        assert "S1–S3" in s[i]["badge"] and s[i]["badgeShown"], (i, s[i])
+    assert "S1–S5" not in s["1"]["badge"]
+    play_to(page, 2)
+    s = servers(page)
+    for i in ("1", "2"):
+        assert "S1–S3" in s[i]["badge"] and s[i]["badgeShown"], (i, s[i])
+    assert s["4"]["member"] == "voter" and s["4"]["caption"] != "learner", s["4"]       # S4 has C_new
+    play_to(page, 3)
+    s = servers(page)
+    assert s["4"]["caption"] == "follower" and s["4"]["member"] == "voter", s["4"]
+    assert s["5"]["caption"] == "leader" and "learner" not in s["5"]["cls"].split(), s["5"]
+    assert s["1"]["caption"] == "leader" and s["1"]["member"] == "voter", s["1"]
+    for i in ("1", "2"):
+        assert "S1–S3" in s[i]["badge"] and s[i]["badgeShown"], ("S1 and S2 use C_old: marked", i, s[i])
+    expect(page.locator('[data-log-node="4"] .who')).not_to_contain_text("learner")
+    expect(page.locator('[data-log-node="5"] .who')).not_to_contain_text("learner")
+    expect(page.locator("#banner")).to_be_visible()
+    assert_one_screen(page)
+    assert_servers_apart(page)
+    small = [(t, round(px, 1)) for t, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+    assert small == [], f"text under 18 px: {small[:8]}"
+    assert_config_labels_legible(page)
+    assert page.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("drawer", ["e", "m", "i"])
+def test_a_side_panel_open_beside_a_scenario_keeps_the_ring_apart_and_everything_in_view(browser: Browser, server_url, drawer):
+    """1280x720, presenter mode, the safety banner up, a long caption and its answer:
+    with Events, Members or the Inspector open, no two servers overlap, every log row
+    and the whole caption and answer show."""
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=conflicting-majorities", presenter=True)
+    play_to(page, 3)
+    page.keyboard.press(drawer)
+    expect(page.locator("#drawer")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert_one_screen(page)
+    assert_servers_apart(page)
+    expect(page.locator("#narration details.answered summary")).to_be_visible()
+    assert_config_labels_legible(page)
+    small = [(t, round(px, 1)) for t, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+    assert small == [], f"text under 18 px: {small[:8]}"
+    assert page.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("drawer", [None, "e"], ids=["alone", "events"])
+def test_removed_server_disruption_step_1_in_view(browser: Browser, server_url, drawer):
+    """S1 still uses {S1–S4}, in which it votes: it is a follower, not 'outside', and
+    marked as using another configuration; every answer choice shows; the
+    configuration entry at index 1 is never folded away."""
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=removed-server-disruption", presenter=True)
+    if drawer:
+        page.keyboard.press(drawer)
+    play_to(page, 1)
+    s = servers(page)
+    assert s["1"]["member"] == "voter" and s["1"]["caption"] == "follower", s["1"]
+    assert "S1–S4" in s["1"]["badge"], s["1"]
+    expect(page.locator('[data-log-node="1"] .who')).not_to_contain_text("outside")
+    g = assert_one_screen(page)
+    choices = page.locator("#narration .choices label")
+    expect(choices).to_have_count(3)
+    for k in range(3):
+        box = choices.nth(k).bounding_box()
+        assert inside([box["x"], box["y"], box["x"] + box["width"], box["y"] + box["height"]], g["narration"]), k
+    for node in range(1, 5):
+        cell = page.locator(f'[data-log-node="{node}"] .cell[data-index="1"]')
+        expect(cell).to_be_visible()
+        expect(cell).to_have_attribute("data-kind", "config")
+    assert_servers_apart(page)
+    assert_config_labels_legible(page)
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_configuration_entries_carry_a_legible_label(browser: Browser, server_url, size, presenter):
+    """catch-up-learner: S1's index 9 adds S4 as a learner, and its cell says so
+    ("+S4 L", the same at every width), whole, at 18 px or more in presenter mode;
+    the full text is in its tooltip."""
+    page = open_page(browser, server_url, size, "/?scenario=catch-up-learner", presenter=presenter)
+    play_to(page, 1)
+    cell = page.locator('[data-log-node="1"] .cell[data-index="9"]')
+    expect(cell).to_have_attribute("data-kind", "config")
+    expect(cell.locator(".c")).to_have_text("+S4 L")
+    expect(cell).to_have_attribute("title", re.compile("learner S4"))
+    assert_config_labels_legible(page, presenter)
+    play_to(page, 3)
+    expect(page.locator('[data-log-node="1"] .cell[data-index="11"] .c')).to_have_text("+S4")
+    assert_config_labels_legible(page, presenter)
+    page.context.close()
+
+
+@pytest.mark.parametrize("scenario", ["conflicting-majorities", "joint-consensus", "removed-server-disruption",
+                                      "catch-up-learner"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_configuration_scenarios_played_with_the_clicker_fit_the_screen(browser: Browser, server_url, scenario, size):
+    """Every step in presenter mode: one screen, the caption and question whole,
+    no two servers overlapping, presenter-sized text, configuration labels whole."""
+    page = open_page(browser, server_url, size, f"/?scenario={scenario}", presenter=True)
+    page.wait_for_function(f"() => window.raftviz.model.scenario?.id === {scenario!r}")
+    steps = int(page.evaluate("() => window.raftviz.model.scenario.steps"))
+    for step in range(1, steps + 1):
+        play_to(page, step)
+        assert_one_screen(page)
+        assert_servers_apart(page)
+        small = [(t, round(px, 1)) for t, px in page.evaluate(TEXT_SIZES) if px < 17.95]
+        assert small == [], f"step {step}: text under 18 px: {small[:8]}"
+        assert_config_labels_legible(page)
+        assert page.evaluate(CUT_COMMANDS) == [], f"step {step}: a label or command cut short"
+    assert page.errors == []
+    page.context.close()
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_joint_consensus_groups_read_for_any_subset(browser: Browser, server_url, presenter):
+    """9 servers, C_old = S1–S5, C_new = S2, S4, S6, S8, S9 (not neighbours on the
+    ring): each server of C_old has the C_old ring, each of C_new the C_new ring,
+    and no other server has either."""
+    page = open_page(browser, server_url, SIZES[0], presenter=presenter)
+    page.evaluate("() => window.raftviz.send({type: 'reset', nodes: 9, seed: 3, members: [1, 2, 3, 4, 5]})")
+    expect(page.locator("[data-node-id]")).to_have_count(9)
+    page.evaluate("() => window.raftviz.send({type: 'speed', value: 0.5})")
+    expect(page.locator('[data-role="leader"]')).to_have_count(1, timeout=30_000)
+    page.evaluate("() => window.raftviz.send({type: 'pause'})")
+    assert page.evaluate("() => window.raftviz.send({type: 'change_config', voters: [2, 4, 6, 8, 9]})")["ok"]
+    page.evaluate("""async () => {
+      for (let k = 0; k < 3000 && !window.raftviz.model.configuration()?.old_voters; k++) await window.raftviz.send({type: 'step'});
+    }""")
+    page.wait_for_function("() => window.raftviz.model.configuration()?.old_voters", timeout=30_000)
+    page.wait_for_timeout(300)
+    rings = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#cluster [data-node-id]')].map((g) => {
+      const drawn = (sel) => getComputedStyle(g.querySelector(sel)).stroke !== 'none';
+      return [g.dataset.nodeId, { old: drawn('.group-ring.old'), new: drawn('.group-ring.new') }];
+    }))""")
+    for i in range(1, 10):
+        assert rings[str(i)] == {"old": i <= 5, "new": i in (2, 4, 6, 8, 9)}, (i, rings[str(i)])
+    expect(page.locator("#cluster .band")).to_have_count(0)
+    assert_one_screen(page)
+    assert_servers_apart(page)
+    page.context.close()
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_a_scenarios_server_labels_stay_inside_the_stage(browser: Browser, server_url, presenter):
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=prevote-rejoin", presenter=presenter)
+    play_to(page, 1)
+    label = page.locator('[data-captions-of="5"] .label')
+    expect(label).to_have_text("cut off")
+    box, ring = label.bounding_box(), page.locator("#cluster").bounding_box()
+    assert box["x"] >= ring["x"] and box["x"] + box["width"] <= ring["x"] + ring["width"], (box, ring)
+    assert_servers_apart(page)
+    page.context.close()
+
+
+def test_a_leaders_row_label_is_not_cut_at_1920(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[1], "/?scenario=conflicting-majorities", presenter=True)
+    play_to(page, 3)
+    cut = page.evaluate("""async () => { """ + FRAMES + """
+      const out = [];
+      for (const who of document.querySelectorAll('#logs .log-row .who')) {
+        const edge = who.getBoundingClientRect().right - parseFloat(getComputedStyle(who).paddingRight);
+        for (const line of who.children) {
+          const range = document.createRange();
+          range.selectNodeContents(line);
+          if (range.getBoundingClientRect().right > edge + 0.5) out.push(line.textContent);
+        }
+      }
+      return out; }""")
+    assert cut == [], cut
+    page.context.close()
+
+
+def test_the_answer_is_revealed_with_a_key_and_its_explanation_shows(browser: Browser, server_url):
+    page = open_page(browser, server_url, SIZES[0], "/?scenario=conflicting-majorities", presenter=True)
+    play_to(page, 2)
+    expect(page.locator("#narration .question .reveal")).to_have_count(0)
+    page.keyboard.press("a")
+    expect(page.locator("#narration .question .reveal")).to_contain_text("Answer: Both")
+    expect(page.locator("#narration .question .reveal")).to_contain_text("no server is in both")
+    expect(page.locator("#narration .question label.right")).to_contain_text("Both")
+    play_to(page, 3)                                          # revealed before Next: the explanation stays unfolded
+    assert page.evaluate("() => document.querySelector('#narration details.answered').open")
+    expect(page.locator("#narration details.answered p")).to_be_visible()
+    play_to(page, 6)                                          # not revealed: folded on the projector, until A
+    assert not page.evaluate("() => document.querySelector('#narration details.answered').open")
+    page.keyboard.press("a")
+    expect(page.locator("#narration details.answered p")).to_be_visible()
+    assert_one_screen(page)
+    page.keyboard.press("?")
+    expect(page.locator("#help-keys")).to_contain_text("Reveal the answer")
+    page.context.close()

@@ -100,9 +100,10 @@ function jointGroup(config, id) {
   return s === "both" || s === "old" || s === "new" ? s : "";
 }
 
-// How far the rings around a shape reach beyond it: the timer (r + 9), C_old
-// (r + 13), C_new (r + 18), an isolated server's red ring (r + 22).
-const RINGS = 24;
+// How far the rings around a shape reach beyond it: the timer (r + 9) and vote
+// dots; during joint consensus C_old (r + 13) and C_new (r + 18); an isolated
+// server's red ring (r + 22).
+const RINGS = 24, TIMER_RING = 15;
 
 // Ways to make a crowded ring fit, tried in turn (at each, the text first comes
 // down to its floor): drop the lines about other servers' configurations (each
@@ -224,25 +225,32 @@ export class ClusterView {
     const floor = presenter ? 18 : 13;
     const T0 = presenter ? Math.max(18, Math.min(30, H / 27)) : Math.max(13, Math.min(22, H / 36));
     const widest = (texts, T, weight) => Math.max(0, ...texts.filter(Boolean).map((t) => this.textWidth(t, T, weight)));
-    let T = T0;
+    const place = (level, stretch, T) => {
+      this.level = level;
+      this.badges = this.badgeTexts(ids);
+      this.lines = level.lines ? this.statusLines(ids, W, T, level.others) : [];
+      const extra = { label: widest(Object.values(labels), T, 700), badge: widest(this.badgeRoom(ids, level), T, 600) };
+      this.placeRing(ids, W, H, T, T / T0, extra, presenter, stretch, level, this.reservesBadges(ids));
+      return this.overlap(ids);
+    };
+    // If nothing fits, the way that overlaps least (the first of equals).
+    let best = null, fitted = false;
     for (const each of LEVELS) {
       if (each.rows === true && !wide) continue;
       const level = { ...each, rows: each.rows === "wide" ? wide : each.rows };
-      this.level = level;
-      this.badges = this.badgeTexts(ids);
-      const reserve = this.reservesBadges(ids);
       // Then, on a short stage, the ring may stretch wider than usual.
       for (const stretch of level.rows ? [1] : [1.6, 2.6]) {
-        for (T = T0; ; T = Math.max(floor, T - 1)) {
-          this.lines = level.lines ? this.statusLines(ids, W, T, level.others) : [];
-          const extra = { label: widest(Object.values(labels), T, 700), badge: widest([...this.badges.values()], T, 600) };
-          this.placeRing(ids, W, H, T, T / T0, extra, presenter, stretch, level, reserve);
-          if (T <= floor || !this.crowded(ids)) break;
+        let depth;
+        for (let T = T0; ; T = Math.max(floor, T - 1)) {
+          depth = place(level, stretch, T);
+          if (T <= floor || !depth) break;
         }
-        if (!this.crowded(ids)) break;
+        if (!depth) { fitted = true; break; }
+        if (!best || depth < best.depth - 0.5) best = { depth, level, stretch };
       }
-      if (!this.crowded(ids)) break;
+      if (fitted) break;
     }
+    if (!fitted) place(best.level, best.stretch, floor);
     this.root.setAttribute("viewBox", `${-W / 2} ${-H / 2} ${W} ${H}`);
     this.root.style.setProperty("--t", `${this.geo.T.toFixed(1)}px`);
   }
@@ -266,14 +274,34 @@ export class ClusterView {
   badgeTexts(ids) {
     const { lines, short } = this.level;
     const found = configBadges(this.model.nodes, this.config, { all: !lines, short });
-    return new Map(ids.filter((id) => found.has(id)).map((id) => [id, found.get(id)]));
+    // A new server outside the configuration that knows none: its caption ("outside") says enough.
+    const said = (id) => !knowsConfig(this.model.nodes.get(id)?.config) && standingIn(this.config, id) === "outside";
+    return new Map(ids.filter((id) => found.has(id) && !said(id)).map((id) => [id, found.get(id)]));
+  }
+
+  /** The badges to leave room for: those shown, and while a line is kept for
+   * them, the ones a change under way may bring (every server's badge could
+   * name any configuration a server holds, or the ring's). */
+  badgeRoom(ids, level) {
+    const texts = [...this.badges.values()];
+    if (!this.reservesBadges()) return texts;
+    const all = configBadges(this.model.nodes, this.config, { all: true, short: level.short });
+    const ring = this.config && configBadges(new Map([[0, { id: 0, config: this.config }], ...this.model.nodes]),
+      null, { all: true, short: level.short }).get(0);
+    return [...texts, ...all.values(), ring || ""];
   }
 
   /** Whether the captions keep a line for badges: while any server has one, or
-   * while the configuration is anything but "everyone votes" (a change under way
-   * then makes badges come and go, and the ring should not jump each time). */
-  reservesBadges(ids) {
-    return this.badges.size > 0 || (Boolean(this.config) && !isPlain(this.config, ids));
+   * while a change is under way (learners, or joint consensus): badges then come
+   * and go as the new configuration spreads, and the ring should not jump each time. */
+  reservesBadges() {
+    const c = this.config;
+    return this.badges.size > 0 || Boolean(c && (c.old_voters || c.learners?.length));
+  }
+
+  /** How far the rings around a shape reach beyond it now. */
+  ringsOut() {
+    return this.config?.old_voters || this.model.network.isolated.length ? RINGS : TIMER_RING;
   }
 
   /** Positions on an ellipse that fills the stage, for text size T. */
@@ -284,10 +312,11 @@ export class ClusterView {
     const rows = 1 + (level.subs ? 1 : 0) + (reserve ? 1 : 0);
     const cap = (0.3 + 1.2 * rows) * T;
     // Above: the rings, the timer arc and vote dots (and the lines of text at the top left).
-    const top = r + RINGS + this.lines.length * 1.4 * T;
+    const rings = Math.max(this.ringsOut(), 0.3 * r + 4);       // (a candidate's diamond reaches 1.3 r)
+    const top = r + rings + this.lines.length * 1.4 * T;
     const bottom = r + cap;
     // The shape with its rings and label (left of it), or its widest caption or badge.
-    const half = Math.max(r + RINGS, extra.label ? r + 14 + extra.label : 0, 3.2 * T, extra.badge / 2 + 0.4 * T);
+    const half = Math.max(r + rings, extra.label ? r + 14 + extra.label : 0, 3.2 * T, extra.badge / 2 + 0.4 * T);
     const spots = arrangement(n, level.rows);
     const sinMax = n === 1 ? 0 : Math.max(...spots.map((p) => p.y));
     const cosMax = n === 1 ? 1 : Math.max(...spots.map((p) => Math.abs(p.x)));
@@ -297,7 +326,7 @@ export class ClusterView {
     this.positions.clear();
     ids.forEach((id, k) => this.positions.set(id, { x: ax * spots[k].x, y: cy + ay * spots[k].y }));
     const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
-    this.geo = { W, H, T, r, top, bottom, half, cap, rows, reserve, mt, dot: Math.max(7, 0.5 * T), presenter };
+    this.geo = { W, H, T, r, top, bottom, half, cap, rows, rings, reserve, badgeW: extra.badge, mt, dot: Math.max(7, 0.5 * T), presenter };
   }
 
   /** The lines of text across the top, each a list of [text, class] pieces,
@@ -311,7 +340,9 @@ export class ClusterView {
     if (groups) lines.push([[`Partition: ${groups.map((g) => `{${g.map(serverName).join(", ")}}`).join("  |  ")}`, "head"]]);
     const c = this.config;
     if (!c) return lines;
-    const rest = otherConfigurations(this.model.nodes, c);
+    // (New servers outside the configuration that know none are already "outside" on the line.)
+    const rest = otherConfigurations(this.model.nodes, c)
+      .filter((g) => knowsConfig(g.config) || g.ids.some((id) => standingIn(c, id) !== "outside"));
     if (isPlain(c, ids) && !rest.length) return lines;
     const outside = ids.filter((id) => standingIn(c, id) === "outside");
     const whose = c.byLeader ? `leader ${serverName(c.of)}` : `${serverName(c.of)}, latest`;
@@ -384,17 +415,23 @@ export class ClusterView {
 
   /** The box a server takes with its rings, label and captions, around its centre. */
   nodeBox(p) {
-    const { r, cap, half } = this.geo;
-    return { x: p.x, y: p.y + (cap - RINGS) / 2, hw: half, hh: (r + RINGS + r + cap) / 2 };
+    const { r, cap, half, rings } = this.geo;
+    return { x: p.x, y: p.y + (cap - rings) / 2, hw: half, hh: (r + rings + r + cap) / 2 };
   }
 
   /** Whether two servers' boxes overlap. */
-  crowded(ids) {
+  /** How far servers' boxes overlap: the sum over pairs of the depth of each overlap (0: none). */
+  overlap(ids) {
     const boxes = ids.map((id) => this.nodeBox(this.positions.get(id)));
+    let depth = 0;
     for (let i = 0; i < boxes.length; i++) {
-      for (let j = i + 1; j < boxes.length; j++) if (overlaps(boxes[i], boxes[j], boxes[j])) return true;   // b is its own extents
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i], b = boxes[j];
+        const dx = a.hw + b.hw - Math.abs(a.x - b.x), dy = a.hh + b.hh - Math.abs(a.y - b.y);
+        if (dx > 0 && dy > 0) depth += Math.min(dx, dy);
+      }
     }
-    return false;
+    return depth;
   }
 
   // ----- from scratch -------------------------------------------------------------
@@ -452,7 +489,7 @@ export class ClusterView {
       svg("circle", { class: "group-ring old", r: r + 13 }),
       svg("circle", { class: "group-ring new", r: r + 18 }),
       svg("circle", { class: "focus-ring", r: r + 15 }),
-      svg("circle", { class: "isolated-ring", r: r + 22, visibility: "hidden" }),
+      svg("circle", { class: "isolated-ring", r: r + 22, display: "none" }),
       svg("g", { class: "shape-slot" }),
       svg("circle", { class: "member-ring", r: r + 4 }),   // a learner's dashed outline
       svg("path", { class: "timer" }),                      // over the shape: a diamond's corners never hide it
@@ -485,7 +522,9 @@ export class ClusterView {
       this.badges = this.badgeTexts(ids);
       const lines = this.level.lines ? this.statusLines(ids, this.geo.W, this.geo.T, this.level.others) : [];
       // Room for a line more or less, or for badges: laid out again.
-      if (lines.length !== this.lines.length || this.reservesBadges(ids) !== this.geo.reserve) { this.render(); return; }
+      const badgeW = Math.max(0, ...[...this.badges.values()].map((t) => this.textWidth(t, this.geo.T, 600)));
+      if (lines.length !== this.lines.length || this.reservesBadges(ids) !== this.geo.reserve || badgeW > this.geo.badgeW + 0.5
+          || Math.max(this.ringsOut(), 0.3 * this.geo.r + 4) !== this.geo.rings) { this.render(); return; }
       this.lines = lines;
       if (JSON.stringify(lines) !== this.linesKey) this.drawStatusLines();
       // A new configuration changes where every server stands.
@@ -553,7 +592,8 @@ export class ClusterView {
     const isolated = this.model.network.isolated.includes(id);
     const latest = this.model.violations.at(-1);
     g.classList.toggle("violating", Boolean(latest && latest.nodes.includes(id)));
-    g.querySelector(".isolated-ring").setAttribute("visibility", isolated ? "visible" : "hidden");
+    // Not drawn (and taking no room) unless isolated.
+    g.querySelector(".isolated-ring").setAttribute("display", isolated ? "inline" : "none");
     const votes = clear(g.querySelector(".votes"));
     // Votes a candidate has (filled dots), or pre-votes a pre-candidate has (hollow).
     const got = n.up && n.role === "candidate" ? n.votes : n.up && n.pre_votes ? n.pre_votes : null;
@@ -693,7 +733,7 @@ export class ClusterView {
     const { r, half, T, cap } = this.geo;
     const side = this.side(ux, uy, ext);
     const X = half + ext.hw + side;
-    const Y = uy < 0 ? r + RINGS - 2 + ext.hh + side : r + cap - 0.15 * T + ext.hh + side;
+    const Y = uy < 0 ? r + Math.max(this.geo.rings - 2, 20) + ext.hh + side : r + cap - 0.15 * T + ext.hh + side;
     const tx = Math.abs(ux) > 1e-6 ? X / Math.abs(ux) : Infinity;
     const ty = Math.abs(uy) > 1e-6 ? Y / Math.abs(uy) : Infinity;
     return Math.min(tx, ty);

@@ -408,9 +408,10 @@ export class Controls {
     $("#banner-text").textContent = v.text;
     $("#banner-text").title = v.text;                    // cut to two lines on screen; all of it here
     clear($("#banner-go")).append(...found.slice(-2).map((x) => {
-      const long = found.length === 1 ? "where it happened" : `${x.property} (event ${x.seq})`;
-      return el("button", { "aria-label": `Go to ${long}`, title: `Go to ${x.property}, event ${x.seq}`, onclick: () => this.onSeek(x.seq) },
-        "Go to ", el("span", { class: "long", text: long }), el("span", { class: "short", text: `event ${x.seq}` }));
+      // One violation: "Go to where it happened"; several: the property and event, or on the projector the event alone.
+      if (found.length === 1) return el("button", { text: "Go to where it happened", onclick: () => this.onSeek(x.seq) });
+      return el("button", { title: `Go to ${x.property}, event ${x.seq}`, onclick: () => this.onSeek(x.seq) },
+        "Go to ", el("span", { class: "long", text: `${x.property} (event ${x.seq})` }), el("span", { class: "short", text: `event ${x.seq}` }));
     }));
     if (found.some((x) => x.property === "Linearizability")) {
       $("#banner-go").append(el("button", { text: "Show the operations", title: "The Clients tab: the history and the operations no order explains",
