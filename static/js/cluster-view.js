@@ -102,8 +102,8 @@ function jointGroup(config, id) {
 
 // How far the rings around a shape reach beyond it: the timer (r + 9) and vote
 // dots; during joint consensus C_old (r + 13) and C_new (r + 18); an isolated
-// server's red ring (r + 22).
-const RINGS = 24, TIMER_RING = 15;
+// server's red ring (r + 23.5).
+const RINGS = 25.5, TIMER_RING = 15;
 
 // Ways to make a crowded ring fit, tried in turn (at each, the text first comes
 // down to its floor): drop the lines about other servers' configurations (each
@@ -229,7 +229,7 @@ export class ClusterView {
       this.level = level;
       this.badges = this.badgeTexts(ids);
       this.lines = level.lines ? this.statusLines(ids, W, T, level.others) : [];
-      const extra = { label: widest(Object.values(labels), T, 700), badge: widest(this.badgeRoom(ids, level), T, 600) };
+      const extra = { label: widest(Object.values(labels), T, 700), badge: widest([...this.badges.values()], T, 600) };
       this.placeRing(ids, W, H, T, T / T0, extra, presenter, stretch, level, this.reservesBadges(ids));
       return this.overlap(ids);
     };
@@ -279,18 +279,6 @@ export class ClusterView {
     return new Map(ids.filter((id) => found.has(id) && !said(id)).map((id) => [id, found.get(id)]));
   }
 
-  /** The badges to leave room for: those shown, and while a line is kept for
-   * them, the ones a change under way may bring (every server's badge could
-   * name any configuration a server holds, or the ring's). */
-  badgeRoom(ids, level) {
-    const texts = [...this.badges.values()];
-    if (!this.reservesBadges()) return texts;
-    const all = configBadges(this.model.nodes, this.config, { all: true, short: level.short });
-    const ring = this.config && configBadges(new Map([[0, { id: 0, config: this.config }], ...this.model.nodes]),
-      null, { all: true, short: level.short }).get(0);
-    return [...texts, ...all.values(), ring || ""];
-  }
-
   /** Whether the captions keep a line for badges: while any server has one, or
    * while a change is under way (learners, or joint consensus): badges then come
    * and go as the new configuration spreads, and the ring should not jump each time. */
@@ -316,17 +304,22 @@ export class ClusterView {
     const top = r + rings + this.lines.length * 1.4 * T;
     const bottom = r + cap;
     // The shape with its rings and label (left of it), or its widest caption or badge.
-    const half = Math.max(r + rings, extra.label ? r + 14 + extra.label : 0, 3.2 * T, extra.badge / 2 + 0.4 * T);
+    // The shape with its rings, or its widest caption or badge; left of it, a scenario's label.
+    const halfR = Math.max(r + rings, 3.2 * T, extra.badge / 2 + 0.4 * T);
+    const halfL = Math.max(halfR, extra.label ? r + 14 + extra.label : 0);
+    const half = halfL;
     const spots = arrangement(n, level.rows);
     const sinMax = n === 1 ? 0 : Math.max(...spots.map((p) => p.y));
     const cosMax = n === 1 ? 1 : Math.max(...spots.map((p) => Math.abs(p.x)));
     const ay = n === 1 ? 0 : Math.max(0, (H - top - bottom - 8) / (1 + sinMax));
     const cy = n === 1 ? (top - bottom) / 2 : -H / 2 + top + 4 + ay;
-    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - half - 6) / cosMax), level.rows ? Infinity : ay * stretch);
+    // (Shifted right by half what the labels add on the left.)
+    const cx = (halfL - halfR) / 2;
+    const ax = n === 1 ? 0 : Math.min(Math.max(0, (W / 2 - (halfL + halfR) / 2 - 6) / cosMax), level.rows ? Infinity : ay * stretch);
     this.positions.clear();
-    ids.forEach((id, k) => this.positions.set(id, { x: ax * spots[k].x, y: cy + ay * spots[k].y }));
+    ids.forEach((id, k) => this.positions.set(id, { x: cx + ax * spots[k].x, y: cy + ay * spots[k].y }));
     const mt = presenter ? Math.max(18, 0.9 * T) : 0.85 * T;       // message text
-    this.geo = { W, H, T, r, top, bottom, half, cap, rows, rings, reserve, badgeW: extra.badge, mt, dot: Math.max(7, 0.5 * T), presenter };
+    this.geo = { W, H, T, r, top, bottom, half, halfL, halfR, cap, rows, rings, reserve, badgeW: extra.badge, mt, dot: Math.max(7, 0.5 * T), presenter };
   }
 
   /** The lines of text across the top, each a list of [text, class] pieces,
@@ -415,8 +408,8 @@ export class ClusterView {
 
   /** The box a server takes with its rings, label and captions, around its centre. */
   nodeBox(p) {
-    const { r, cap, half, rings } = this.geo;
-    return { x: p.x, y: p.y + (cap - rings) / 2, hw: half, hh: (r + rings + r + cap) / 2 };
+    const { r, cap, halfL, halfR, rings } = this.geo;
+    return { x: p.x + (halfR - halfL) / 2, y: p.y + (cap - rings) / 2, hw: (halfL + halfR) / 2, hh: (r + rings + r + cap) / 2 };
   }
 
   /** Whether two servers' boxes overlap. */
@@ -479,17 +472,17 @@ export class ClusterView {
 
   addNode(id) {
     const p = this.positions.get(id);
-    const { r, T, half, cap } = this.geo;
+    const { r, T, halfL, halfR, cap } = this.geo;
     const at = `translate(${p.x.toFixed(1)} ${p.y.toFixed(1)})`;
     const g = svg("g", { class: "node", transform: at, tabindex: 0, role: "button", "data-node-id": id });
     g.append(
       // Clicks on the captions (drawn in the caption layer) select the server too.
-      svg("rect", { class: "hit", x: -half, y: r, width: 2 * half, height: cap - 0.15 * T, fill: "transparent" }),
+      svg("rect", { class: "hit", x: -halfL, y: r, width: halfL + halfR, height: cap - 0.15 * T, fill: "transparent" }),
       // During joint consensus: a solid pink ring for C_old, a dashed blue one for C_new.
       svg("circle", { class: "group-ring old", r: r + 13 }),
       svg("circle", { class: "group-ring new", r: r + 18 }),
       svg("circle", { class: "focus-ring", r: r + 15 }),
-      svg("circle", { class: "isolated-ring", r: r + 22, display: "none" }),
+      svg("circle", { class: "isolated-ring", r: r + 23.5, display: "none" }),
       svg("g", { class: "shape-slot" }),
       svg("circle", { class: "member-ring", r: r + 4 }),   // a learner's dashed outline
       svg("path", { class: "timer" }),                      // over the shape: a diamond's corners never hide it
@@ -522,6 +515,7 @@ export class ClusterView {
       this.badges = this.badgeTexts(ids);
       const lines = this.level.lines ? this.statusLines(ids, this.geo.W, this.geo.T, this.level.others) : [];
       // Room for a line more or less, or for badges: laid out again.
+      // (A badge wider than those the ring was laid out for lays it out again.)
       const badgeW = Math.max(0, ...[...this.badges.values()].map((t) => this.textWidth(t, this.geo.T, 600)));
       if (lines.length !== this.lines.length || this.reservesBadges(ids) !== this.geo.reserve || badgeW > this.geo.badgeW + 0.5
           || Math.max(this.ringsOut(), 0.3 * this.geo.r + 4) !== this.geo.rings) { this.render(); return; }

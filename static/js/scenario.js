@@ -11,6 +11,23 @@ export class ScenarioPanel {
     this.shownStep = null;
     this.requested = new URLSearchParams(location.search).get("scenario");
     $("#scenarios-button").addEventListener("click", () => this.openPicker());
+    // The caption and question always show whole: when the panel's room changes
+    // (the window, the drawer, the banner), what may give way is fitted again.
+    new ResizeObserver(() => this.fit()).observe(panel.parentElement);
+  }
+
+  /** Where the panel is short of room, the source line gives way first (it stays in
+   * the title's tooltip), then an answer's explanation that was open only by default
+   * (a click or A opens it). The caption and the question never give way. */
+  fit() {
+    const p = this.panel;
+    if (p.hidden) return;
+    p.classList.remove("tight");
+    const over = () => p.scrollHeight > p.clientHeight + 1;
+    if (!over()) return;
+    p.classList.add("tight");
+    const details = p.querySelector("details.answered");
+    if (over() && details?.open && this.openAnswer !== this.shownStep && !this.keepOpen) details.set(false);
   }
 
   next() {
@@ -97,6 +114,7 @@ export class ScenarioPanel {
     }
     this.panel.append(el("p", { class: "source", text: `${sc.lecture}: ${sc.source}` }));
     if (focused) this.panel.querySelector(`[data-key="${focused}"]`)?.focus({ preventScroll: true });
+    this.fit();
   }
 
   /** A predict-then-reveal question: the prompt, the choices and Reveal, as compact
@@ -125,9 +143,13 @@ export class ScenarioPanel {
     const details = el("details", { class: "reveal answered" },
       el("summary", { text: `${q.prompt} Answer: ${q.choices[q.answer - 1]}.`, title: "Click, or press A, for why" }),
       el("p", { text: q.explanation }));
-    details.open = !document.body.classList.contains("presenter") || this.keepOpen === q.prompt
-      || this.openAnswer === this.shownStep;
+    // Opened or closed here, or by the user (a click, or A): only the user's choice is remembered.
+    details.set = (open) => { details.wanted = open; details.open = open; };
+    details.set(!document.body.classList.contains("presenter") || this.keepOpen === q.prompt
+      || this.openAnswer === this.shownStep);
     details.addEventListener("toggle", () => {
+      if (details.open === details.wanted) return;
+      details.wanted = details.open;
       if (details.open) this.openAnswer = this.shownStep;
       else { this.openAnswer = null; this.keepOpen = null; }
     });
