@@ -251,6 +251,7 @@ export class ClusterView {
       if (fitted) break;
     }
     if (!fitted) place(best.level, best.stretch, floor);
+    this.legend = this.cornerLegend(ids);
     this.root.setAttribute("viewBox", `${-W / 2} ${-H / 2} ${W} ${H}`);
     this.root.style.setProperty("--t", `${this.geo.T.toFixed(1)}px`);
   }
@@ -381,9 +382,33 @@ export class ClusterView {
     if (line.length) lines.push(line);
   }
 
+  /** Where the lines across the top gave way during joint consensus: the rings'
+   * legend in a corner of the stage that no server's box reaches, if one is free. */
+  cornerLegend(ids) {
+    const c = this.config;
+    if (this.level.lines || !c?.old_voters) return null;
+    const { W, H, T } = this.geo;
+    const items = [[`old ${serverList(c.old_voters)}`, "old"], [`new ${serverList(c.voters)}`, "new"]];
+    const bw = Math.max(...items.map(([t]) => this.textWidth(t, T, 700))) + 0.95 * T + 4;
+    const bh = 2.6 * T + 4;
+    const boxes = ids.map((id) => this.nodeBox(this.positions.get(id)));
+    for (const [sx, sy] of [[-1, -1], [1, -1], [-1, 1], [1, 1]]) {
+      const x = sx < 0 ? -W / 2 + 8 : W / 2 - 8 - bw, y = sy < 0 ? -H / 2 + 4 : H / 2 - 4 - bh;
+      const box = { x: x + bw / 2, y: y + bh / 2, hw: bw / 2, hh: bh / 2 };
+      if (!boxes.some((b) => overlaps(b, box, box))) return { x, y, items };
+    }
+    return null;
+  }
+
   drawStatusLines() {
     const { W, H, T } = this.geo;
     clear(this.topLines);
+    const legend = this.legend;
+    legend?.items.forEach(([piece, cls], k) => {
+      const y = legend.y + 1.1 * T + k * 1.3 * T;
+      this.topLines.append(svg("circle", { class: `swatch ${cls}`, cx: legend.x + 0.45 * T, cy: y - 0.33 * T, r: 0.32 * T }),
+        svg("text", { class: "status-line legend", x: legend.x + 0.95 * T, y }, svg("tspan", { class: cls }, piece)));
+    });
     this.lines.forEach((line, k) => {
       const x0 = -W / 2 + 10, y = -H / 2 + T + 4 + k * 1.4 * T;
       const text = svg("text", { class: "status-line", x: x0, y });
@@ -403,7 +428,7 @@ export class ClusterView {
       }
       this.topLines.append(text);
     });
-    this.linesKey = JSON.stringify(this.lines);
+    this.linesKey = JSON.stringify([this.lines, this.legend]);
   }
 
   /** The box a server takes with its rings, label and captions, around its centre. */
@@ -520,7 +545,8 @@ export class ClusterView {
       if (lines.length !== this.lines.length || this.reservesBadges(ids) !== this.geo.reserve || badgeW > this.geo.badgeW + 0.5
           || Math.max(this.ringsOut(), 0.3 * this.geo.r + 4) !== this.geo.rings) { this.render(); return; }
       this.lines = lines;
-      if (JSON.stringify(lines) !== this.linesKey) this.drawStatusLines();
+      this.legend = this.cornerLegend(ids);
+      if (JSON.stringify([lines, this.legend]) !== this.linesKey) this.drawStatusLines();
       // A new configuration changes where every server stands.
       const violation = changed?.records.some((r) => r.violations);
       const all = !changed || violation || this.updateConfiguration();
