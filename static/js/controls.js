@@ -452,10 +452,11 @@ export class Controls {
         svg("circle", { class: "shape", r: 11 })),
         "Joint consensus (C_old,new): a solid pink ring around each server of C_old, a dashed blue ring around each " +
         "server of C_new (the line above the ring names them). Until C_new is committed, elections and commitment need a majority of each."],
-      [sample(svg("rect", { x: -36, y: -13, width: 72, height: 26, rx: 6, style: "fill:#fff3d6;stroke:#b07a00;stroke-width:1.5" }),
-        svg("text", { x: 0, y: 1, style: "font-size:13px;font-weight:600;fill:#5c3a00;text-anchor:middle;dominant-baseline:central" }, "uses {S1–S3}")),
-        "A server's own configuration, where it is not the one the ring shows: each server uses the latest configuration " +
-        "in its own log, so servers can disagree (conflicting majorities). Its role (voter, learner, outside) is told by its own."],
+      [sample(svg("rect", { x: -37, y: -14, width: 74, height: 28, rx: 6, style: "fill:#fff3d6;stroke:#b07a00;stroke-width:1.5" }),
+        svg("text", { x: 0, y: 1, style: "font-size:16px;font-weight:600;fill:#5c3a00;text-anchor:middle;dominant-baseline:central" }, "{S1–S3}")),
+        "A badge (“uses {S1–S3}”, “uses old,new”, “no config yet”): the server's own configuration, where it is not the " +
+        "one the ring shows. Each server uses the latest configuration in its own log, so servers can disagree " +
+        "(conflicting majorities); its role (voter, learner, outside) is told by its own."],
       [sample(svg("path", { class: "timer", d: "M0,-24 A24,24 0 1 1 -24,0", style: "fill:none;stroke:#6b7785;stroke-width:5" })),
         "Election timer: the arc shrinks as the timeout nears; at zero the server starts an election. " +
         "On a leader it runs only for CheckQuorum or while it hands leadership over."],
