@@ -133,19 +133,6 @@ class PreVote(RequestVote):
     type = "PreVote"
 
 
-class PreVoteReply(Message):
-    """Granted: `term` is the term asked about. Refused: the voter's own term."""
-    __slots__ = ("vote_granted",)
-    type = "PreVoteReply"
-
-    def __init__(self, src, dst, term, vote_granted):
-        self.src = src
-        self.dst = dst
-        self.term = term
-        self.vote_granted = vote_granted
-
-    def fields(self) -> dict:
-        return {"vote_granted": self.vote_granted}
 
 
 class TimeoutNow(Message):
@@ -175,6 +162,12 @@ class RequestVoteReply(Message):
 
     def fields(self) -> dict:
         return {"vote_granted": self.vote_granted}
+
+
+class PreVoteReply(RequestVoteReply):
+    """Granted: `term` is the term asked about. Refused: the voter's own term."""
+    __slots__ = ()
+    type = "PreVoteReply"
 
 
 class AppendEntries(Message):
