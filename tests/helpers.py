@@ -37,3 +37,27 @@ def drop_appends_of(cluster, leader, index):
     for m in list(cluster.snapshot()["messages"]):
         if m["type"] == "AppendEntries" and m["src"] == leader and any(e["index"] == index for e in m["entries"]):
             cluster.drop(m["id"])
+
+
+# ----- scenario tests ----------------------------------------------------------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def only_bundled(monkeypatch):
+    """The bundled presets only, whatever RAFTVIZ_SCENARIOS says (import it into a test module)."""
+    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
+    yield
+
+
+def run_to(sc, step: int):
+    """Play a scenario through step `step`, every claim holding on the way."""
+    while sc.index < step:
+        assert sc.next() == []
+    return sc.cluster
+
+
+def step_records(sc):
+    """The trace records of the step just played."""
+    return sc.cluster.records(sc.last_start + 1, sc.cluster.seq)
+

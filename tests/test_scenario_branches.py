@@ -8,12 +8,7 @@ import pytest
 
 import raftviz.scenarios as scenarios
 from raftviz.scenarios import ScenarioError, load, parse
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
+from helpers import only_bundled  # noqa: F401  (only_bundled: an autouse fixture)
 
 
 def seen(c):

@@ -5,24 +5,9 @@ import pytest
 
 import raftviz.scenarios as scenarios
 from raftviz.scenarios import load, names
+from helpers import only_bundled, run_to, step_records  # noqa: F401  (only_bundled: an autouse fixture)
 
 CLIENTS = ["duplicate-command", "stale-read", "read-index", "noop-before-reads"]
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
-
-
-def run_to(sc, step: int):
-    while sc.index < step:
-        assert sc.next() == []
-    return sc.cluster
-
-
-def step_records(sc):
-    return sc.cluster.records(sc.last_start + 1, sc.cluster.seq)
 
 
 def op(c, request: int) -> dict:

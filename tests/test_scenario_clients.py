@@ -8,12 +8,7 @@ from pathlib import Path
 import pytest
 
 from raftviz.scenarios import Scenario, ScenarioError, parse
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
+from helpers import only_bundled  # noqa: F401  (only_bundled: an autouse fixture)
 
 
 def refused(text: str) -> str:

@@ -7,13 +7,9 @@ import pytest
 
 from raftviz import scenarios
 from raftviz.scenarios import load
+from helpers import only_bundled  # noqa: F401  (only_bundled: an autouse fixture)
 
 COMPACTION = ["snapshot-install", "lagging-follower"]
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
 
 
 @pytest.mark.parametrize("name", COMPACTION)

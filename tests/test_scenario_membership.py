@@ -4,22 +4,7 @@ import pytest
 
 from raftviz.raft.config import Config
 from raftviz.scenarios import load
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
-
-
-def run_to(sc, step: int):
-    while sc.index < step:
-        assert sc.next() == []
-    return sc.cluster
-
-
-def step_records(sc):
-    return sc.cluster.records(sc.last_start + 1, sc.cluster.seq)
+from helpers import only_bundled, run_to, step_records  # noqa: F401  (only_bundled: an autouse fixture)
 
 
 def test_conflicting_majorities_two_winners_with_disjoint_majorities_of_different_configurations():

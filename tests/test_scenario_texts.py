@@ -7,12 +7,7 @@ import pytest
 
 import raftviz.scenarios as scenarios
 from raftviz.scenarios import load, names
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
+from helpers import only_bundled  # noqa: F401  (only_bundled: an autouse fixture)
 
 
 COMMITS = re.compile(r"\b[Ss](\d) commits entries 1 to (\d+)")

@@ -9,6 +9,7 @@ import pytest
 import raftviz.scenarios as scenarios
 from raftviz.scenarios import ScenarioError, load, names, parse
 from raftviz.sim import Cluster
+from helpers import only_bundled  # noqa: F401  (only_bundled: an autouse fixture)
 
 REQUIRED = ["first-election", "leader-crash", "split-vote", "replication", "missing-entries",
             "conflicting-entries", "outdated-candidate", "voting-rule", "log-structure", "log-repair",
@@ -26,12 +27,6 @@ def seen(c):
     snap = c.snapshot()
     del snap["length"]
     return snap
-
-
-@pytest.fixture(autouse=True)
-def only_bundled(monkeypatch):
-    monkeypatch.delenv("RAFTVIZ_SCENARIOS", raising=False)
-    yield
 
 
 def test_every_lecture_case_has_its_preset():
