@@ -25,7 +25,7 @@ def test_connect_events_sent_by_a_client_make_no_sessions(app, server):
     for _ in range(20):
         client.emit("connect", {"session": None})
     assert len(server.sessions) == 1
-    assert list(server.sessions.get(session_id).connections) == list(server.sid_session)
+    assert list(server.sessions.get(session_id).connections) == list(server.seats)
 
 
 def test_a_disconnect_event_sent_by_a_client_does_not_detach_it(app, server):

@@ -59,6 +59,16 @@ class Scenario:
     def id(self) -> str:
         return self.spec.id
 
+    def copy(self, fork) -> "Scenario":
+        """This scenario at the same step, on forked clusters: `fork(cluster)`
+        gives each cluster's copy (the same copy for the same cluster)."""
+        twin = Scenario.__new__(Scenario)
+        twin.__dict__.update(self.__dict__)
+        twin.cluster = fork(self.cluster)
+        twin._marks = [(fork(c), seq, print_) for c, seq, print_ in self._marks]
+        twin.results = [list(found) for found in self.results]
+        return twin
+
     @property
     def done(self) -> bool:
         return self.index >= len(self.steps)

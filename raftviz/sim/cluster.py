@@ -223,6 +223,20 @@ class Cluster:
         c.set_options(fast_backup=True), ..."""
         return self._history.act(action_rules.check(self._world, action))
 
+    def fork(self) -> "Cluster":
+        """A copy that goes its own way from here: the same history (its
+        checkpoints, which never change, are shared), its own world, at the
+        same position. Cheap, so a class of students can each try "what if"
+        from the lecturer's cluster; both then continue exactly alike until
+        one of them is acted on."""
+        twin = Cluster.__new__(Cluster)
+        twin._config = self.config
+        twin._specs = self._specs
+        twin._world = twin._new_world()
+        twin._world.load(self._world.save())
+        twin._history = self._history.copy(twin._world, twin._new_world)
+        return twin
+
     def forget_future(self) -> None:
         """Drop the recorded future after the current position, as a new
         action here would (the scenario runner does this before a step)."""

@@ -252,6 +252,19 @@ class History:
             del self._chunks[k][offset:]
         self.length = s
 
+    def copy(self, world: World, new_world: Callable[[], World]) -> "History":
+        """This history for another world loaded at the same position
+        (Cluster.fork). Checkpoints and records never change once made, so
+        they are shared; the tables that grow are copied."""
+        twin = History.__new__(History)
+        twin.__dict__.update(self.__dict__)
+        twin.world, twin._new_world = world, new_world
+        twin.actions, twin._dropped, twin.checkpoints = dict(self.actions), dict(self._dropped), dict(self.checkpoints)
+        twin._violations = {k: list(v) for k, v in self._violations.items()}
+        twin._chunks = OrderedDict((k, list(chunk)) for k, chunk in self._chunks.items())
+        twin._markers = list(self._markers)
+        return twin
+
     # ----- reading records -------------------------------------------------------------
     def record(self, seq: int, rec) -> dict:
         return record_dict(seq, rec, self._violations.get(seq))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from flask import Flask, abort, render_template, request, send_from_directory
-from flask_socketio import SocketIO, join_room, leave_room
+from flask_socketio import SocketIO
 # Flask-SocketIO's own class: its message reaches the page's connect_error (Python's built-in
 # ConnectionRefusedError is answered with a generic "Connection refused by server").
 from flask_socketio import ConnectionRefusedError as SocketRefused
@@ -28,6 +28,8 @@ from socketio.packet import Packet
 from .. import scenarios
 from ..sim import Cluster, actions
 from . import imports, limits, protocol
+from .classroom import ROOM_ACTIONS, Classroom
+from .rooms import RoomRefused
 from .scheduler import Scheduler
 from .sessions import CPU_SHARE, SessionRefused, SessionStore
 from .work import MAX_LONG, Work
@@ -44,6 +46,7 @@ def browser_client_missing() -> bool:
     """Without the browser's Socket.IO client the page would stay empty."""
     return not (VENDOR / BROWSER_CLIENT).is_file()
 SESSION_HEADER = "X-Raftviz-Session"   # carries the session id with POST /api/import
+OWNER_HEADER = "X-Raftviz-Owner"       # and, while the session is shared in a room, the owner's secret
 MAX_BACKLOG = 8                        # messages a page may have waiting before it gets no more full states
 MAX_PACKETS = 120                      # Socket.IO messages a connection may send per second (actions: 50)
 BUSY = {"import": "importing a history", "save_scenario": "saving the session as a scenario"}   # long requests
@@ -63,6 +66,13 @@ DEFAULTS = {
     "START_SCHEDULER": True,
     "SCENARIOS": None,                # a lecturer's folder of scenario files (or RAFTVIZ_SCENARIOS)
     "SESSION_SEED": None,             # None: each new session gets a random seed (shown in the page)
+    # Classroom rooms (rooms.py)
+    "MAX_ROOMS": 20,
+    "MAX_VIEWERS": 400,               # viewers connected to one room
+    "MAX_COPIES": 400,                # viewers' private copies ("Try from here") on the whole server
+    "JOINS_PER_MINUTE": 600,          # per client address: a lecture hall often shares one
+    "VIEWER_ACTION_RATE": 5,          # actions a viewer may send per second
+    "PUBLIC_URL": None,               # the address in a room's link and QR code (default: the one the page used)
 }
 
 
@@ -89,19 +99,25 @@ class Server:
         self.sessions = SessionStore(new_cluster, library=self.library,
                                      max_sessions=cfg["MAX_SESSIONS"], ttl=cfg["SESSION_TTL"],
                                      speed=cfg["DEFAULT_SPEED"], per_address=cfg["NEW_SESSIONS_PER_MINUTE"])
-        self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"])
+        self.classroom = Classroom(self, cfg)
+        self.seats = self.classroom.seats             # connection -> its Seat (the session it shows, its room)
+        self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"], after_reap=self.classroom.sweep)
         self.action_rate = cfg["ACTION_RATE"]
-        self.sid_session: dict[str, str] = {}       # connection -> session id
         self.long_requests = 0                      # imports and scenario steps running now
+
+    def send_state(self, session, sid: str | None = None) -> None:
+        """The full state to every page showing the session, or to one (classroom.py tailors it)."""
+        self.classroom.send_state(session, sid)
 
     def publish(self, session, now: float, force_clock: bool = False) -> None:
         """Send a session's watchers what changed (the caller holds its lock)."""
         if session.needs_state():
-            self.socketio.emit("state", session.state(), to=session.id)
-            return
-        update = session.updates(now, force_clock)
-        if update is not None:
-            self.socketio.emit("events", update, to=session.id)
+            self.send_state(session)
+        else:
+            update = session.updates(now, force_clock)
+            if update is not None:
+                self.socketio.emit("events", update, to=session.id)
+        self.classroom.publish(session)
 
     def connected(self, sid: str) -> bool:
         """The connection is fully open: neither opening nor closing. A "connect"
@@ -116,20 +132,22 @@ class Server:
         except (KeyError, AttributeError, TypeError):
             return 0
 
-    def perform(self, session, kind, run, *, asker: str | None = None) -> dict:
-        """Do one request on a session, fairly: refuse it when the session sends
-        too many, is busy with a long one or has used its share of the server
-        (work.py); else run(work) under the session's lock and charge its CPU."""
+    def perform(self, session, kind, run, *, asker: str | None = None, allowance=None, rate=None) -> dict:
+        """Do one request on a session, fairly: refuse it when the session (or
+        `allowance`, a viewer's own) sends too many, is busy with a long one or
+        has used its share of the server (work.py); else run(work) under the
+        session's lock and charge its CPU."""
         now = time.monotonic()
-        if not session.allow_action(now, self.action_rate):
-            return {"ok": False, "error": f"Slow down: at most {self.action_rate} actions per second."}
+        allowance, rate = allowance or session, rate or self.action_rate
+        if not allowance.allow_action(now, rate):
+            return {"ok": False, "error": f"Slow down: at most {rate} actions per second."}
         if session.busy:
             return {"ok": False, "error": f"Please wait: the server is still {session.busy} for this session."}
         long = kind == "import" or kind in protocol.LONG
         if long or kind in protocol.EXPENSIVE:
-            credit = session.credit(now)
+            credit = allowance.credit(now)
             if credit < 0:
-                return {"ok": False, "error": f"Slow down: this session has used its share of the server for now. "
+                return {"ok": False, "error": f"Slow down: {'this session' if allowance is session else 'your page'} has used its share of the server for now. "
                                               f"Try again in {-credit / CPU_SHARE + 1:.0f} s."}
             if asker is not None and self.backlog(asker) > MAX_BACKLOG:
                 return {"ok": False, "error": "Your page has not yet received what the server sent it: "
@@ -148,7 +166,7 @@ class Server:
                 if long:
                     self.long_requests -= 1
                     session.busy = None
-                session.charge(work.cost(), time.monotonic())
+                allowance.charge(work.cost(), time.monotonic())
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -250,6 +268,12 @@ def _routes(app: Flask, server: Server) -> None:
             return MISSING_CLIENT, 503, {"Content-Type": "text/plain; charset=utf-8"}
         return render_template("index.html")
 
+    @app.get("/join/<code>")
+    def join(code):
+        """A room's link (and QR code): the same page, which joins the room as a viewer.
+        A wrong code is told by the connection, with the limits on guessing."""
+        return index()
+
     @app.get("/api/catalogue")
     def action_catalogue():
         """Every action with its fields and ranges, the engine options with their
@@ -269,6 +293,8 @@ def _routes(app: Flask, server: Server) -> None:
         session = server.sessions.get(request.headers.get(SESSION_HEADER))
         if session is None:
             return {"ok": False, "error": "This page is not attached to a session any more: reload it."}, 403
+        if session.room is not None and not session.room.is_owner(request.headers.get(OWNER_HEADER)):
+            return {"ok": False, "error": "Only the room's owner can load a history into the class's session."}, 403
         if request.content_length is not None and request.content_length > limits.MAX_IMPORT_BYTES:
             return {"ok": False, "error": imports.too_large(request.content_length)}, 413
         body = request.get_data(cache=False)
@@ -278,7 +304,7 @@ def _routes(app: Flask, server: Server) -> None:
                 ack = imports.run(session, imports.parse(body), work)
             except imports.ImportRefused as e:
                 return {"ok": False, "error": str(e)}
-            server.socketio.emit("state", session.state(), to=session.id)
+            server.send_state(session)
             return ack
 
         session.acted = True
@@ -300,45 +326,42 @@ def _routes(app: Flask, server: Server) -> None:
 def _handlers(server: Server) -> None:
     socketio = server.socketio
 
+    classroom = server.classroom
+
     @socketio.on("connect")
     def connect(auth=None):
         sid = request.sid
-        if sid in server.sid_session or server.connected(sid):
+        if sid in server.seats or server.connected(sid):
             return                                  # a "connect" event sent by the client: it has its session
-        wanted = auth.get("session") if isinstance(auth, dict) else None
-        session = server.sessions.get(wanted)
-        if session is None:
-            try:
-                session = server.sessions.create(request.remote_addr or "")
-            except SessionRefused as e:
-                raise SocketRefused(str(e)) from None
+        try:
+            session, notice = classroom.connect(sid, auth if isinstance(auth, dict) else {},
+                                                request.remote_addr or "")
+        except (SessionRefused, RoomRefused) as e:
+            raise SocketRefused(str(e)) from None
         with session.lock:
-            session.attach(sid)
-            server.sid_session[sid] = session.id
-            join_room(session.id)
-            state = session.state()
-            if wanted and wanted != session.id:
-                state["notice"] = "Your earlier session had expired: this is a new one."
-            socketio.emit("state", state, to=sid)
+            classroom.send_state(session, sid, notice)
 
     @socketio.on("disconnect")
     def disconnect(*_):
         sid = request.sid
         if server.connected(sid):
             return                                  # a "disconnect" event sent by the client: it stays
-        session = server.sessions.get(server.sid_session.pop(sid, None))
-        if session is not None:
-            leave_room(session.id)
+        classroom.disconnect(sid)
         server.sessions.detach_everywhere(sid)
 
     @socketio.on("action")
     def action(*args):
         sid = request.sid
-        session = server.sessions.get(server.sid_session.get(sid))
+        seat = server.seats.get(sid)
+        session = server.sessions.get(seat.session) if seat else None
         if session is None:
             return {"ok": False, "error": "This page is not attached to a session any more: reload it."}
         data = args[0] if len(args) == 1 else None
         kind = data.get("type") if isinstance(data, dict) else None
+        refusal = classroom.refusal(seat, kind)
+        if refusal:
+            return {"ok": False, "error": refusal}
+        allowance, rate = classroom.allowance(seat)
 
         def run(work):
             if len(args) != 1:
@@ -346,24 +369,31 @@ def _handlers(server: Server) -> None:
                                               "sent with an acknowledgement."}
             if kind == "visibility":
                 return _visibility(session, sid, data)
-            if kind != "sync":
+            if kind in ROOM_ACTIONS:
+                try:
+                    protocol.check_size(data, limits.MAX_ACTION_BYTES)
+                except protocol.Refused as e:
+                    return {"ok": False, "error": str(e)}
+                return classroom.act(sid, seat, data, request.host_url)
+            if allowance is None and kind != "sync":
                 session.acted = True
             try:
                 ack, effect = protocol.handle(session, data, work)
             except Exception:                       # a bug: say so, keep the server and the session running
                 log.exception("action %.200r failed in session %s", data, session.id)
-                socketio.emit("state", session.state(), to=session.id)
+                server.send_state(session)
                 return {"ok": False, "error": "Something went wrong on the server while doing that. "
                                               "The page has been refreshed with the cluster as it is now."}
             if effect == protocol.SELF_STATE:
-                socketio.emit("state", session.state(), to=sid)
+                server.send_state(session, sid)
             elif effect == protocol.STATE:
-                socketio.emit("state", session.state(), to=session.id)
+                server.send_state(session)
             elif effect == protocol.UPDATES:
                 server.publish(session, time.monotonic(), force_clock=True)
             return ack
 
-        return server.perform(session, kind if isinstance(kind, str) else None, run, asker=sid)
+        return server.perform(session, kind if isinstance(kind, str) else None, run, asker=sid,
+                              allowance=allowance, rate=rate)
 
 
 def _visibility(session, sid: str, data: dict) -> dict:

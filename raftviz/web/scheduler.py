@@ -22,10 +22,11 @@ REAP_EVERY = 10.0       # s; with FRESH_TTL, an untouched session goes within a 
 
 
 class Scheduler:
-    def __init__(self, socketio, store, publish, tick: float = 0.05):
+    def __init__(self, socketio, store, publish, tick: float = 0.05, after_reap=None):
         self.socketio = socketio
         self.store = store
         self.publish = publish          # publish(session, now): send watchers what changed
+        self.after_reap = after_reap    # then: close the rooms of sessions that expired
         self.tick = tick
         self.running = False
         self._turn = 0
@@ -67,3 +68,5 @@ class Scheduler:
         if now - self._last_reap > REAP_EVERY:
             self._last_reap = now
             self.store.reap(now)
+            if self.after_reap is not None:
+                self.after_reap()

@@ -45,8 +45,42 @@ class SessionsFull(SessionRefused):
     pass
 
 
-class Session:
+class Allowance:
+    """How much one client may ask of the server: at most `limit` actions in
+    any second, and CPU time earned at CPU_SHARE per second (up to CPU_BURST)
+    that expensive requests spend. A session has one; so has each viewer of a
+    classroom room, so that a class watching a session never uses up its
+    owner's."""
+
+    def __init__(self):
+        self.recent_actions: deque[float] = deque()
+        self.cpu_credit = CPU_BURST                 # s of server CPU it may still use at once
+        self._credit_at = time.monotonic()
+
+    def allow_action(self, now: float, limit: int) -> bool:
+        """At most `limit` actions in any second."""
+        window = self.recent_actions
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= limit:
+            return False
+        window.append(now)
+        return True
+
+    def credit(self, now: float) -> float:
+        """CPU seconds it may use now: it earns CPU_SHARE per second of wall
+        time, up to CPU_BURST, and long requests spend it."""
+        self.cpu_credit = min(CPU_BURST, self.cpu_credit + (now - self._credit_at) * CPU_SHARE)
+        self._credit_at = now
+        return self.cpu_credit
+
+    def charge(self, cpu: float, now: float) -> None:
+        self.cpu_credit = self.credit(now) - cpu
+
+
+class Session(Allowance):
     def __init__(self, sid: str, cluster: Cluster, speed: float):
+        super().__init__()
         self.id = sid
         self.cluster = cluster
         self.mode = PLAYING
@@ -59,11 +93,8 @@ class Session:
         self.last_seen = time.monotonic()
         self.last_tick: float | None = None        # wall time the cluster was last advanced to
         self.last_clock = 0.0
-        self.recent_actions: deque[float] = deque()
         self.acted = False                          # someone did something here: keep it the full ttl
         self.busy: str | None = None                # a long request is running: what it is doing
-        self.cpu_credit = CPU_BURST                 # s of server CPU the session may still use at once
-        self._credit_at = time.monotonic()
         self._lagging = 0                           # ticks in a row that came late
         self._lag_told = -math.inf
         self.notice: str | None = None              # a sentence for the watchers, sent once
@@ -75,6 +106,30 @@ class Session:
         self._sent_scenario: dict | None = None
         self._sent_violations: list | None = None
         self.feed = ClientFeed()                    # what the pages have of the client history
+        self.room = None                            # the classroom room sharing this session (rooms.py)
+        self.copied = False                         # a private copy made for a viewer of a room
+        self.trying = None                          # a viewer's private copy: (its room, the viewer)
+        self.shown_in = None                        # a copy the room's owner shows on the projector: the room
+
+    def copy(self, sid: str) -> "Session":
+        """A private copy from here (a student's "Try from here"): the same
+        cluster and history, forked, the scenario with it, paused. Clusters
+        share their past, so a class of copies costs little until they run."""
+        forks: dict[int, Cluster] = {}
+
+        def fork(cluster: Cluster) -> Cluster:
+            if id(cluster) not in forks:
+                forks[id(cluster)] = cluster.fork()
+            return forks[id(cluster)]
+
+        twin = Session(sid, fork(self.cluster), self.speed)
+        twin.library = self.library
+        twin.scenario = self.scenario.copy(fork) if self.scenario is not None else None
+        twin.stop_at = self.stop_at
+        twin.mode = PAUSED
+        twin.acted = True
+        twin.copied = True
+        return twin
 
     # ----- watchers --------------------------------------------------------------
     @property
@@ -95,26 +150,6 @@ class Session:
             self.connections[sid] = visible
             if visible:
                 self.last_tick = None               # a page coming back does not jump ahead
-
-    def allow_action(self, now: float, limit: int) -> bool:
-        """At most `limit` actions in any second."""
-        window = self.recent_actions
-        while window and now - window[0] >= 1.0:
-            window.popleft()
-        if len(window) >= limit:
-            return False
-        window.append(now)
-        return True
-
-    def credit(self, now: float) -> float:
-        """CPU seconds this session may use now: it earns CPU_SHARE per second
-        of wall time, up to CPU_BURST, and long requests spend it."""
-        self.cpu_credit = min(CPU_BURST, self.cpu_credit + (now - self._credit_at) * CPU_SHARE)
-        self._credit_at = now
-        return self.cpu_credit
-
-    def charge(self, cpu: float, now: float) -> None:
-        self.cpu_credit = self.credit(now) - cpu
 
     # ----- time --------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -341,7 +376,7 @@ class SessionStore:
     def create(self, address: str = "", now: float | None = None) -> Session:
         now = time.monotonic() if now is None else now
         with self._lock:
-            if len(self._sessions) >= self.max_sessions:
+            if sum(1 for s in self._sessions.values() if not s.copied) >= self.max_sessions:
                 raise SessionsFull(f"The server is full: it already runs {self.max_sessions} sessions. "
                                    f"Please try again in a few minutes.")
             made = self._created.setdefault(address, deque())
@@ -356,6 +391,21 @@ class SessionStore:
             session.library = self.library
             self._sessions[sid] = session
             return session
+
+    def add_copy(self, source: Session, max_copies: int) -> Session:
+        """A private copy of `source` for a viewer of a room. Copies have a cap
+        of their own: a class trying at once must not fill the sessions'."""
+        with self._lock:
+            if sum(1 for s in self._sessions.values() if s.copied) >= max_copies:
+                raise SessionsFull(f"The server already runs {max_copies} copies for classes, its limit: "
+                                   f"follow the class for now, and try again in a few minutes.")
+            copy = source.copy(secrets.token_urlsafe(12))
+            self._sessions[copy.id] = copy
+            return copy
+
+    def discard(self, sid: str) -> None:
+        with self._lock:
+            self._sessions.pop(sid, None)
 
     def detach_everywhere(self, connection: str) -> None:
         """A connection closed: it watches no session any more."""
