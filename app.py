@@ -3,7 +3,11 @@
 Runs on eventlet; RAFTVIZ_ASYNC_MODE=threading runs it on plain threads instead.
 Environment: RAFTVIZ_MAX_SESSIONS, RAFTVIZ_NEW_SESSIONS_PER_MINUTE (per client
 address), RAFTVIZ_FRAME_ANCESTORS (who may frame the page, e.g. "'self'
-https://course.example.edu").
+https://course.example.edu"); for classroom rooms RAFTVIZ_PUBLIC_URL (the
+address students' phones reach, e.g. http://192.168.1.20:5000, put in the
+rooms' links and QR codes), RAFTVIZ_MAX_ROOMS, RAFTVIZ_MAX_VIEWERS (per room),
+RAFTVIZ_MAX_COPIES, RAFTVIZ_JOINS_PER_MINUTE (per address),
+RAFTVIZ_VIEWER_ACTION_RATE.
 """
 import os
 import warnings
@@ -44,9 +48,12 @@ def main() -> None:
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
     args = parser.parse_args()
     config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios}
-    for key in ("MAX_SESSIONS", "NEW_SESSIONS_PER_MINUTE"):
+    for key in ("MAX_SESSIONS", "NEW_SESSIONS_PER_MINUTE", "MAX_ROOMS", "MAX_VIEWERS", "MAX_COPIES",
+                "JOINS_PER_MINUTE", "VIEWER_ACTION_RATE"):
         if os.environ.get(f"RAFTVIZ_{key}"):
             config[key] = int(os.environ[f"RAFTVIZ_{key}"])
+    if os.environ.get("RAFTVIZ_PUBLIC_URL"):
+        config["PUBLIC_URL"] = os.environ["RAFTVIZ_PUBLIC_URL"]   # the address in rooms' links and QR codes
     if os.environ.get("RAFTVIZ_FRAME_ANCESTORS"):
         config["FRAME_ANCESTORS"] = os.environ["RAFTVIZ_FRAME_ANCESTORS"]
     if browser_client_missing():

@@ -13,7 +13,7 @@ what, and what is sent to it, is classroom.py's.
 Codes are 6 characters from an alphabet without look-alikes (no 0/O,
 1/I/L): 31^6, about 887 million codes. Wrong codes are limited per address
 and in all (WRONG_CODES_*), so with MAX_ROOMS rooms open a guesser finds
-one with a probability of at most MAX_ROOMS / 31^6 per try: under 0.1 %
+one with a probability of at most MAX_ROOMS / 31^6 per try: under 0.2 %
 over a day of guessing at the global limit. A code is never given out
 twice in a process's life: a closed room's code says the room has closed.
 """
