@@ -24,6 +24,8 @@ export const SHORTCUTS = [
   ["L", "Legend"],
   ["S", "Lecture scenarios"],
   ["P", "Presenter mode: the projector layout (also ?presenter=1 in the address)"],
+  ["J", "Share with class: open a room (a code and a QR code to join); in a room, show its code large"],
+  ["G", "The class panel (the room's owner): viewers, control, questions and the answers"],
   ["?", "This list"],
   ["Esc", "Close a dialog or the side panel, clear the selection"],
   ["Tab / Enter", "Move between servers and controls / open the selected one"],
@@ -276,6 +278,10 @@ export class Controls {
       B: () => this.scenario?.back(),
       a: () => this.scenario?.reveal(),
       A: () => this.scenario?.reveal(),
+      j: () => this.classroom?.share(),
+      J: () => this.classroom?.share(),
+      g: () => this.model.room?.role === "owner" && this.drawer.toggle("class"),
+      G: () => this.model.room?.role === "owner" && this.drawer.toggle("class"),
     };
     if (actions[e.key]) {
       e.preventDefault();

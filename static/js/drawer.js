@@ -5,7 +5,7 @@ import { $ } from "./dom.js";
 
 const TITLES = { inspector: "Inspector", events: "What happened", members: "Members: the configuration",
   clients: "Clients: their operations, linearizable or not", network: "Network",
-  cluster: "New cluster", options: "Options and unsafe switches" };
+  class: "The class", cluster: "New cluster", options: "Options and unsafe switches" };
 
 export class Drawer {
   constructor({ onChange } = {}) {

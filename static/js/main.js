@@ -12,6 +12,7 @@ import { ScenarioPanel } from "./scenario.js";
 import { Drawer } from "./drawer.js";
 import { MembersPanel } from "./members.js";
 import { ClientsPanel } from "./clients-view.js";
+import { Classroom } from "./classroom.js";
 
 const model = new Model();
 // What the server's actions and options are (sim/actions.py): the controls are built from it.
@@ -21,6 +22,11 @@ let renderedSize = 0;
 
 /** Send an action; a refusal is shown as a toast unless the caller shows it itself (quiet). */
 function send(action, { quiet = false } = {}) {
+  if (!classroom.allows(action)) {
+    // Following a class: the server would refuse it; say why once here, without asking it.
+    toast("You are following the class: only the lecturer changes this cluster. Press Try from here to try it on a copy of your own.", "info");
+    return Promise.resolve({ ok: false, error: "following" });
+  }
   return connection.send(action).then((ack) => {
     if (!ack.ok && !quiet) toast(ack.error);
     return ack;
@@ -45,6 +51,7 @@ const drawer = new Drawer({ onChange: (name) => {
   if (name === "events") events.render();
   if (name === "members") members.render();
   if (name === "clients") clients.render();
+  if (name === "class") classroom.renderPane();
 } });
 const view = new ClusterView($("#cluster"), model, {
   onSelect: (sel, how) => select(sel, { focus: how === "key" }),
@@ -86,6 +93,7 @@ model.addEventListener("state", () => {
   controls.render();
   members.render();
   clients.render();
+  classroom.render();
   inspector.refresh(null);
   scenario.onState();
   const notice = $("#notice");
@@ -109,6 +117,7 @@ function merge(into, c) {
   into.grew = into.grew || c.grew;
   into.scenario = into.scenario || c.scenario;
   into.clients = into.clients || c.clients;
+  into.room = into.room || c.room;
   into.notice = c.notice || into.notice;
   return into;
 }
@@ -147,7 +156,8 @@ function drawUpdate() {
   members.update(changed);
   clients.update(changed);
   inspector.refresh(changed);
-  if (changed.scenario) {
+  if (changed.room) classroom.render();
+  if (changed.scenario || changed.room) {
     scenario.render();
     const labels = JSON.stringify(model.scenario?.labels || {});
     if (labels !== view.labels) view.render();           // a scenario's server labels came or went
@@ -195,4 +205,9 @@ function frame(t) {
   else if (moving === "slow") slowTimer = setTimeout(redraw, SLOW_FRAME_MS);
 }
 
-window.raftviz = { model, send, connection, view, drawer, clients };   // for the console, the browser tests and benchmarks
+// Classroom rooms: sharing this session with a class, or following one (classroom.js).
+const classroom = new Classroom(model, send, { connection, toast, drawer, isShown: () => drawer.isOpen("class") });
+scenario.classroom = classroom;
+controls.classroom = classroom;
+
+window.raftviz = { model, send, connection, view, drawer, clients, classroom };   // for the console, the browser tests and benchmarks

@@ -47,6 +47,11 @@ export class Model extends EventTarget {
     this.markers = s.markers.slice();
     this.clients = clientsFrom(s.clients);
     this.notice = s.notice || null;
+    // Classroom: the room this page is in (its role: owner or viewer), or the room a viewer's
+    // own copy came from (trying), and, for the owner, the count per choice of the open question.
+    this.room = s.room || null;
+    this.trying = s.trying || null;
+    this.answers = s.answers || null;
     this.lastNow = 0;
     this.setClock({ time: s.time, seq: s.seq, length: s.length, mode: s.mode, speed: s.speed, oldest: s.oldest });
     this.dispatchEvent(new CustomEvent("state"));
@@ -54,8 +59,12 @@ export class Model extends EventTarget {
 
   applyEvents(u) {
     if (!this.ready) return;
-    this.setClock(u.clock);
+    if (u.clock) this.setClock(u.clock);       // news of a room alone may come without one
     const changed = { records: u.records || [], nodes: new Set(), clockOnly: !u.records, notice: u.notice };
+    // A room's news is merged: what concerns one viewer only (its control) is sent to it alone.
+    if (u.room && this.room) { this.room = { ...this.room, ...u.room }; changed.room = true; }
+    if (u.trying && this.trying) { this.trying = { ...this.trying, ...u.trying }; changed.room = true; }
+    if (u.answers) { this.answers = u.answers; changed.room = true; }
     if (changed.records.length) {
       // Marks at or after the first new record were the recorded future: the records replace them.
       const first = changed.records[0].seq;
@@ -160,6 +169,16 @@ export class Model extends EventTarget {
     const c = this.config || {};
     const voters = c.members || Array.from({ length: c.size || 0 }, (_, k) => k + 1);
     return { voters, old_voters: null, learners: [] };
+  }
+
+  /** This page follows a class and may not change the cluster (unless handed control). */
+  following() {
+    return this.room?.role === "viewer" && !this.room.control;
+  }
+
+  /** The room this page belongs to, following it or trying on a copy. */
+  classRoom() {
+    return this.room || this.trying;
   }
 
   leader() {

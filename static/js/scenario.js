@@ -1,6 +1,7 @@
 // Lecture scenarios: the picker, the narration panel, and ?scenario=<id> links.
 import { el, clear, $ } from "./dom.js";
 import { openDialog, closeWithoutResume } from "./dialogs.js";
+import { countBar } from "./classroom.js";
 
 export class ScenarioPanel {
   constructor(panel, model, send) {
@@ -43,8 +44,12 @@ export class ScenarioPanel {
   reveal() {
     const sc = this.model.scenario;
     if (!sc) return;
-    if (sc.question && !sc.playing && !this.revealed) this.revealed = true;
-    else if (sc.answered && !sc.playing) this.openAnswer = this.shownStep;
+    if (sc.question && !sc.playing && !this.revealed) {
+      this.revealed = true;
+      // In a room, the class sees the distribution of its answers beside the answer too.
+      const q = this.model.room?.role === "owner" ? this.model.room.question : null;
+      if (q?.open && !q.adhoc) this.send({ type: "room_reveal" });
+    } else if (sc.answered && !sc.playing) this.openAnswer = this.shownStep;
     else return;
     this.render();
   }
@@ -90,7 +95,7 @@ export class ScenarioPanel {
           text: sc.playing ? "Finish step ▸▸" : sc.done ? (sc.on_script ? "Done" : "Back to the script")
             : sc.step === 0 ? "Start ▸" : "Next ▸",
           disabled: sc.done && sc.on_script && !sc.playing, onclick: () => this.next() }),
-        sc.question && !sc.playing && !this.revealed ? el("button", { type: "button", class: "reveal-button", "data-key": "reveal",
+        sc.question && !sc.playing && !this.revealed && !this.askedInRoom()?.counts ? el("button", { type: "button", class: "reveal-button", "data-key": "reveal",
           text: "Reveal the answer", title: "Show the answer to the question below, and why (A)", "aria-keyshortcuts": "A",
           onclick: () => this.reveal() }) : null,
         el("button", { "data-key": "restart", text: "Restart", title: "Back to the beginning", onclick: () => this.send({ type: "scenario_restart" }) }),
@@ -117,6 +122,12 @@ export class ScenarioPanel {
     this.fit();
   }
 
+  /** The room's record of the question shown (its counts, once revealed), if this page is in a room. */
+  askedInRoom() {
+    const q = this.model.classRoom()?.question, sc = this.model.scenario;
+    return q && !q.adhoc && sc && q.key === `${sc.id}:${sc.step}` ? q : null;
+  }
+
   /** A predict-then-reveal question: the prompt, the choices and Reveal, as compact
    * as a slide's question (a projector needs the room for the picture). */
   question(q) {
@@ -126,13 +137,28 @@ export class ScenarioPanel {
       el("p", { class: "prompt", id: promptId, title: "Predict, then press Next (or Reveal)" },
         el("span", { class: "predict", text: "Predict: " }), q.prompt));
     const list = el("div", { class: "choices" });
+    // In a room: the class's question (room.question) with its count per choice for the owner,
+    // the viewer's own answer, and, once revealed, the distribution for everyone.
+    const asked = this.askedInRoom();
+    const owner = this.model.room?.role === "owner";
+    const counts = asked ? (owner ? this.model.answers : asked.counts) : null;
+    const revealed = this.revealed || Boolean(asked?.counts);
+    const total = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
+    const mine = asked && !owner ? this.classroom?.myAnswer() : null;
     q.choices.forEach((choice, k) => {
-      const input = el("input", { type: "radio", name, value: k + 1 });
-      const label = el("label", { class: this.revealed && k + 1 === q.answer ? "right" : "" }, input, ` ${choice}`);
+      const input = el("input", { type: "radio", name, value: k + 1, checked: mine === k + 1,
+        disabled: Boolean(asked && !owner && !asked.open) });
+      if (asked && !owner) input.addEventListener("change", () => this.classroom?.answer(k + 1));
+      const n = counts && (revealed || owner) ? counts[String(k + 1)] : null;
+      const label = el("label", { class: revealed && k + 1 === q.answer ? "right" : "" }, input, ` ${choice}`,
+        n != null ? countBar(n, total) : "");
       list.append(label);
     });
     box.append(list);
-    if (this.revealed) box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
+    if (asked && owner) box.append(el("p", { class: "hint class-count", text: `${asked.answered} of ${this.model.room.watchers} answered` }));
+    else if (asked && !revealed) box.append(el("p", { class: "hint class-count",
+      text: mine ? `Your answer: ${q.choices[mine - 1]} (you may change it until the step runs)` : "Pick your answer: the lecturer sees how the class answered." }));
+    if (revealed) box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
     return box;
   }
 
