@@ -96,13 +96,20 @@ def test_a_class_follows_figure_8_answers_and_tries_on_its_own(server_url, pages
     viewer.locator("#narration .question input[type=radio]").nth(1).check()
     expect(viewer.locator("#narration .class-count")).to_contain_text("Your answer")
     expect(owner.locator("#narration .class-count")).to_have_text("1 of 1 answered", timeout=5000)
-    expect(owner.locator("#narration .question label").nth(1).locator(".count")).to_contain_text("1")
-    expect(viewer.locator("#narration .question .count")).to_have_count(0)   # no counts before the reveal
+    # Before the reveal the count per choice is the lecturer's alone, in the Class panel: on the
+    # projector it would sway the class.
+    expect(owner.locator("#narration .question .count")).to_have_count(0)
+    expect(viewer.locator("#narration .question .count")).to_have_count(0)
+    owner.keyboard.press("g")
+    expect(owner.locator("#class-answers .choice").nth(1).locator(".count")).to_contain_text("1")
+    expect(owner.locator("#class-answers .choice").nth(0).locator(".count")).to_contain_text("0")
+    owner.keyboard.press("g")
 
     owner.keyboard.press("a")                            # Reveal: the answer, its explanation, the distribution
     expect(owner.locator("#narration .reveal")).to_contain_text("Answer:")
     expect(viewer.locator("#narration .reveal")).to_contain_text("Answer:", timeout=5000)
     expect(viewer.locator("#narration .question label").nth(1).locator(".count")).to_contain_text("1")
+    expect(owner.locator("#narration .question label").nth(1).locator(".count")).to_contain_text("1")
 
     owner.keyboard.press("n")                            # the class watches the step play
     expect(viewer.locator("#narration .stepno")).not_to_have_text(step, timeout=5000)

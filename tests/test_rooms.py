@@ -375,3 +375,17 @@ def test_room_actions_refuse_bad_input_plainly(app, server):
     for action in ("room_close", "room_fork", "answer"):
         assert not act(solo, type=action)["ok"]
     assert server.sessions.get(session_id).room is not None
+
+
+def test_the_class_keeps_watching_while_the_lecturers_page_is_hidden(app, server):
+    owner, session_id, ack = open_room(app)
+    session = server.sessions.get(session_id)
+    assert act(owner, type="visibility", visible=False)["ok"]
+    tick(server, 0.0)
+    tick(server, 0.2)
+    assert session.cluster.now == 0, "nobody watches: the cluster waits"
+    viewer = join(app, ack["room"]["code"])
+    tick(server, 0.4)
+    tick(server, 0.6)
+    assert session.cluster.now > 0, "a class follows: the lecturer's cluster plays on for it"
+    viewer.disconnect()

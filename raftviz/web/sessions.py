@@ -134,8 +134,9 @@ class Session(Allowance):
     # ----- watchers --------------------------------------------------------------
     @property
     def watched(self) -> bool:
-        """Someone has this session open in a visible page."""
-        return any(self.connections.values())
+        """Someone has this session open in a visible page, or a class follows
+        it in a room (the lecturer may have turned to the slides meanwhile)."""
+        return any(self.connections.values()) or (self.room is not None and self.room.watchers() > 0)
 
     def attach(self, sid: str) -> None:
         self.connections[sid] = True

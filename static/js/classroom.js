@@ -5,8 +5,10 @@
 import { el, clear, $ } from "./dom.js";
 import { openDialog } from "./dialogs.js";
 
-// What a following viewer may send (the server refuses the rest).
-const VIEWER_MAY = new Set(["sync", "records", "export", "visibility", "answer", "room_fork", "room_follow", "room_offer"]);
+// What a page that only looks may send (the server refuses the rest): a following viewer's
+// actions, and the owner's own room actions while the projector shows a viewer's copy.
+const LOOKING_MAY = new Set(["sync", "records", "export", "visibility", "answer", "room_fork", "room_follow", "room_offer",
+  "room_show", "room_close", "room_control", "room_invite", "room_ask", "room_reveal"]);
 
 export class Classroom {
   constructor(model, send, { connection, toast, drawer, isShown }) {
@@ -26,9 +28,16 @@ export class Classroom {
     $("#class-unask").addEventListener("click", () => this.send({ type: "room_ask", close: true }));
   }
 
-  /** May this page send `action` now? A following viewer may only look. */
+  /** May this page send `action` now? A page that only looks may not change the cluster. */
   allows(action) {
-    return !this.model.following() || VIEWER_MAY.has(action.type);
+    return !this.model.lookOnly() || LOOKING_MAY.has(action.type);
+  }
+
+  /** Why it may not, in a sentence. */
+  whyNot() {
+    return this.model.room?.role === "owner"
+      ? "The projector shows a viewer's own copy: it is theirs. Press Back to the class to act again."
+      : "You are following the class: only the lecturer changes this cluster. Press Try from here to try it on a copy of your own.";
   }
 
   /** The J key and the header button: open a room, or show its code large. */
@@ -88,7 +97,7 @@ export class Classroom {
     const body = document.body;
     body.classList.toggle("in-room", Boolean(room || trying));
     body.classList.toggle("room-owner", room?.role === "owner");
-    body.classList.toggle("following", this.model.following());
+    body.classList.toggle("look-only", this.model.lookOnly());
     body.classList.toggle("has-control", Boolean(room?.role === "viewer" && room.control));
     body.classList.toggle("trying", Boolean(trying));
     for (const tab of document.querySelectorAll(".owner-only")) tab.hidden = room?.role !== "owner";
@@ -147,7 +156,9 @@ export class Classroom {
     box.hidden = !(q && q.adhoc);
     if (box.hidden) return;
     box.append(el("p", { class: "prompt" }, el("span", { class: "predict", text: "Question: " }), q.prompt));
-    box.append(this.choices(q, this.model.room?.role === "owner" ? this.model.answers : q.counts));
+    // The counts show on the projector once revealed (before, they would sway the class); the
+    // owner sees them live in the Class panel.
+    box.append(this.choices(q, q.counts || null));
   }
 
   /** A question's choices: buttons to answer for a viewer, counts for the owner and, once revealed, for all. */

@@ -23,9 +23,9 @@ let renderedSize = 0;
 /** Send an action; a refusal is shown as a toast unless the caller shows it itself (quiet). */
 function send(action, { quiet = false } = {}) {
   if (!classroom.allows(action)) {
-    // Following a class: the server would refuse it; say why once here, without asking it.
-    toast("You are following the class: only the lecturer changes this cluster. Press Try from here to try it on a copy of your own.", "info");
-    return Promise.resolve({ ok: false, error: "following" });
+    // A page that only looks: the server would refuse it; say why here, without asking it.
+    toast(classroom.whyNot(), "info");
+    return Promise.resolve({ ok: false, error: classroom.whyNot() });
   }
   return connection.send(action).then((ack) => {
     if (!ack.ok && !quiet) toast(ack.error);

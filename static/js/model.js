@@ -171,9 +171,10 @@ export class Model extends EventTarget {
     return { voters, old_voters: null, learners: [] };
   }
 
-  /** This page follows a class and may not change the cluster (unless handed control). */
-  following() {
-    return this.room?.role === "viewer" && !this.room.control;
+  /** This page may look at the cluster but not change it: it follows a class (and was not
+   *  handed control), or it is the owner's, showing a viewer's own copy. */
+  lookOnly() {
+    return (this.room?.role === "viewer" && !this.room.control) || (this.room?.role === "owner" && this.room.showing != null);
   }
 
   /** The room this page belongs to, following it or trying on a copy. */

@@ -149,7 +149,9 @@ export class ScenarioPanel {
       const input = el("input", { type: "radio", name, value: k + 1, checked: mine === k + 1,
         disabled: Boolean(asked && !owner && !asked.open) });
       if (asked && !owner) input.addEventListener("change", () => this.classroom?.answer(k + 1));
-      const n = counts && (revealed || owner) ? counts[String(k + 1)] : null;
+      // The count per choice shows once revealed: before, on the projector, it would sway the class
+      // (the owner sees it live in the Class panel).
+      const n = counts && revealed ? counts[String(k + 1)] : null;
       const label = el("label", { class: revealed && k + 1 === q.answer ? "right" : "" }, input, ` ${choice}`,
         n != null ? countBar(n, total) : "");
       list.append(label);
