@@ -15,6 +15,9 @@ docs/screenshot-stale-read.png  a stale read in presenter mode at 1280x720: read
                               outlines the three operations and the banner says Linearizability
 docs/screenshot-snapshot.png  snapshot-install in presenter mode at 1280x720: S1's snapshot of Figure 12 and the
                               InstallSnapshot it sends S5, on its way
+docs/screenshot-classroom.png figure-8 shared with a class, in presenter mode at 1280x720: the question answered
+                              by three students on their own devices, revealed with the class's distribution
+docs/screenshot-classroom-phone.png  the same moment on a student's phone (390x844), following the room
 """
 import sys
 from pathlib import Path
@@ -49,14 +52,51 @@ def snapshot(browser, url) -> None:
     page.screenshot(path=str(HERE / "screenshot-snapshot.png"))
 
 
+def classroom(browser, url) -> None:
+    """A lecturer's projector and a student's phone, figure-8's question answered and revealed."""
+    owner = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    owner.goto(url + "/?scenario=figure-8&presenter=1")
+    owner.wait_for_selector("#narration .stepno")
+    owner.keyboard.press("j")
+    owner.wait_for_selector("#room-dialog[open]")
+    code = owner.inner_text("#room-code")
+    owner.keyboard.press("Escape")
+    students = []
+    for k in range(3):
+        size = {"width": 390, "height": 844} if k == 0 else {"width": 1280, "height": 720}
+        student = browser.new_context(viewport=size, device_scale_factor=2 if k == 0 else 1).new_page()
+        student.goto(f"{url}/join/{code}")
+        student.wait_for_selector("#room-status:not([hidden])")
+        students.append(student)
+    owner.evaluate("() => window.raftviz.send({type: 'speed', value: 1})")
+    while not owner.evaluate("() => Boolean(window.raftviz.model.scenario.question) && !window.raftviz.model.scenario.playing"):
+        owner.keyboard.press("PageDown")
+        owner.wait_for_timeout(400)
+    for student, choice in zip(students, (1, 1, 0)):
+        student.wait_for_selector("#narration .question input")
+        student.locator("#narration .question input[type=radio]").nth(choice).check()
+    owner.wait_for_function("() => window.raftviz.model.room.question?.answered === 3")
+    owner.keyboard.press("a")
+    students[0].wait_for_selector("#narration .reveal")
+    owner.wait_for_timeout(400)
+    owner.screenshot(path=str(HERE / "screenshot-classroom.png"))
+    students[0].screenshot(path=str(HERE / "screenshot-classroom-phone.png"))
+    for page in [owner, *students]:
+        page.context.close()
+
+
+SINGLE = {"snapshot": snapshot, "classroom": classroom}
+
+
 def main() -> None:
     only = sys.argv[1:]
     with running_server() as (url, _), sync_playwright() as p:
         browser = p.chromium.launch(**LAUNCH)
-        if only == ["snapshot"]:
-            snapshot(browser, url)
+        if only and set(only) <= set(SINGLE):
+            for name in only:
+                SINGLE[name](browser, url)
             browser.close()
-            print("wrote docs/screenshot-snapshot.png")
+            print("wrote " + ", ".join(f"docs/screenshot-{name}.png" for name in only))
             return
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(url + "/?presenter=0")
@@ -106,9 +146,11 @@ def main() -> None:
         clients(browser, url)
         stale_read(browser, url)
         snapshot(browser, url)
+        classroom(browser, url)
         browser.close()
     print("wrote docs/screenshot.png, docs/screenshot-presenter.png, docs/screenshot-joint.png, "
-          "docs/screenshot-clients.png, docs/screenshot-stale-read.png and docs/screenshot-snapshot.png")
+          "docs/screenshot-clients.png, docs/screenshot-stale-read.png, docs/screenshot-snapshot.png and "
+          "docs/screenshot-classroom(-phone).png")
 
 
 def started(browser, url: str, presenter: bool, size=(1280, 720)):
