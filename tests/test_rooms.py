@@ -389,3 +389,18 @@ def test_the_class_keeps_watching_while_the_lecturers_page_is_hidden(app, server
     tick(server, 0.6)
     assert session.cluster.now > 0, "a class follows: the lecturer's cluster plays on for it"
     viewer.disconnect()
+
+
+def test_a_viewer_coming_back_takes_its_place_and_the_older_page_is_left_with_nothing(app, server):
+    owner, session_id, ack = open_room(app)
+    first = join(app, ack["room"]["code"])
+    token = states(first)[-1]["room"]["token"]
+    assert act(first, type="answer", choice=1)["ok"] is False     # no question yet: refused, but seated
+    again = join(app, ack["room"]["code"], viewer=token)
+    state = states(again)[-1]["room"]
+    assert state["token"] == token and state["watchers"] == 1, "the same viewer, counted once"
+    refused = act(first, type="crash", node=1)
+    assert not refused["ok"] and "reload" in refused["error"]
+    assert server.sessions.get(session_id).cluster.nodes[1].up
+    forged = join(app, ack["room"]["code"], viewer="not-a-token")
+    assert states(forged)[-1]["room"]["token"] != token, "an unknown token is a new viewer"

@@ -128,9 +128,13 @@ class Classroom:
         return self._seat_viewer(sid, room, viewer)
 
     def _seat_viewer(self, sid: str, room: Room, viewer: Viewer):
-        if viewer.sid is not None and viewer.sid in self.seats:
-            self.seats[viewer.sid].viewer = None            # an older page of the same viewer: it is this one now
-            self.seats[viewer.sid].role = None
+        older = self.seats.get(viewer.sid) if viewer.sid not in (None, sid) else None
+        if older is not None:
+            # An older page of the same viewer (a second tab, a connection not yet known dead): this one
+            # takes its place, and the older one shows nothing any more.
+            self._leave_session(viewer.sid, older)
+            self._leave(viewer.sid, follow_channel(room), trying_channel(room))
+            self.seats[viewer.sid] = Seat("")
         viewer.sid = sid
         room.dirty = True
         copy = self.sessions.get(viewer.fork) if viewer.fork else None
