@@ -6,27 +6,15 @@ import re
 
 import pytest
 
-from raftviz.web import JsonPacket, create_app
+from raftviz.web import JsonPacket
 from raftviz.web.rooms import ALPHABET, RoomRefused
-
-
-@pytest.fixture
-def app():
-    return create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11})
-
-
-@pytest.fixture
-def server(app):
-    return app.extensions["raftviz"]
+from test_web_protocol import act, received
+from test_web_protocol import app, server  # noqa: F401  (the same fixtures)
 
 
 def connect(app, **auth):
-    client = app.extensions["raftviz"].socketio.test_client(app, auth=auth or None)
-    return client
-
-
-def received(client, name):
-    return [e["args"][0] for e in client.get_received() if e["name"] == name]
+    """A page; unlike test_web_protocol's, it may be refused (a wrong code)."""
+    return app.extensions["raftviz"].socketio.test_client(app, auth=auth or None)
 
 
 def states(client):
