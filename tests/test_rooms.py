@@ -392,3 +392,22 @@ def test_a_viewer_coming_back_takes_its_place_and_the_older_page_is_left_with_no
     assert server.sessions.get(session_id).cluster.nodes[1].up
     forged = join(app, ack["room"]["code"], viewer="not-a-token")
     assert states(forged)[-1]["room"]["token"] != token, "an unknown token is a new viewer"
+
+
+def test_the_session_id_without_the_secret_joins_within_the_same_limits(app, server):
+    server.classroom.rooms.max_viewers = 1
+    owner, session_id, ack = open_room(app)
+    assert connect(app, session=session_id).is_connected()
+    assert not connect(app, session=session_id).is_connected(), "the room is full, however one comes in"
+
+
+def test_joining_and_leaving_again_and_again_does_not_grow_the_room(app, server):
+    server.classroom.rooms.max_viewers = 5
+    owner, session_id, ack = open_room(app)
+    room = server.sessions.get(session_id).room
+    staying = join(app, ack["room"]["code"])
+    for _ in range(40):
+        join(app, ack["room"]["code"]).disconnect()
+    assert len(room.viewers) <= 10
+    assert room.watchers() == 1 and staying.is_connected()
+    assert act(staying, type="sync")["ok"]

@@ -103,8 +103,9 @@ class Classroom:
                 session.attach(sid)
                 self._enter(sid, session.id)
                 return session, None
-            # The session's id alone no longer makes its owner: without the secret, a page follows.
-            return self._seat_viewer(sid, room, room.add_viewer())
+            # The session's id alone no longer makes its owner: without the secret, a page follows,
+            # within the same limits as any join.
+            return self._join(sid, {"join": room.code}, address)
         if session is not None and session.trying is not None:
             room, viewer = session.trying
             if not room.closed:
@@ -120,11 +121,7 @@ class Classroom:
 
     def _join(self, sid: str, auth: dict, address: str):
         room = self.rooms.find(auth.get("join"), address)
-        viewer = room.viewer(auth.get("viewer"))
-        if viewer is None:
-            if room.watchers() >= self.rooms.max_viewers:
-                raise RoomRefused(f"This room is full: it has {self.rooms.max_viewers} viewers, its limit.")
-            viewer = room.add_viewer()
+        viewer = room.viewer(auth.get("viewer")) or room.add_viewer(keep=2 * self.rooms.max_viewers)
         return self._seat_viewer(sid, room, viewer)
 
     def _seat_viewer(self, sid: str, room: Room, viewer: Viewer):
@@ -158,6 +155,7 @@ class Classroom:
             room.owner_sids.discard(sid)
             if seat.viewer is not None and seat.viewer.sid == sid:
                 seat.viewer.sid = None
+                seat.viewer.left_at = time.monotonic()
             room.dirty = True
 
     def _leave_session(self, sid: str, seat: Seat) -> None:

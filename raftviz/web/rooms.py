@@ -20,6 +20,7 @@ twice in a process's life: a closed room's code says the room has closed.
 from __future__ import annotations
 
 import hmac
+import io
 import secrets
 import time
 from collections import deque
@@ -52,8 +53,12 @@ def normal_code(text) -> str | None:
 
 
 def qr_svg(url: str) -> str:
-    """The QR code of `url` as SVG that scales to any size (a viewBox, no width)."""
-    return segno.make(url, error="m").svg_inline(scale=1, border=4, omitsize=True, dark="#000", light="#fff")
+    """The QR code of `url` as a standalone SVG that scales to any size (a
+    viewBox, no width; its namespace, so the page can show it as an image)."""
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", xmldecl=False, nl=False, scale=1, border=4, omitsize=True,
+                                    dark="#000", light="#fff")
+    return out.getvalue().decode()
 
 
 class Window:
@@ -81,6 +86,7 @@ class Viewer:
     sid: str | None = None                  # its connection now; None while disconnected
     fork: str | None = None                 # the session id of its private copy, while it tries
     offered: bool = False                   # it agrees to have its copy shown on the projector
+    left_at: float = 0.0                    # when its page went (monotonic), to forget the longest gone first
     allowance: Allowance = field(default_factory=Allowance)   # its own rate and CPU share, not the room's
 
 
@@ -134,7 +140,15 @@ class Room:
     def viewer(self, token) -> Viewer | None:
         return self.viewers.get(token) if isinstance(token, str) else None
 
-    def add_viewer(self) -> Viewer:
+    def add_viewer(self, keep: int) -> Viewer:
+        """A new viewer. Past `keep` viewers known, those gone longest (not
+        trying on a copy, not holding control) are forgotten: joining and
+        leaving again and again must not grow the room without end."""
+        if len(self.viewers) >= keep:
+            gone = sorted((v for v in self.viewers.values()
+                           if v.sid is None and v.fork is None and v.token != self.control), key=lambda v: v.left_at)
+            for v in gone[:len(self.viewers) - keep + 1]:
+                del self.viewers[v.token]
         self.numbers += 1
         viewer = Viewer(secrets.token_urlsafe(16), self.numbers)
         self.viewers[viewer.token] = viewer
