@@ -42,6 +42,7 @@ bench: setup-dev browser
 	$(PY) benchmarks/history.py
 	$(PY) benchmarks/server.py
 	$(PY) benchmarks/attacks.py
+	$(PY) benchmarks/rooms.py
 	$(PY) benchmarks/render.py
 
 clean:
