@@ -7,7 +7,7 @@ https://course.example.edu"); for classroom rooms RAFTVIZ_PUBLIC_URL (the
 address students' phones reach, e.g. http://192.168.1.20:5000, put in the
 rooms' links and QR codes), RAFTVIZ_MAX_ROOMS, RAFTVIZ_MAX_VIEWERS (per room),
 RAFTVIZ_MAX_COPIES, RAFTVIZ_JOINS_PER_MINUTE (per address),
-RAFTVIZ_VIEWER_ACTION_RATE.
+RAFTVIZ_VIEWER_ACTION_RATE; RAFTVIZ_STORE (as --store).
 """
 import os
 import warnings
@@ -23,6 +23,7 @@ if MODE == "eventlet":
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import signal  # noqa: E402
 
 import sys  # noqa: E402
 from raftviz.web import MISSING_CLIENT, browser_client_missing, create_app  # noqa: E402
@@ -45,9 +46,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "5000")))
     parser.add_argument("--scenarios", default=os.environ.get("RAFTVIZ_SCENARIOS"),
                         help="a folder of your own scenario files, loaded beside the bundled ones")
+    parser.add_argument("--store", default=os.environ.get("RAFTVIZ_STORE") or "default",
+                        help="where sessions are saved to outlive a restart: a SQLite file (default: "
+                             "instance/raftviz-sessions.sqlite3), or none")
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
     args = parser.parse_args()
-    config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios}
+    config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios, "STORE": args.store}
     for key in ("MAX_SESSIONS", "NEW_SESSIONS_PER_MINUTE", "MAX_ROOMS", "MAX_VIEWERS", "MAX_COPIES",
                 "JOINS_PER_MINUTE", "VIEWER_ACTION_RATE"):
         if os.environ.get(f"RAFTVIZ_{key}"):
@@ -65,9 +69,21 @@ def main() -> None:
     settle_memory()
     socketio = app.extensions["raftviz"].socketio
     extra = {"allow_unsafe_werkzeug": True} if MODE == "threading" else {}   # Werkzeug's server, for development
+    server = app.extensions["raftviz"]
+    if server.keeper is not None:
+        print(f"Sessions are saved in {server.keeper.store}"
+              + (f"; {len(server.sessions.pending)} from before are being brought back" if server.sessions.pending else ""),
+              flush=True)
     print(f"raftviz is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    socketio.run(app, host=args.host, port=args.port, debug=args.debug, use_reloader=False,
-                 log_output=args.debug, **extra)
+    # Stopped (Ctrl+C, or SIGTERM from a service manager): every session is saved where it stands.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        socketio.run(app, host=args.host, port=args.port, debug=args.debug, use_reloader=False,
+                     log_output=args.debug, **extra)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.save_all()
 
 
 if __name__ == "__main__":

@@ -20,8 +20,9 @@ def free_port() -> int:
 @contextmanager
 def running_server(env: dict | None = None, args=()):
     port = free_port()
+    # No session store unless a test asks for one: each test's server starts empty.
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT,
-                            env={**os.environ, **(env or {})},
+                            env={**os.environ, "RAFTVIZ_STORE": "none", **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -27,7 +27,7 @@ from socketio.packet import Packet
 
 from .. import scenarios
 from ..sim import Cluster, actions
-from . import imports, limits, protocol
+from . import imports, limits, persist, protocol
 from .classroom import ROOM_ACTIONS, Classroom
 from .rooms import RoomRefused
 from .scheduler import Scheduler
@@ -49,6 +49,7 @@ SESSION_HEADER = "X-Raftviz-Session"   # carries the session id with POST /api/i
 OWNER_HEADER = "X-Raftviz-Owner"       # and, while the session is shared in a room, the owner's secret
 MAX_BACKLOG = 8                        # messages a page may have waiting before it gets no more full states
 MAX_PACKETS = 120                      # Socket.IO messages a connection may send per second (actions: 50)
+LOOKING = {"sync", "records", "export", "visibility"}   # actions that change nothing worth saving
 BUSY = {"import": "importing a history", "save_scenario": "saving the session as a scenario"}   # long requests
 HOST = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,255}$")
 
@@ -73,6 +74,9 @@ DEFAULTS = {
     "JOINS_PER_MINUTE": 600,          # per client address: a lecture hall often shares one
     "VIEWER_ACTION_RATE": 5,          # actions a viewer may send per second
     "PUBLIC_URL": None,               # the address in a room's link and QR code (default: the one the page used)
+    # Where sessions are saved to outlive the process (persist.py): None or "none", no store;
+    # "default", a SQLite file in the instance folder (app.py's default); else a SQLite file's path.
+    "STORE": None,
 }
 
 
@@ -101,9 +105,42 @@ class Server:
                                      speed=cfg["DEFAULT_SPEED"], per_address=cfg["NEW_SESSIONS_PER_MINUTE"])
         self.classroom = Classroom(self, cfg)
         self.seats = self.classroom.seats             # connection -> its Seat (the session it shows, its room)
-        self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"], after_reap=self.classroom.sweep)
+        self.keeper = None                            # saves sessions to the store, brings them back
+        store = cfg["STORE"]
+        if store is not None and str(store).lower() != "none":
+            store = persist.open_store(None if store == "default" else str(store), Path(app.instance_path))
+            self.keeper = persist.Keeper(store, self.sessions, self.classroom, cfg["SESSION_TTL"], socketio.sleep)
+            found = self.keeper.load()
+            log.info("%d sessions to bring back from %s", found, store)
+        self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"], after_reap=self.reaped,
+                                   save=self.keeper.maybe_save if self.keeper else None)
         self.action_rate = cfg["ACTION_RATE"]
         self.long_requests = 0                      # imports and scenario steps running now
+
+    def reaped(self, gone: list[str]) -> None:
+        """Sessions expired: their rooms close, and the store forgets them."""
+        self.classroom.sweep()
+        if self.keeper is not None:
+            for sid in gone:
+                self.keeper.forget(sid)
+
+    def changed(self, session) -> None:
+        """Someone changed the session: save it now, so nothing a user did is lost."""
+        if self.keeper is not None:
+            self.keeper.save(session)
+
+    def start(self) -> None:
+        """The scheduler, and bringing back the sessions an earlier process saved."""
+        self.scheduler.start()
+        if self.keeper is not None and self.sessions.pending:
+            self.socketio.start_background_task(self.keeper.bring_all_back)
+
+    def save_all(self) -> None:
+        """Before the process ends: every session where it stands."""
+        if self.keeper is not None:
+            for session in self.sessions.all():
+                with session.lock:
+                    self.keeper.save(session)
 
     def send_state(self, session, sid: str | None = None) -> None:
         """The full state to every page showing the session, or to one (classroom.py tailors it)."""
@@ -186,7 +223,7 @@ def create_app(config: dict | None = None) -> Flask:
     _routes(app, server)
     _handlers(server)
     if app.config["START_SCHEDULER"]:
-        server.scheduler.start()
+        server.start()
     return app
 
 
@@ -305,6 +342,7 @@ def _routes(app: Flask, server: Server) -> None:
             except imports.ImportRefused as e:
                 return {"ok": False, "error": str(e)}
             server.send_state(session)
+            server.changed(session)
             return ack
 
         session.acted = True
@@ -374,7 +412,10 @@ def _handlers(server: Server) -> None:
                     protocol.check_size(data, limits.MAX_ACTION_BYTES)
                 except protocol.Refused as e:
                     return {"ok": False, "error": str(e)}
-                return classroom.act(sid, seat, data, request.host_url)
+                ack = classroom.act(sid, seat, data, request.host_url)
+                if ack.get("ok") and kind != "answer":      # answers are many: saved with the next tick
+                    server.changed(server.sessions.get(seat.session) or session)
+                return ack
             if allowance is None and kind != "sync":
                 session.acted = True
             try:
@@ -384,6 +425,8 @@ def _handlers(server: Server) -> None:
                 server.send_state(session)
                 return {"ok": False, "error": "Something went wrong on the server while doing that. "
                                               "The page has been refreshed with the cluster as it is now."}
+            if ack.get("ok") and kind not in LOOKING:
+                server.changed(session)
             if effect == protocol.SELF_STATE:
                 server.send_state(session, sid)
             elif effect == protocol.STATE:

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from ..sim.quote import quote
-from .rooms import OWNER, VIEWER, Room, RoomRefused, Rooms, Viewer
+from .rooms import OWNER, VIEWER, Room, RoomRefused, Rooms, Viewer, normal_code
 from .sessions import Session, SessionRefused
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class Classroom:
         self.seats: dict[str, Seat] = {}
         self.rooms = Rooms(max_rooms=cfg["MAX_ROOMS"], max_viewers=cfg["MAX_VIEWERS"],
                            joins_per_minute=cfg["JOINS_PER_MINUTE"])
+        self.pending_rooms: dict[str, str] = {}     # code -> id of its session, saved by an earlier process
         self.max_copies = cfg["MAX_COPIES"]
         self.viewer_rate = cfg["VIEWER_ACTION_RATE"]
         self.public_url = cfg["PUBLIC_URL"]
@@ -120,6 +121,9 @@ class Classroom:
         return session, notice
 
     def _join(self, sid: str, auth: dict, address: str):
+        code = normal_code(auth.get("join"))
+        if code in self.pending_rooms:                  # its session is not back yet: bring it back now
+            self.sessions.get(self.pending_rooms[code])
         room = self.rooms.find(auth.get("join"), address)
         viewer = room.viewer(auth.get("viewer")) or room.add_viewer(keep=2 * self.rooms.max_viewers)
         return self._seat_viewer(sid, room, viewer)
@@ -144,6 +148,21 @@ class Classroom:
         self.seats[sid] = Seat(room.session.id, room, VIEWER, viewer)
         self._enter(sid, room.session.id, follow_channel(room))
         return room.session, None
+
+    # ----- rooms brought back from the store (persist.py) ------------------------------------------
+    def adopt_room(self, room: Room) -> None:
+        self.pending_rooms.pop(room.code, None)
+        self.rooms.by_code[room.code] = room
+
+    def adopt_copy(self, session: Session, code, token) -> None:
+        """A viewer's copy brought back: tied to its room again, if the room is."""
+        if code in self.pending_rooms:
+            self.sessions.get(self.pending_rooms[code])
+        room = self.rooms.by_code.get(code) if isinstance(code, str) else None
+        viewer = room.viewer(token) if room is not None else None
+        if viewer is not None:
+            session.trying = (room, viewer)
+            viewer.fork = session.id
 
     def disconnect(self, sid: str) -> None:
         seat = self.seats.pop(sid, None)

@@ -131,7 +131,18 @@ class Room:
         self.question: Question | None = None
         self.asked = 0                      # ad-hoc questions asked so far
         self.closed = False
+        self.revision = 0                   # counts its changes (a saved room is saved again when it moves)
         self.dirty = True                   # what viewers or the owner are shown of the room changed
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if value:
+            self.revision += 1
+        self._dirty = value
 
     # ----- who is who ------------------------------------------------------------------
     def is_owner(self, secret) -> bool:

@@ -22,11 +22,12 @@ REAP_EVERY = 10.0       # s; with FRESH_TTL, an untouched session goes within a 
 
 
 class Scheduler:
-    def __init__(self, socketio, store, publish, tick: float = 0.05, after_reap=None):
+    def __init__(self, socketio, store, publish, tick: float = 0.05, after_reap=None, save=None):
         self.socketio = socketio
         self.store = store
         self.publish = publish          # publish(session, now): send watchers what changed
-        self.after_reap = after_reap    # then: close the rooms of sessions that expired
+        self.after_reap = after_reap    # after_reap(ids): close the rooms of sessions that expired, forget them
+        self.save = save                # save(session, now): keep a session that changed in the store
         self.tick = tick
         self.running = False
         self._turn = 0
@@ -59,6 +60,8 @@ class Scheduler:
             try:
                 session.advance(now)
                 self.publish(session, now)
+                if self.save is not None:
+                    self.save(session, now)
             except Exception:
                 log.exception("session %s failed to advance; it is paused", session.id)
                 session.set_mode("paused")
@@ -67,6 +70,6 @@ class Scheduler:
             self.socketio.sleep(0)
         if now - self._last_reap > REAP_EVERY:
             self._last_reap = now
-            self.store.reap(now)
+            gone = self.store.reap(now)
             if self.after_reap is not None:
-                self.after_reap()
+                self.after_reap(gone)

@@ -367,12 +367,26 @@ class SessionStore:
         self._sessions: dict[str, Session] = {}
         self._created: dict[str, deque[float]] = {}  # address -> when it made its recent sessions
         self._lock = threading.Lock()
+        # Sessions saved by an earlier process, not yet brought back (persist.py): id -> document.
+        # Asking for one brings it back at once; the server brings the others back meanwhile.
+        self.pending: dict[str, dict] = {}
+        self.bring_back = None                      # bring_back(id) -> Session | None
 
     def __len__(self) -> int:
         return len(self._sessions)
 
     def get(self, sid: str | None) -> Session | None:
-        return self._sessions.get(sid) if isinstance(sid, str) else None
+        if not isinstance(sid, str):
+            return None
+        session = self._sessions.get(sid)
+        if session is None and sid in self.pending and self.bring_back is not None:
+            session = self.bring_back(sid)
+        return session
+
+    def add(self, session: Session) -> None:
+        """A session brought back from the store."""
+        with self._lock:
+            self._sessions[session.id] = session
 
     def create(self, address: str = "", now: float | None = None) -> Session:
         now = time.monotonic() if now is None else now

@@ -1,0 +1,301 @@
+"""Sessions that outlive a process: what a session is on disk, and where it is kept.
+
+A session is saved as one JSON document: its cluster's history file (how it
+was made, every user action with its virtual time, its position), its mode
+and speed, where it stands in a scenario, and its classroom room, if it has
+one. Because the simulation is deterministic, replaying the history rebuilds
+the same cluster at the same position: the same seq, the same picture.
+
+Stores keep documents by session id with the wall time they were saved:
+SqliteStore (the default: Python's sqlite3, WAL mode, in a file) and
+RedisStore (when processes share a Redis). A document that cannot be read
+(corrupt, from another program, from a newer raftviz) is skipped with a log
+line naming it; it never stops the server.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sqlite3
+import time
+from pathlib import Path
+
+from .. import scenarios
+from ..sim import Cluster
+from ..sim.budget import Budget
+from . import limits
+from .rooms import Question, Room, Viewer
+from .sessions import PAUSED, PLAYING, STEP, Session
+
+log = logging.getLogger(__name__)
+
+FORMAT = "raftviz-session"
+VERSION = 1
+SAVE_PLAYING_EVERY = 2.0          # s between two saves of a session that only plays (its position moves)
+RESTORE_BUDGET = (60.0, 1_100_000)   # CPU s and events to replay one session (the largest history replays)
+
+
+class Unreadable(ValueError):
+    """A stored document that is not a session this raftviz can restore."""
+
+
+# ----- a session as a document -----------------------------------------------------------
+
+def document(session: Session) -> dict:
+    c = session.cluster
+    doc = {"format": FORMAT, "version": VERSION, "id": session.id, "history": c.export(),
+           "mode": session.mode, "speed": session.speed, "acted": session.acted, "copied": session.copied,
+           "stop_at": session.stop_at, "scenario": _scenario(session), "room": None, "trying": None}
+    if session.room is not None:
+        doc["room"] = _room(session.room)
+    if session.trying is not None and not session.trying[0].closed:
+        doc["trying"] = {"room": session.trying[0].code, "viewer": session.trying[1].token}
+    return doc
+
+
+def _scenario(session: Session) -> dict | None:
+    """Where the session stands in its scenario: the marks that are on its
+    own cluster keep their positions; the others (another branch) are played
+    again when needed, as a trimmed history would be."""
+    sc = session.scenario
+    if sc is None:
+        return None
+    marks = [[seq, list(print_) if print_ else None] if c is session.cluster else None
+             for c, seq, print_ in sc._marks]
+    return {"id": sc.id, "index": sc.index, "results": sc.results, "marks": marks,
+            "on_cluster": sc.cluster is session.cluster}
+
+
+def _room(room: Room) -> dict:
+    q = room.question
+    return {"code": room.code, "link": room.link, "qr": room.qr, "secret": room.secret, "numbers": room.numbers,
+            "control": room.control, "invited": room.invited, "asked": room.asked,
+            "viewers": [{"token": v.token, "number": v.number, "fork": v.fork, "offered": v.offered}
+                        for v in room.viewers.values()],
+            "question": dataclasses.asdict(q) if q else None}
+
+
+def restore(doc, library, budget: Budget | None = None) -> tuple[Session, dict]:
+    """A session from its document (its room and copy links returned apart,
+    to be tied once every session is back). Unreadable if it is not one."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise Unreadable("not a raftviz session")
+    if doc.get("version") != VERSION:
+        raise Unreadable(f"a session of version {doc.get('version')!r}; this raftviz reads version {VERSION}")
+    try:
+        cluster = Cluster.replay(doc["history"], budget=budget, keep=limits.KEEP)
+        session = Session(str(doc["id"]), cluster, float(doc["speed"]))
+        session.library = library
+        mode = doc.get("mode")
+        session.mode = mode if mode in (PLAYING, PAUSED, STEP) else PAUSED
+        session.acted = bool(doc.get("acted"))
+        session.copied = bool(doc.get("copied"))
+        stop_at = doc.get("stop_at")
+        session.stop_at = stop_at if isinstance(stop_at, int) and stop_at >= cluster.seq else None
+        if doc.get("scenario"):
+            session.scenario = _restore_scenario(doc["scenario"], session, library)
+    except Unreadable:
+        raise
+    except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError) as e:
+        raise Unreadable(f"its history does not replay: {e}") from None
+    return session, {"room": doc.get("room"), "trying": doc.get("trying")}
+
+
+def _restore_scenario(data: dict, session: Session, library):
+    if data["id"] not in library.names():
+        raise Unreadable(f"its scenario {data['id']!r} is not on this server")
+    spec = library.spec(data["id"])
+    sc = scenarios.Scenario(dataclasses.replace(spec, cluster={**spec.cluster, **limits.KEEP}))
+    marks = []
+    for k, mark in enumerate(data["marks"]):
+        if mark is not None:
+            seq, print_ = mark
+            marks.append((session.cluster, int(seq), tuple(print_) if print_ else None))
+        elif k == 0:
+            marks.append(sc._marks[0])                      # the scenario's initial cluster, as made
+        else:
+            marks.append((sc.cluster, -1, None))            # on another branch: played again when needed
+    if len(marks) != int(data["index"]) + 1 and len(marks) != len(sc.steps) + 1:
+        raise Unreadable("its scenario position does not fit the scenario")
+    sc._marks = marks
+    sc.index = int(data["index"])
+    sc.results = [list(r) for r in data["results"]]
+    if data.get("on_cluster"):
+        sc.cluster = session.cluster
+    return sc
+
+
+def restore_room(data: dict, session: Session) -> Room:
+    room = Room(data["code"], session, data["link"], data["qr"])
+    room.secret = data["secret"]
+    room.numbers = int(data["numbers"])
+    room.control, room.invited, room.asked = data.get("control"), bool(data.get("invited")), int(data.get("asked", 0))
+    for v in data["viewers"]:
+        room.viewers[v["token"]] = Viewer(v["token"], int(v["number"]), fork=v.get("fork"),
+                                          offered=bool(v.get("offered")), left_at=time.monotonic())
+    if data.get("question"):
+        q = data["question"]
+        room.question = Question(q["key"], q["prompt"], list(q["choices"]), adhoc=bool(q["adhoc"]),
+                                 open=bool(q["open"]), answers=dict(q["answers"]), revealed=bool(q["revealed"]))
+    session.room = room
+    return room
+
+
+# ----- where documents are kept ------------------------------------------------------------
+
+class SqliteStore:
+    """Documents in one SQLite file (WAL: a save does not wait for readers)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, saved REAL NOT NULL, doc TEXT NOT NULL)")
+
+    def __str__(self) -> str:
+        return f"SQLite {self.path}"
+
+    def save(self, sid: str, text: str, saved: float) -> None:
+        self.db.execute("INSERT INTO sessions (id, saved, doc) VALUES (?, ?, ?) "
+                        "ON CONFLICT(id) DO UPDATE SET saved = excluded.saved, doc = excluded.doc", (sid, saved, text))
+
+    def delete(self, sid: str) -> None:
+        self.db.execute("DELETE FROM sessions WHERE id = ?", (sid,))
+
+    def recent(self, since: float) -> list[tuple[str, float, str]]:
+        """(id, saved, document) of every session saved since `since` (wall time)."""
+        return list(self.db.execute("SELECT id, saved, doc FROM sessions WHERE saved >= ? ORDER BY saved", (since,)))
+
+    def forget_before(self, before: float) -> None:
+        self.db.execute("DELETE FROM sessions WHERE saved < ?", (before,))
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(spec: str | None, instance: Path):
+    """The store `--store` names: a file path, "none" (no store), or None (the default file)."""
+    if spec is not None and spec.strip().lower() == "none":
+        return None
+    path = Path(spec) if spec else instance / "raftviz-sessions.sqlite3"
+    return SqliteStore(path)
+
+
+class Keeper:
+    """Saves the server's sessions to a store as they change, and brings them
+    back when the server starts: all of them, one after another, and at once
+    any that a page asks for meanwhile."""
+
+    def __init__(self, store, sessions, classroom, ttl: float, sleep):
+        self.store = store
+        self.sessions = sessions
+        self.classroom = classroom
+        self.ttl = ttl
+        self.sleep = sleep                          # socketio.sleep: sleep(0) lets the loop answer others
+        self._saved: dict[str, tuple] = {}          # session id -> (what it was when saved, when, seq)
+
+    # ----- bringing sessions back -----------------------------------------------------------------
+    def load(self) -> int:
+        """Note what the store holds of the last ttl (brought back later, or when asked for)."""
+        for sid, saved, doc in self.stored():
+            self.sessions.pending[sid] = doc
+            room = doc.get("room")
+            if isinstance(room, dict) and isinstance(room.get("code"), str):
+                self.classroom.pending_rooms[room["code"]] = sid
+        self.sessions.bring_back = self.bring_back
+        return len(self.sessions.pending)
+
+    def bring_back(self, sid: str) -> Session | None:
+        doc = self.sessions.pending.pop(sid, None)
+        if doc is None:
+            return self.sessions._sessions.get(sid)
+        budget = Budget("Restoring a session", seconds=RESTORE_BUDGET[0], events=RESTORE_BUDGET[1],
+                        pause=lambda: self.sleep(0))
+        try:
+            session, links = restore(doc, self.sessions.library, budget)
+            if session.id != sid:
+                raise Unreadable("its id is not the one it is stored under")
+            room = restore_room(links["room"], session) if links["room"] else None
+        except Unreadable as e:
+            log.warning("skipped the stored session %.40r: %s", sid, e)
+            return None
+        except Exception as e:                        # over budget, or a bug: never stop the server for it
+            log.warning("skipped the stored session %.40r: %s: %s", sid, type(e).__name__, e)
+            return None
+        self.sessions.add(session)
+        if room is not None:
+            self.classroom.adopt_room(room)
+        trying = links["trying"]
+        if isinstance(trying, dict):
+            self.classroom.adopt_copy(session, trying.get("room"), trying.get("viewer"))
+        self._saved[sid] = (self._version(session), time.monotonic(), session.cluster.seq)
+        return session
+
+    def bring_all_back(self) -> None:
+        """Every session noted at start, one after another, letting others be served between."""
+        while self.sessions.pending:
+            sid = next(iter(self.sessions.pending))
+            self.sessions.get(sid)
+            self.sleep(0)
+
+    def _version(self, session: Session) -> tuple:
+        """What a save captures, cheaply: it changed if any of this did."""
+        c = session.cluster
+        room = session.room
+        sc = session.scenario
+        return (id(c), c.recorded_actions, c.seq if session.mode != PLAYING else None, session.mode, session.speed,
+                session.stop_at, sc.id if sc else None, sc.index if sc else None,
+                room.revision if room else None, session.trying is not None)
+
+    def maybe_save(self, session: Session, now: float) -> bool:
+        """Save a session that changed: at once, or every SAVE_PLAYING_EVERY
+        seconds if only its position moved while playing."""
+        version = self._version(session)
+        saved = self._saved.get(session.id)
+        if saved is not None and saved[0] == version:
+            if session.mode != PLAYING or now - saved[1] < SAVE_PLAYING_EVERY or session.cluster.seq == saved[2]:
+                return False
+        self.save(session, now, version)
+        return True
+
+    def save(self, session: Session, now: float | None = None, version: tuple | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        try:
+            text = json.dumps(document(session), separators=(",", ":"))
+            self.store.save(session.id, text, time.time())
+        except Exception:                     # a full disk must not stop the lecture: say so, go on
+            log.exception("could not save session %s to %s", session.id, self.store)
+            return
+        self._saved[session.id] = (version or self._version(session), now, session.cluster.seq)
+
+    def forget(self, sid: str) -> None:
+        self._saved.pop(sid, None)
+        try:
+            self.store.delete(sid)
+        except Exception:
+            log.exception("could not remove session %s from %s", sid, self.store)
+
+    def stored(self) -> list[tuple[str, float, dict]]:
+        """The documents of the last ttl, parsed; unreadable rows are named in the log and skipped."""
+        now = time.time()
+        out = []
+        try:
+            rows = self.store.recent(now - self.ttl)
+            self.store.forget_before(now - self.ttl)
+        except Exception:
+            log.exception("could not read the sessions in %s", self.store)
+            return out
+        for sid, saved, text in rows:
+            try:
+                doc = json.loads(text)
+            except (ValueError, TypeError, RecursionError):
+                log.warning("skipped the stored session %.40r: it is not JSON", sid)
+                continue
+            if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+                log.warning("skipped the stored session %.40r: it is not a raftviz session", sid)
+                continue
+            out.append((sid, saved, doc))
+        return out

@@ -1,0 +1,151 @@
+"""Sessions saved to a store and brought back by a new server (persist.py):
+in-process, two apps on one SQLite file, as a restart would see it."""
+import json
+import logging
+import sqlite3
+import time
+
+import pytest
+
+from raftviz.web import create_app
+from test_web_protocol import act, last_state
+
+
+def make_app(path, **extra):
+    return create_app({"START_SCHEDULER": False, "TESTING": True, "SESSION_SEED": 11, "STORE": str(path), **extra})
+
+
+def connect(app, **auth):
+    client = app.extensions["raftviz"].socketio.test_client(app, auth=auth or None)
+    assert client.is_connected()
+    return client
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "sessions.sqlite3"
+
+
+def test_a_session_comes_back_exactly_where_it_was(path):
+    first = make_app(path)
+    page = connect(first)
+    sid = last_state(page)["session"]
+    for action in ({"type": "pause"}, {"type": "speed", "value": 0.5}, {"type": "step"}, {"type": "crash", "node": 2},
+                   {"type": "options", "pre_vote": True}, {"type": "submit", "command": "SET x 1"}):
+        assert act(page, **action)["ok"], action
+    for _ in range(40):
+        act(page, type="step")
+    session = first.extensions["raftviz"].sessions.get(sid)
+    before = session.state()
+
+    again = make_app(path)                               # a new process on the same store
+    page = connect(again, session=sid)
+    state = last_state(page)
+    assert state["session"] == sid and "notice" not in state
+    for key in ("seq", "time", "nodes", "messages", "network", "options", "violations", "mode", "speed"):
+        assert state[key] == before[key], key
+    assert state["records"] == before["records"]
+
+
+def test_a_playing_session_comes_back_playing_a_few_ticks_before_at_most(path):
+    first = make_app(path)
+    server = first.extensions["raftviz"]
+    page = connect(first)
+    sid = last_state(page)["session"]
+    session = server.sessions.get(sid)
+    assert act(page, type="speed", value=1.0)["ok"]
+    now = time.monotonic()
+    for k in range(60):                                   # 3 s of ticks, saved every 2 s while only playing
+        server.scheduler.run_once(now + k * 0.05)
+    saved_at = session.cluster.seq
+    assert saved_at > 0
+    again = make_app(path).extensions["raftviz"].sessions.get(sid)
+    assert again.mode == "playing"
+    assert 0 < again.cluster.seq <= saved_at and again.cluster.trace[again.cluster.seq - 1] == \
+        session.cluster.trace[again.cluster.seq - 1]
+
+
+def test_a_scenario_and_a_room_come_back_and_go_on(path):
+    first = make_app(path)
+    owner = connect(first)
+    sid = last_state(owner)["session"]
+    assert act(owner, type="scenario", id="figure-8")["ok"]
+    for _ in range(4):
+        act(owner, type="scenario_next")
+        act(owner, type="scenario_next")                 # finish playing the step
+    opened = act(owner, type="room_open")
+    viewer = connect(first, join=opened["room"]["code"])
+    token = last_state(viewer)["room"]["token"]
+    tried = connect(first, join=opened["room"]["code"])
+    copy = act(tried, type="room_fork")["session"]
+    act(tried, type="crash", node=3)
+    first.extensions["raftviz"].scheduler.run_once(time.monotonic())     # the next tick saves the joins
+    before = first.extensions["raftviz"].sessions.get(sid).state()
+
+    again = make_app(path)
+    server = again.extensions["raftviz"]
+    back = connect(again, session=sid, owner=opened["owner"])
+    state = last_state(back)
+    assert state["room"]["role"] == "owner" and state["room"]["code"] == opened["room"]["code"]
+    assert state["scenario"] == before["scenario"] and state["seq"] == before["seq"]
+    assert act(back, type="scenario_next")["ok"] and act(back, type="scenario_back")["ok"]
+    follower = connect(again, join=opened["room"]["code"], viewer=token)
+    assert last_state(follower)["room"]["token"] == token, "the same viewer, in the same room"
+    retrier = connect(again, session=copy)
+    mine = last_state(retrier)
+    assert mine["trying"]["code"] == opened["room"]["code"]
+    assert not [n for n in mine["nodes"] if n["id"] == 3][0]["up"], "the copy, as its viewer left it"
+    assert act(retrier, type="room_follow")["ok"]
+    assert server.sessions.get(copy) is None
+
+
+def test_unreadable_rows_are_skipped_with_a_line_naming_them(path, caplog):
+    first = make_app(path)
+    page = connect(first)
+    sid = last_state(page)["session"]
+    assert act(page, type="crash", node=1)["ok"]
+    db = sqlite3.connect(path)
+    now = time.time()
+    db.execute("INSERT INTO sessions VALUES (?, ?, ?)", ("not-json", now, "{oops"))
+    db.execute("INSERT INTO sessions VALUES (?, ?, ?)", ("foreign", now, json.dumps({"hello": "world"})))
+    db.execute("INSERT INTO sessions VALUES (?, ?, ?)", ("bad-history", now, json.dumps(
+        {"format": "raftviz-session", "version": 1, "id": "bad-history", "history": {"format": "nope"}, "speed": 1})))
+    db.execute("INSERT INTO sessions VALUES (?, ?, ?)", ("future", now, json.dumps(
+        {"format": "raftviz-session", "version": 99, "id": "future"})))
+    db.commit()
+    db.close()
+    with caplog.at_level(logging.WARNING):
+        again = make_app(path)
+        server = again.extensions["raftviz"]
+        for name in ("not-json", "foreign", "bad-history", "future"):
+            assert server.sessions.get(name) is None
+        assert server.sessions.get(sid) is not None, "the good one is back"
+    logged = caplog.text
+    for name in ("not-json", "foreign", "bad-history", "future"):
+        assert name in logged
+    assert "Traceback" not in logged
+
+
+def test_a_session_past_its_ttl_does_not_come_back_and_an_expired_one_is_forgotten(path):
+    first = make_app(path, SESSION_TTL=600.0)
+    server = first.extensions["raftviz"]
+    page = connect(first)
+    sid = last_state(page)["session"]
+    act(page, type="crash", node=1)
+    page.disconnect()
+    server.scheduler.run_once(time.monotonic() + 10_000)     # the session expires: the store forgets it
+    assert server.sessions.get(sid) is None
+    assert make_app(path).extensions["raftviz"].sessions.get(sid) is None
+    other = make_app(path, SESSION_TTL=0.001)
+    time.sleep(0.01)
+    assert not make_app(path, SESSION_TTL=0.001).extensions["raftviz"].sessions.pending
+    assert other is not None
+
+
+def test_without_a_store_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = create_app({"START_SCHEDULER": False, "TESTING": True, "STORE": "none"})
+    page = connect(app)
+    act(page, type="crash", node=1)
+    assert app.extensions["raftviz"].keeper is None
+    assert not list(tmp_path.rglob("*.sqlite3"))
