@@ -106,6 +106,7 @@ class Server:
         self.classroom = Classroom(self, cfg)
         self.seats = self.classroom.seats             # connection -> its Seat (the session it shows, its room)
         self.keeper = None                            # saves sessions to the store, brings them back
+        self.sharing = None                           # several processes behind one address (sharing.py)
         store = cfg["STORE"]
         if store is not None and str(store).lower() != "none":
             store = persist.open_store(None if store == "default" else str(store), Path(app.instance_path))
@@ -141,6 +142,88 @@ class Server:
             for session in self.sessions.all():
                 with session.lock:
                     self.keeper.save(session)
+
+    # ----- what a connection does: here, or forwarded from another process (sharing.py) ----------
+    def is_remote(self, sid: str) -> bool:
+        return self.sharing is not None and self.sharing.is_remote(sid)
+
+    def on_connect(self, sid: str, auth: dict, address: str) -> str | None:
+        """Seat a new connection and send it its state; the refusal's sentence if it is refused."""
+        if self.sharing is not None and self.sharing.elsewhere(sid, auth):
+            return self.sharing.forward_connect(sid, auth, address)
+        try:
+            session, notice = self.classroom.connect(sid, auth, address)
+        except (SessionRefused, RoomRefused) as e:
+            return str(e)
+        if self.sharing is not None:
+            self.sharing.own(session)
+        with session.lock:
+            self.classroom.send_state(session, sid, notice)
+        return None
+
+    def on_disconnect(self, sid: str) -> None:
+        if self.is_remote(sid):
+            self.sharing.forward_disconnect(sid)
+            return
+        self.classroom.disconnect(sid)
+        self.sessions.detach_everywhere(sid)
+
+    def on_action(self, sid: str, args: tuple, host_url: str) -> dict:
+        """One action from a page: checked, carried out, answered."""
+        if self.is_remote(sid):
+            return self.sharing.forward_action(sid, args, host_url)
+        classroom = self.classroom
+        seat = self.seats.get(sid)
+        session = self.sessions.get(seat.session) if seat else None
+        if session is None:
+            return {"ok": False, "error": "This page is not attached to a session any more: reload it."}
+        data = args[0] if len(args) == 1 else None
+        kind = data.get("type") if isinstance(data, dict) else None
+        refusal = classroom.refusal(seat, kind)
+        if refusal:
+            return {"ok": False, "error": refusal}
+        allowance, rate = classroom.allowance(seat)
+
+        def run(work):
+            if len(args) != 1:
+                return {"ok": False, "error": "An action is one object, e.g. {\"type\": \"play\"}, "
+                                              "sent with an acknowledgement."}
+            if kind == "visibility":
+                return _visibility(session, sid, data)
+            if kind in ROOM_ACTIONS:
+                try:
+                    protocol.check_size(data, limits.MAX_ACTION_BYTES)
+                except protocol.Refused as e:
+                    return {"ok": False, "error": str(e)}
+                ack = classroom.act(sid, seat, data, host_url)
+                if ack.get("ok") and kind != "answer":      # answers are many: saved with the next tick
+                    mine = self.sessions.get(seat.session) or session
+                    self.changed(mine)
+                    if self.sharing is not None:
+                        self.sharing.own(mine)
+                        self.sharing.rooms_changed(session)
+                return ack
+            if allowance is None and kind != "sync":
+                session.acted = True
+            try:
+                ack, effect = protocol.handle(session, data, work)
+            except Exception:                       # a bug: say so, keep the server and the session running
+                log.exception("action %.200r failed in session %s", data, session.id)
+                self.send_state(session)
+                return {"ok": False, "error": "Something went wrong on the server while doing that. "
+                                              "The page has been refreshed with the cluster as it is now."}
+            if ack.get("ok") and kind not in LOOKING:
+                self.changed(session)
+            if effect == protocol.SELF_STATE:
+                self.send_state(session, sid)
+            elif effect == protocol.STATE:
+                self.send_state(session)
+            elif effect == protocol.UPDATES:
+                self.publish(session, time.monotonic(), force_clock=True)
+            return ack
+
+        return self.perform(session, kind if isinstance(kind, str) else None, run, asker=sid,
+                            allowance=allowance, rate=rate)
 
     def send_state(self, session, sid: str | None = None) -> None:
         """The full state to every page showing the session, or to one (classroom.py tailors it)."""
@@ -364,79 +447,25 @@ def _routes(app: Flask, server: Server) -> None:
 def _handlers(server: Server) -> None:
     socketio = server.socketio
 
-    classroom = server.classroom
-
     @socketio.on("connect")
     def connect(auth=None):
         sid = request.sid
-        if sid in server.seats or server.connected(sid):
+        if sid in server.seats or server.connected(sid) or server.is_remote(sid):
             return                                  # a "connect" event sent by the client: it has its session
-        try:
-            session, notice = classroom.connect(sid, auth if isinstance(auth, dict) else {},
-                                                request.remote_addr or "")
-        except (SessionRefused, RoomRefused) as e:
-            raise SocketRefused(str(e)) from None
-        with session.lock:
-            classroom.send_state(session, sid, notice)
+        refusal = server.on_connect(sid, auth if isinstance(auth, dict) else {}, request.remote_addr or "")
+        if refusal:
+            raise SocketRefused(refusal)
 
     @socketio.on("disconnect")
     def disconnect(*_):
         sid = request.sid
         if server.connected(sid):
             return                                  # a "disconnect" event sent by the client: it stays
-        classroom.disconnect(sid)
-        server.sessions.detach_everywhere(sid)
+        server.on_disconnect(sid)
 
     @socketio.on("action")
     def action(*args):
-        sid = request.sid
-        seat = server.seats.get(sid)
-        session = server.sessions.get(seat.session) if seat else None
-        if session is None:
-            return {"ok": False, "error": "This page is not attached to a session any more: reload it."}
-        data = args[0] if len(args) == 1 else None
-        kind = data.get("type") if isinstance(data, dict) else None
-        refusal = classroom.refusal(seat, kind)
-        if refusal:
-            return {"ok": False, "error": refusal}
-        allowance, rate = classroom.allowance(seat)
-
-        def run(work):
-            if len(args) != 1:
-                return {"ok": False, "error": "An action is one object, e.g. {\"type\": \"play\"}, "
-                                              "sent with an acknowledgement."}
-            if kind == "visibility":
-                return _visibility(session, sid, data)
-            if kind in ROOM_ACTIONS:
-                try:
-                    protocol.check_size(data, limits.MAX_ACTION_BYTES)
-                except protocol.Refused as e:
-                    return {"ok": False, "error": str(e)}
-                ack = classroom.act(sid, seat, data, request.host_url)
-                if ack.get("ok") and kind != "answer":      # answers are many: saved with the next tick
-                    server.changed(server.sessions.get(seat.session) or session)
-                return ack
-            if allowance is None and kind != "sync":
-                session.acted = True
-            try:
-                ack, effect = protocol.handle(session, data, work)
-            except Exception:                       # a bug: say so, keep the server and the session running
-                log.exception("action %.200r failed in session %s", data, session.id)
-                server.send_state(session)
-                return {"ok": False, "error": "Something went wrong on the server while doing that. "
-                                              "The page has been refreshed with the cluster as it is now."}
-            if ack.get("ok") and kind not in LOOKING:
-                server.changed(session)
-            if effect == protocol.SELF_STATE:
-                server.send_state(session, sid)
-            elif effect == protocol.STATE:
-                server.send_state(session)
-            elif effect == protocol.UPDATES:
-                server.publish(session, time.monotonic(), force_clock=True)
-            return ack
-
-        return server.perform(session, kind if isinstance(kind, str) else None, run, asker=sid,
-                              allowance=allowance, rate=rate)
+        return server.on_action(request.sid, args, request.host_url)
 
 
 def _visibility(session, sid: str, data: dict) -> dict:
