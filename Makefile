@@ -7,12 +7,12 @@ PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test setup setup-dev browser bench clean
+.PHONY: run test setup setup-dev browser redis bench clean
 
 run: setup
 	$(PY) app.py --host $(HOST) --port $(PORT)
 
-test: setup-dev browser
+test: setup-dev browser redis
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.runtime node_modules/.installed
@@ -36,6 +36,10 @@ node_modules/.installed: package.json package-lock.json
 # Debian's Chromium for the browser tests (no browser download by Playwright).
 browser:
 	@.ci/ensure-chromium
+
+# Debian's redis-server for the multi-process tests (they start their own).
+redis:
+	@.ci/ensure-redis
 
 bench: setup-dev browser
 	$(PY) benchmarks/engine.py

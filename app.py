@@ -49,9 +49,13 @@ def main() -> None:
     parser.add_argument("--store", default=os.environ.get("RAFTVIZ_STORE") or "default",
                         help="where sessions are saved to outlive a restart: a SQLite file (default: "
                              "instance/raftviz-sessions.sqlite3), or none")
+    parser.add_argument("--message-queue", default=os.environ.get("RAFTVIZ_MESSAGE_QUEUE"),
+                        help="a Redis URL (redis://host:6379/0) shared by several raftviz processes behind one "
+                             "address; sessions are then kept in that Redis too unless --store says otherwise")
     parser.add_argument("--debug", action="store_true", help="Flask debug mode (never on a shared network)")
     args = parser.parse_args()
-    config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios, "STORE": args.store}
+    config = {"ASYNC_MODE": MODE, "DEBUG": args.debug, "SCENARIOS": args.scenarios, "STORE": args.store,
+              "MESSAGE_QUEUE": args.message_queue}
     for key in ("MAX_SESSIONS", "NEW_SESSIONS_PER_MINUTE", "MAX_ROOMS", "MAX_VIEWERS", "MAX_COPIES",
                 "JOINS_PER_MINUTE", "VIEWER_ACTION_RATE"):
         if os.environ.get(f"RAFTVIZ_{key}"):

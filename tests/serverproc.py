@@ -18,12 +18,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(env: dict | None = None, args=()):
+def running_server(env: dict | None = None, args=(), log_path=None):
+    """`python app.py` on a free port; its output goes to `log_path` if given
+    (a test that reads the server's log), else to a pipe read if it fails to start."""
     port = free_port()
+    out = open(log_path, "w") if log_path else subprocess.PIPE
     # No session store unless a test asks for one: each test's server starts empty.
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port), *args], cwd=ROOT,
-                            env={**os.environ, "RAFTVIZ_STORE": "none", **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            env={**os.environ, "RAFTVIZ_STORE": "none", "PYTHONUNBUFFERED": "1", **(env or {})},
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -33,8 +36,8 @@ def running_server(env: dict | None = None, args=()):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read() if proc.poll() is not None else ""
-                    raise RuntimeError(f"the server did not start: {out}")
+                    said = proc.stdout.read() if proc.poll() is not None and proc.stdout else ""
+                    raise RuntimeError(f"the server did not start: {said}")
                 time.sleep(0.1)
         yield url, proc
     finally:
@@ -43,3 +46,36 @@ def running_server(env: dict | None = None, args=()):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log_path:
+            out.close()
+
+
+@contextmanager
+def running_redis():
+    """Debian's redis-server on a free loopback port, nothing saved to disk; yields its URL."""
+    import shutil
+    import pytest
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is missing: the multi-process tests cannot run in CI.")
+        pytest.skip("redis-server is not installed (make test installs it with apt)")
+    port = free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0", proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -77,6 +77,8 @@ DEFAULTS = {
     # Where sessions are saved to outlive the process (persist.py): None or "none", no store;
     # "default", a SQLite file in the instance folder (app.py's default); else a SQLite file's path.
     "STORE": None,
+    # A Redis URL: this is one of several processes sharing it (sharing.py); sessions are kept there too.
+    "MESSAGE_QUEUE": None,
 }
 
 
@@ -107,10 +109,26 @@ class Server:
         self.seats = self.classroom.seats             # connection -> its Seat (the session it shows, its room)
         self.keeper = None                            # saves sessions to the store, brings them back
         self.sharing = None                           # several processes behind one address (sharing.py)
-        store = cfg["STORE"]
+        queue, store = cfg["MESSAGE_QUEUE"], cfg["STORE"]
+        if queue and store == "default":
+            store = queue                             # with a message queue, sessions are kept in that Redis
         if store is not None and str(store).lower() != "none":
-            store = persist.open_store(None if store == "default" else str(store), Path(app.instance_path))
+            if str(store).startswith(("redis://", "rediss://", "unix://")):
+                store = persist.RedisStore(str(store), cfg["SESSION_TTL"])
+            else:
+                store = persist.open_store(None if store == "default" else str(store), Path(app.instance_path))
             self.keeper = persist.Keeper(store, self.sessions, self.classroom, cfg["SESSION_TTL"], socketio.sleep)
+        if queue:
+            from .sharing import Sharing              # needs the redis package
+            shared = store if isinstance(store, persist.RedisStore) else None
+            self.sharing = Sharing(self, queue, shared)
+            self.classroom.rooms.listener = self.sharing
+            self.classroom.locate_room = self.sharing.room_session
+            if self.keeper is not None and shared is not None:
+                self.keeper.fetch = self.sharing.fetch
+                self.sessions.bring_back = self.keeper.bring_back
+        if self.keeper is not None and not (self.sharing is not None and self.keeper.fetch is not None):
+            # One process on its own store: it brings back everything of the last ttl.
             found = self.keeper.load()
             log.info("%d sessions to bring back from %s", found, store)
         self.scheduler = Scheduler(socketio, self.sessions, self.publish, cfg["TICK"], after_reap=self.reaped,
@@ -121,9 +139,11 @@ class Server:
     def reaped(self, gone: list[str]) -> None:
         """Sessions expired: their rooms close, and the store forgets them."""
         self.classroom.sweep()
-        if self.keeper is not None:
-            for sid in gone:
+        for sid in gone:
+            if self.keeper is not None:
                 self.keeper.forget(sid)
+            if self.sharing is not None:
+                self.sharing.release(sid)
 
     def changed(self, session) -> None:
         """Someone changed the session: save it now, so nothing a user did is lost."""
@@ -133,6 +153,8 @@ class Server:
     def start(self) -> None:
         """The scheduler, and bringing back the sessions an earlier process saved."""
         self.scheduler.start()
+        if self.sharing is not None:
+            self.sharing.start()
         if self.keeper is not None and self.sessions.pending:
             self.socketio.start_background_task(self.keeper.bring_all_back)
 
@@ -201,7 +223,6 @@ class Server:
                     self.changed(mine)
                     if self.sharing is not None:
                         self.sharing.own(mine)
-                        self.sharing.rooms_changed(session)
                 return ack
             if allowance is None and kind != "sync":
                 session.acted = True
@@ -297,7 +318,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     # A Socket.IO message is one action (16 KB): larger frames are refused from their header,
     # before their bytes are read. Histories come by HTTP POST.
+    queue = app.config["MESSAGE_QUEUE"]
     socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"],
+                        message_queue=queue, channel="raftviz-socketio",
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
                         max_http_buffer_size=limits.MAX_ACTION_BYTES + 4 * 1024, serializer=JsonPacket)
     _limit_packets(socketio)

@@ -70,6 +70,7 @@ class Classroom:
         self.rooms = Rooms(max_rooms=cfg["MAX_ROOMS"], max_viewers=cfg["MAX_VIEWERS"],
                            joins_per_minute=cfg["JOINS_PER_MINUTE"])
         self.pending_rooms: dict[str, str] = {}     # code -> id of its session, saved by an earlier process
+        self.locate_room = None                     # locate_room(code) -> its session's id, across processes
         self.max_copies = cfg["MAX_COPIES"]
         self.viewer_rate = cfg["VIEWER_ACTION_RATE"]
         self.public_url = cfg["PUBLIC_URL"]
@@ -124,6 +125,10 @@ class Classroom:
         code = normal_code(auth.get("join"))
         if code in self.pending_rooms:                  # its session is not back yet: bring it back now
             self.sessions.get(self.pending_rooms[code])
+        elif code is not None and code not in self.rooms.by_code and self.locate_room is not None:
+            found = self.locate_room(code)              # a room another process ran (sharing.py)
+            if found:
+                self.sessions.get(found)
         room = self.rooms.find(auth.get("join"), address)
         viewer = room.viewer(auth.get("viewer")) or room.add_viewer(keep=2 * self.rooms.max_viewers)
         return self._seat_viewer(sid, room, viewer)
@@ -149,10 +154,22 @@ class Classroom:
         self._enter(sid, room.session.id, follow_channel(room))
         return room.session, None
 
+    def auth_for(self, sid: str) -> dict | None:
+        """What this connection would present to be seated as it is now (a process
+        taking over its session after the one running it died seats it with this)."""
+        seat = self.seats.get(sid)
+        if seat is None or not seat.session:
+            return None
+        if seat.role == OWNER:
+            return {"session": seat.room.session.id, "owner": seat.room.secret}
+        if seat.role == VIEWER:
+            return {"join": seat.room.code, "viewer": seat.viewer.token}
+        return {"session": seat.session}
+
     # ----- rooms brought back from the store (persist.py) ------------------------------------------
     def adopt_room(self, room: Room) -> None:
         self.pending_rooms.pop(room.code, None)
-        self.rooms.by_code[room.code] = room
+        self.rooms.add(room)
 
     def adopt_copy(self, session: Session, code, token) -> None:
         """A viewer's copy brought back: tied to its room again, if the room is."""

@@ -176,6 +176,49 @@ class SqliteStore:
         self.db.close()
 
 
+class RedisStore:
+    """Documents in Redis, shared by every process: raftviz:session:<id>
+    (expiring after the ttl) and raftviz:saved (ids by when they were saved)."""
+
+    def __init__(self, url: str, ttl: float):
+        import redis
+        self.url = url
+        self.ttl = ttl
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+
+    def __str__(self) -> str:
+        return f"Redis {self.url}"
+
+    def save(self, sid: str, text: str, saved: float) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(f"raftviz:session:{sid}", text, ex=max(1, int(self.ttl) + 60))
+        pipe.zadd("raftviz:saved", {sid: saved})
+        pipe.execute()
+
+    def get(self, sid: str) -> dict | None:
+        text = self.redis.get(f"raftviz:session:{sid}")
+        if text is None:
+            return None
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            log.warning("skipped the stored session %.40r: it is not JSON", sid)
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    def delete(self, sid: str) -> None:
+        self.redis.delete(f"raftviz:session:{sid}")
+        self.redis.zrem("raftviz:saved", sid)
+
+    def recent(self, since: float) -> list[tuple[str, float, str]]:
+        ids = self.redis.zrangebyscore("raftviz:saved", since, "+inf", withscores=True)
+        texts = self.redis.mget([f"raftviz:session:{sid}" for sid, _ in ids]) if ids else []
+        return [(sid, saved, text) for (sid, saved), text in zip(ids, texts) if text is not None]
+
+    def forget_before(self, before: float) -> None:
+        self.redis.zremrangebyscore("raftviz:saved", "-inf", before)
+
+
 def open_store(spec: str | None, instance: Path):
     """The store `--store` names: a file path, "none" (no store), or None (the default file)."""
     if spec is not None and spec.strip().lower() == "none":
@@ -196,6 +239,10 @@ class Keeper:
         self.ttl = ttl
         self.sleep = sleep                          # socketio.sleep: sleep(0) lets the loop answer others
         self._saved: dict[str, tuple] = {}          # session id -> (what it was when saved, when, seq)
+        # fetch(id) -> a stored document, for a store shared by processes: a session another process ran
+        # is brought back when it is asked for (sharing.py has claimed it first).
+        self.fetch = None
+        self._failing = False                       # saving fails (say so once, not at every save)
 
     # ----- bringing sessions back -----------------------------------------------------------------
     def load(self) -> int:
@@ -210,8 +257,10 @@ class Keeper:
 
     def bring_back(self, sid: str) -> Session | None:
         doc = self.sessions.pending.pop(sid, None)
+        if doc is None and self.fetch is not None:
+            doc = self.fetch(sid)
         if doc is None:
-            return self.sessions._sessions.get(sid)
+            return self.sessions.local(sid)
         budget = Budget("Restoring a session", seconds=RESTORE_BUDGET[0], events=RESTORE_BUDGET[1],
                         pause=lambda: self.sleep(0))
         try:
@@ -266,9 +315,15 @@ class Keeper:
         try:
             text = json.dumps(document(session), separators=(",", ":"))
             self.store.save(session.id, text, time.time())
-        except Exception:                     # a full disk must not stop the lecture: say so, go on
-            log.exception("could not save session %s to %s", session.id, self.store)
+        except Exception as e:                # a full disk or a lost Redis must not stop the lecture
+            if not self._failing:
+                self._failing = True
+                log.warning("could not save sessions to %s (%s: %s); they are kept in memory, and saved again "
+                            "once the store is back", self.store, type(e).__name__, e)
             return
+        if self._failing:
+            self._failing = False
+            log.warning("sessions are saved to %s again", self.store)
         self._saved[session.id] = (version or self._version(session), now, session.cluster.seq)
 
     def forget(self, sid: str) -> None:

@@ -259,6 +259,7 @@ class Rooms:
         self.max_viewers = max_viewers
         self.joins_per_minute = joins_per_minute     # per address: a lecture hall behind one NAT needs many
         self.by_code: dict[str, Room] = {}
+        self.listener = None                         # told of rooms opened and closed (sharing.py)
         self.retired: set[str] = set()               # codes of closed rooms: never given out again
         self._joins: dict[str, Window] = {}
         self._wrong: dict[str, Window] = {}
@@ -282,14 +283,22 @@ class Rooms:
                 break
         link = f"/join/{code}"
         room = Room(code, session, link, qr_svg(base_url.rstrip("/") + link))
-        self.by_code[code] = room
+        self.add(room)
         session.room = room
         return room
+
+    def add(self, room: Room) -> None:
+        """A room opened here, or brought back from the store."""
+        self.by_code[room.code] = room
+        if self.listener is not None:
+            self.listener.room_opened(room)
 
     def close(self, room: Room) -> None:
         room.closed = True
         self.by_code.pop(room.code, None)
         self.retired.add(room.code)
+        if self.listener is not None:
+            self.listener.room_closed(room)
         if room.session.room is room:
             room.session.room = None
 

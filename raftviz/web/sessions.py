@@ -379,9 +379,13 @@ class SessionStore:
         if not isinstance(sid, str):
             return None
         session = self._sessions.get(sid)
-        if session is None and sid in self.pending and self.bring_back is not None:
+        if session is None and self.bring_back is not None:
             session = self.bring_back(sid)
         return session
+
+    def local(self, sid: str) -> Session | None:
+        """The session if this process runs it now (never brought back from the store)."""
+        return self._sessions.get(sid)
 
     def add(self, session: Session) -> None:
         """A session brought back from the store."""

@@ -1,0 +1,111 @@
+"""Several processes behind one address: two real servers (python app.py on
+eventlet) sharing a real redis-server (Debian's, started on a free port by
+the test), with pages connected to either."""
+import re
+import time
+from contextlib import ExitStack
+
+import pytest
+
+from serverproc import running_redis, running_server
+from test_restart_e2e import closing_page, node
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def redis_url():
+    with running_redis() as (url, _):
+        yield url
+
+
+def shared(url):
+    """A process of several on one Redis, keeping its sessions there (its default store then)."""
+    return {"RAFTVIZ_MESSAGE_QUEUE": url, "RAFTVIZ_STORE": "default"}
+
+
+def test_a_page_on_either_process_is_served_the_same_session(redis_url):
+    with running_server(env=shared(redis_url)) as (a, _), running_server(env=shared(redis_url)) as (b, _), \
+            ExitStack() as stack:
+        owner = stack.enter_context(closing_page(a))
+        session = owner.wait_state()["session"]
+        opened = owner.act(type="room_open")
+        # The lecturer's second page, on the other process, with the session's id and the owner's secret.
+        second = stack.enter_context(closing_page(b, session=session, owner=opened["owner"]))
+        state = second.wait_state(timeout=10)
+        assert state["session"] == session and state["room"]["role"] == "owner"
+        # A student on the other process joins by the code and follows.
+        viewer = stack.enter_context(closing_page(b, join=opened["room"]["code"]))
+        assert viewer.wait_state(timeout=10)["room"]["role"] == "viewer"
+        assert "following the class" in viewer.act(type="crash", node=1)["error"]
+        since = viewer.mark()
+        assert second.act(type="crash", node=4)["ok"], "an action on the other process reaches the session"
+        viewer.wait_events(lambda u: any(n["id"] == 4 and not n["up"] for n in u.get("nodes", [])), since=since,
+                           timeout=5)
+        assert node(owner.state_now(), 4)["up"] is False
+        # A question answered on one process is counted on the other.
+        asked = owner.act(type="room_ask", prompt="Who will win this election?")
+        assert asked["ok"]
+        since = owner.mark()
+        assert viewer.act(type="answer", choice=2)["ok"]
+        owner.wait_events(lambda u: (u.get("answers") or {}).get("2") == 1, since=since, timeout=5)
+        # A copy of one's own, and back, across processes.
+        tried = viewer.act(type="room_fork")
+        assert tried["ok"] and viewer.act(type="crash", node=5)["ok"]
+        assert node(owner.state_now(), 5)["up"] is True
+        assert viewer.act(type="room_follow")["ok"]
+
+
+def test_killing_the_process_that_runs_a_lecture_loses_nothing_and_its_class_goes_on(redis_url):
+    with running_server(env=shared(redis_url)) as (b, _), ExitStack() as stack:
+        with running_server(env=shared(redis_url)) as (a, proc_a):
+            owner = stack.enter_context(closing_page(a))
+            session = owner.wait_state()["session"]
+            assert owner.act(type="speed", value=1.0)["ok"]
+            opened = owner.act(type="room_open")
+            viewers = [stack.enter_context(closing_page(b, join=opened["room"]["code"])) for _ in range(3)]
+            for v in viewers:
+                v.wait_state(timeout=10)
+            owner.wait_events(lambda u: u.get("records"), timeout=10)
+            crashed = owner.act(type="crash", node=2)
+            assert crashed["ok"]
+            since = [v.mark() for v in viewers]
+            proc_a.kill()                                     # SIGKILL, in the middle of playing
+            proc_a.wait(timeout=10)
+            killed = time.monotonic()
+        # The pages on the surviving process go on, without a reload: the same connections get new records.
+        for v, mark in zip(viewers, since):
+            v.wait_events(lambda u: u.get("records"), since=mark, timeout=20)
+        took = time.monotonic() - killed
+        assert took < 15, f"the class waited {took:.1f} s"
+        state = viewers[0].state_now()
+        assert node(state, 2)["up"] is False, "the crash done before the kill is still there"
+        assert state["seq"] >= crashed["seq"]
+        assert state["room"]["role"] == "viewer" and state["mode"] == "playing"
+        # The lecturer's page, whose process died, reconnects to the survivor and is the owner there.
+        again = stack.enter_context(closing_page(b, session=session, owner=opened["owner"]))
+        back = again.wait_state(timeout=20)
+        assert back["room"]["role"] == "owner" and back["room"]["watchers"] >= 3
+        assert again.act(type="restart", node=2)["ok"]
+
+
+def test_when_redis_goes_away_each_process_serves_its_own_sessions_and_says_so(tmp_path):
+    log_path = tmp_path / "server.log"
+    with ExitStack() as outer:
+        url, redis_proc = outer.enter_context(running_redis())
+        server, _ = outer.enter_context(running_server(env=shared(url), log_path=log_path))
+        page = outer.enter_context(closing_page(server))
+        page.wait_state()
+        assert page.act(type="speed", value=1.0)["ok"]
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        since = page.mark()
+        assert page.act(type="crash", node=1)["ok"], "its own session is still served"
+        page.wait_events(lambda u: u.get("records"), since=since, timeout=5)
+        deadline = time.monotonic() + 10
+        while "degraded" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = log_path.read_text()
+        assert re.search(r"Redis is unreachable .*degraded", log), log[-2000:]
+        assert "Traceback" not in log, log[-3000:]
+        assert page.act(type="restart", node=1)["ok"]
