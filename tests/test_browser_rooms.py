@@ -105,6 +105,8 @@ def test_a_class_follows_figure_8_answers_and_tries_on_its_own(server_url, pages
     expect(owner.locator("#class-answers .choice").nth(0).locator(".count")).to_contain_text("0")
     owner.keyboard.press("g")
 
+    viewer.keyboard.press("a")                           # a student cannot reveal it ahead of the class
+    expect(viewer.locator("#narration .reveal")).to_have_count(0)
     owner.keyboard.press("a")                            # Reveal: the answer, its explanation, the distribution
     expect(owner.locator("#narration .reveal")).to_contain_text("Answer:")
     expect(viewer.locator("#narration .reveal")).to_contain_text("Answer:", timeout=5000)
@@ -135,6 +137,11 @@ def test_the_lecturer_hands_control_to_a_student_and_takes_it_back(server_url, p
     owner.get_by_role("button", name="Give control").click()
     expect(viewer.locator("#room-status")).to_contain_text("You have control")
     expect(viewer.locator("#play")).to_be_visible()
+    owner.keyboard.press("ArrowRight")
+    owner.evaluate("() => window.raftviz.send({type: 'seek', seq: 0})")   # a full state for the whole class
+    expect(viewer.locator("#seq-readout")).to_contain_text("event 0 /")
+    expect(viewer.locator("#mode-readout")).not_to_have_text("playing")
+    expect(viewer.locator("#room-status")).to_contain_text("You have control")
     viewer.locator('[data-node-id="4"]').click()
     viewer.get_by_role("button", name="Crash S4").click()
     expect(owner.locator('[data-node-id="4"]')).to_have_attribute("data-up", "false", timeout=5000)
@@ -165,3 +172,19 @@ def test_closing_the_room_leaves_the_student_a_copy_and_a_reloaded_lecturer_keep
     late = stranger.new_page()
     late.goto(f"{server_url}/join/{code}")
     expect(late.locator(".toast")).to_contain_text("has closed")
+
+
+def test_revealed_after_the_step_played_the_class_still_sees_its_distribution(server_url, pages: Pages):
+    owner = pages.open(server_url + "/?scenario=figure-8")
+    code = open_room(owner)
+    viewer = pages.open(f"{server_url}/join/{code}")
+    expect(viewer.locator("#room-status")).to_contain_text(code)
+    to_question(owner)
+    expect(viewer.locator("#narration .question")).to_be_visible(timeout=5000)
+    viewer.locator("#narration .question input[type=radio]").nth(0).check()
+    expect(owner.locator("#narration .class-count")).to_have_text("1 of 1 answered", timeout=5000)
+    owner.keyboard.press("n")                            # the step plays before anyone pressed A
+    expect(owner.locator("#narration details.answered")).to_be_visible(timeout=10_000)
+    owner.keyboard.press("a")
+    expect(owner.locator("#narration details.answered .count")).to_have_count(2)
+    expect(viewer.locator("#narration details.answered .count").first).to_contain_text("1", timeout=5000)

@@ -3,6 +3,7 @@ following, what a viewer may and may not do, control, copies, answers,
 limits. The scheduler is driven by hand, so these run deterministically;
 tests/test_rooms_e2e.py does the same on the real eventlet server."""
 import re
+import time
 
 import pytest
 
@@ -122,25 +123,33 @@ def test_a_wrong_or_closed_code_is_refused_with_the_reason(app, server):
         act(owner2, type="room_close")
 
 
-def test_guessing_codes_is_limited_per_address_and_in_all(app, server):
+def test_guessing_codes_is_limited_per_address_and_a_known_viewer_still_gets_in(app, server):
     rooms = server.classroom.rooms
-    for k in range(10):
+    owner, session_id, ack = open_room(app)
+    code = ack["room"]["code"]
+    viewer = join(app, code)
+    token = states(viewer)[-1]["room"]["token"]
+    guesses = [g for g in ("ZZZZZ" + ch for ch in ALPHABET) if g != code][:20]
+    for guess in guesses:
         with pytest.raises(RoomRefused, match="no room"):
-            rooms.find(f"ZZZZZ{ALPHABET[k]}", "10.0.0.9", now=100.0)
+            rooms.find(guess, "10.0.0.9", now=100.0)
     with pytest.raises(RoomRefused, match="Too many wrong room codes"):
         rooms.find("ZZZZZZ", "10.0.0.9", now=101.0)
-    owner, session_id, ack = open_room(app)
-    with pytest.raises(RoomRefused, match="Too many wrong"):   # even the right code, for a minute
-        rooms.find(ack["room"]["code"], "10.0.0.9", now=102.0)
-    assert rooms.find(ack["room"]["code"], "10.0.0.10", now=102.0), "other addresses may still join"
-    assert rooms.find(ack["room"]["code"], "10.0.0.9", now=161.0), "after a minute the address may try again"
-    for k in range(60):
+    with pytest.raises(RoomRefused, match="Too many wrong"):   # even the right code: a guesser learns nothing
+        rooms.find(code, "10.0.0.9", now=102.0)
+    with pytest.raises(RoomRefused, match="Too many wrong"):
+        rooms.find(code, "10.0.0.9", now=102.0, token="guessed")
+    assert rooms.find(code, "10.0.0.9", now=102.0, token=token), "a viewer coming back is let in"
+    assert rooms.find(code, "10.0.0.10", now=102.0), "other addresses may still join"
+    assert rooms.find(code, "10.0.0.9", now=161.0), "after a minute the address may try again"
+    for k in range(200):                                 # many addresses guessing lock nobody else out
         try:
             rooms.find("YYYYY" + ALPHABET[k % 31], f"10.1.{k}.1", now=200.0)
         except RoomRefused:
             pass
-    with pytest.raises(RoomRefused, match="Too many wrong"):
-        rooms.find("YYYYYY", "10.2.0.1", now=200.5)
+    assert rooms.find(code, "10.2.0.1", now=200.5)
+    with pytest.raises(RoomRefused, match="6 letters and digits"):
+        rooms.find(12345, "10.3.0.1", now=200.5)
 
 
 def test_caps_on_rooms_and_viewers(app, server):
@@ -240,7 +249,8 @@ def test_the_owner_shows_a_viewers_copy_only_when_offered(app, server):
     assert act(viewer, type="room_offer", offer=True)["ok"]
     assert act(owner, type="room_show", viewer=number)["ok"]
     shown = states(owner)[-1]
-    assert shown["session"] == fork and shown["room"]["showing"] == number
+    assert shown["session"] == session_id != fork, "the copy's id is its viewer's alone"
+    assert shown["room"]["showing"] == number
     assert not [n for n in shown["nodes"] if n["id"] == 4][0]["up"]
     assert not act(owner, type="restart", node=4)["ok"], "the copy is the viewer's"
     assert act(viewer, type="room_offer", offer=False)["ok"]
@@ -411,3 +421,44 @@ def test_joining_and_leaving_again_and_again_does_not_grow_the_room(app, server)
     assert len(room.viewers) <= 10
     assert room.watchers() == 1 and staying.is_connected()
     assert act(staying, type="sync")["ok"]
+
+
+def test_while_the_projector_shows_a_copy_the_class_session_stays_and_a_reload_is_still_the_owner(app, server):
+    owner, session_id, ack = open_room(app)
+    viewer = join(app, ack["room"]["code"])
+    number = states(viewer)[-1]["room"]["number"]
+    act(viewer, type="room_fork")
+    act(viewer, type="room_offer", offer=True)
+    assert act(owner, type="room_show", viewer=number)["ok"]
+    server.scheduler.run_once(time.monotonic() + 10_000)       # long past the ttl
+    assert server.sessions.get(session_id) is not None and server.sessions.get(session_id).room is not None
+    owner.disconnect()                                          # the lecturer reloads
+    again = connect(app, session=session_id, owner=ack["owner"])
+    state = states(again)[-1]
+    assert state["room"]["role"] == "owner" and state["session"] == session_id
+    assert act(viewer, type="crash", node=1)["ok"], "the student's copy is still theirs"
+
+
+def test_a_question_is_sent_without_its_answer_until_the_step_runs_or_the_lecturer_reveals_it(app, server):
+    owner, session_id, ack = open_room(app)
+    assert act(owner, type="scenario", id="figure-8")["ok"]
+    session = server.sessions.get(session_id)
+    viewer = join(app, ack["room"]["code"])
+    trying = join(app, ack["room"]["code"])
+    while not session.scenario_view()["question"]:
+        act(owner, type="scenario_next")
+        act(owner, type="scenario_next")
+    tick(server)
+    copy = act(trying, type="room_fork")["session"]
+    seen = [m for e in viewer.get_received() for m in e["args"]]
+    seen += [m for e in trying.get_received() for m in e["args"]]
+    text = repr(seen)
+    full = session.scenario_view(full=True)["question"]
+    assert full["explanation"] not in text, "no viewer, following or trying, is sent the answer in advance"
+    assert server.sessions.get(copy).scenario_view()["question"].get("answer") is None
+    owner_room = [e["room"] for e in received(owner, "events") if e.get("room")] or [states(owner)[-1]["room"]]
+    assert owner_room[-1]["question"]["answer"] == full["answer"], "the lecturer has it, for Reveal"
+    assert act(owner, type="room_reveal")["ok"]
+    tick(server)
+    revealed = [e["room"]["question"] for e in received(viewer, "events") if e.get("room")][-1]
+    assert revealed["answer"] == full["answer"] and revealed["explanation"] == full["explanation"]

@@ -2,6 +2,7 @@
 eventlet) sharing a real redis-server (Debian's, started on a free port by
 the test), with pages connected to either."""
 import re
+import subprocess
 import time
 from contextlib import ExitStack
 
@@ -109,3 +110,13 @@ def test_when_redis_goes_away_each_process_serves_its_own_sessions_and_says_so(t
         assert re.search(r"Redis is unreachable .*degraded", log), log[-2000:]
         assert "Traceback" not in log, log[-3000:]
         assert page.act(type="restart", node=1)["ok"]
+        # Redis comes back on the same address: so does sharing.
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        again = subprocess.Popen(["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        outer.callback(lambda: (again.terminate(), again.wait(timeout=10)))
+        deadline = time.monotonic() + 15
+        while "Redis is back" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "Redis is back" in log_path.read_text(), log_path.read_text()[-2000:]
+        assert page.act(type="crash", node=3)["ok"]

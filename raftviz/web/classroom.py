@@ -28,7 +28,7 @@ from .sessions import Session, SessionRefused
 log = logging.getLogger(__name__)
 
 # What a viewer may do on the room's session: look, never change.
-VIEWER_MAY = {"sync", "records", "export", "visibility", "answer", "room_fork", "room_follow"}
+VIEWER_MAY = {"sync", "records", "export", "visibility", "answer", "room_fork", "room_follow", "room_offer"}
 OWNER_ONLY = {"room_close", "room_control", "room_invite", "room_show", "room_ask", "room_reveal"}
 ROOM_ACTIONS = OWNER_ONLY | {"room_open", "room_fork", "room_follow", "room_offer", "answer"}
 HOST = re.compile(r"^https?://[A-Za-z0-9.:\[\]-]{1,255}/?$")
@@ -129,7 +129,7 @@ class Classroom:
             found = self.locate_room(code)              # a room another process ran (sharing.py)
             if found:
                 self.sessions.get(found)
-        room = self.rooms.find(auth.get("join"), address)
+        room = self.rooms.find(auth.get("join"), address, token=auth.get("viewer"))
         viewer = room.viewer(auth.get("viewer")) or room.add_viewer(keep=2 * self.rooms.max_viewers)
         return self._seat_viewer(sid, room, viewer)
 
@@ -237,7 +237,8 @@ class Classroom:
         if room is None or room.closed:
             return {**state, "room": None}
         if seat.role == OWNER:
-            return {**state, "room": room.for_owner(), "answers": room.answers()}
+            # The room's session id, even while the projector shows a viewer's copy: that copy is theirs.
+            return {**state, "session": room.session.id, "room": room.for_owner(), "answers": room.answers()}
         if seat.trying:
             return {**state, "room": None, "trying": room.for_viewer(seat.viewer)}
         if seat.role == VIEWER:
@@ -273,7 +274,7 @@ class Classroom:
         room = session.room
         if room is None:
             return
-        room.follow_scenario(session.scenario_view())
+        room.follow_scenario(session.scenario_view(full=True))
         if room.dirty:
             self.publish_room(room)
 
@@ -506,7 +507,10 @@ class Classroom:
 
     def _room_ask(self, sid, seat, data, base_url):
         room = seat.room
-        if data.get("close"):
+        close = data.get("close", False)
+        if not isinstance(close, bool):
+            raise RoomRefused("close is true (close your question) or left out.")
+        if close:
             if room.question is None or not room.question.adhoc:
                 raise RoomRefused("There is no question of yours open to close.")
             room.question = None

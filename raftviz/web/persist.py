@@ -69,7 +69,8 @@ def _scenario(session: Session) -> dict | None:
 
 def _room(room: Room) -> dict:
     q = room.question
-    return {"code": room.code, "link": room.link, "qr": room.qr, "secret": room.secret, "numbers": room.numbers,
+    return {"code": room.code, "link": room.link, "qr": room.qr, "url": room.url, "secret": room.secret,
+            "numbers": room.numbers,
             "control": room.control, "invited": room.invited, "asked": room.asked,
             "viewers": [{"token": v.token, "number": v.number, "fork": v.fork, "offered": v.offered}
                         for v in room.viewers.values()],
@@ -129,6 +130,7 @@ def _restore_scenario(data: dict, session: Session, library):
 def restore_room(data: dict, session: Session) -> Room:
     room = Room(data["code"], session, data["link"], data["qr"])
     room.secret = data["secret"]
+    room.url = data.get("url") or room.link
     room.numbers = int(data["numbers"])
     room.control, room.invited, room.asked = data.get("control"), bool(data.get("invited")), int(data.get("asked", 0))
     for v in data["viewers"]:

@@ -27,7 +27,8 @@ MAX_RECORDS_PAGE = 500
 # Actions whose cost grows with the session's size; refused while the session
 # has used up its share of the server (work.py).
 EXPENSIVE = {"sync", "seek", "step_back", "reset", "export", "records", "scenario", "scenario_next",
-             "scenario_back", "scenario_restart", "save_scenario", "check_linearizable"}
+             "scenario_back", "scenario_restart", "save_scenario", "check_linearizable",
+             "room_fork", "room_follow"}
 
 # What the server does after an action, besides answering it.
 STATE = "state"          # send the full state to everyone watching the session

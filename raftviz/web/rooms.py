@@ -12,10 +12,12 @@ what, and what is sent to it, is classroom.py's.
 
 Codes are 6 characters from an alphabet without look-alikes (no 0/O,
 1/I/L): 31^6, about 887 million codes. Wrong codes are limited per address
-and in all (WRONG_CODES_*), so with MAX_ROOMS rooms open a guesser finds
-one with a probability of at most MAX_ROOMS / 31^6 per try: under 0.2 %
-over a day of guessing at the global limit. A code is never given out
-twice in a process's life: a closed room's code says the room has closed.
+(WRONG_CODES_PER_ADDRESS a minute; a viewer coming back with its token is
+never held up), so with MAX_ROOMS rooms open a guesser finds one with a
+probability of at most MAX_ROOMS / 31^6 per try: 0.07 % over a day of
+guessing from one address. (A limit on all addresses together would let a
+few addresses lock every class out.) A code is never given out twice in a
+process's life: a closed room's code says the room has closed.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import hmac
 import io
 import secrets
 import time
+import unicodedata
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -32,8 +35,7 @@ from .sessions import Allowance
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"   # no 0/O, 1/I/L: read off a projector without doubt
 CODE_LENGTH = 6
-WRONG_CODES_PER_ADDRESS = 10                    # unknown codes an address may try per minute
-WRONG_CODES_IN_ALL = 60                         # unknown codes all addresses together may try per minute
+WRONG_CODES_PER_ADDRESS = 20                    # unknown codes an address may try per minute
 MAX_QUESTION = 200                              # characters of an ad-hoc question
 MAX_CHOICE = 40                                 # characters of one of its choices
 MAX_CHOICES = 9
@@ -59,6 +61,11 @@ def qr_svg(url: str) -> str:
     segno.make(url, error="m").save(out, kind="svg", xmldecl=False, nl=False, scale=1, border=4, omitsize=True,
                                     dark="#000", light="#fff")
     return out.getvalue().decode()
+
+
+def _unprintable(text: str) -> bool:
+    """Control characters, and the ones that reverse how the rest of a line reads."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
 
 
 class Window:
@@ -98,6 +105,8 @@ class Question:
     choices: list[str]
     adhoc: bool = False
     open: bool = True                       # answers are taken
+    answer: int | None = None               # a scenario question's answer, and why: shown to viewers once
+    explanation: str | None = None          # revealed or answered by its step, to the owner always
     answers: dict[str, int] = field(default_factory=dict)    # viewer token -> choice (1-based)
     revealed: bool = False                  # an ad-hoc question's distribution is shown to all
 
@@ -107,11 +116,13 @@ class Question:
             out[str(choice)] += 1
         return out
 
-    def public(self) -> dict:
+    def public(self, owner: bool = False) -> dict:
         out = {"key": self.key, "prompt": self.prompt, "choices": list(self.choices), "adhoc": self.adhoc,
                "open": self.open, "answered": len(self.answers)}
         if self.revealed:
             out["counts"] = self.counts()
+        if self.answer is not None and (owner or self.revealed or not self.open):
+            out["answer"], out["explanation"] = self.answer, self.explanation
         return out
 
 
@@ -121,6 +132,7 @@ class Room:
         self.session = session
         self.link = link                    # /join/<code>
         self.qr = qr                        # the QR code of the whole address, as SVG
+        self.url = link                     # the whole address (the server's, or PUBLIC_URL, and the link)
         self.secret = secrets.token_urlsafe(24)
         self.owner_sids: set[str] = set()   # the owner's connections (a reload makes a new one)
         self.viewers: dict[str, Viewer] = {}        # token -> viewer
@@ -130,6 +142,7 @@ class Room:
         self.showing: str | None = None     # the token of the viewer whose copy the projector shows
         self.question: Question | None = None
         self.asked = 0                      # ad-hoc questions asked so far
+        self.scenario_step = 0              # the scenario step last seen (going back asks its question again)
         self.closed = False
         self.revision = 0                   # counts its changes (a saved room is saved again when it moves)
         self.dirty = True                   # what viewers or the owner are shown of the room changed
@@ -184,13 +197,16 @@ class Room:
             return
         q = key = None
         is_open = False
+        back = view is not None and view["step"] < self.scenario_step   # Back or Restart: ask again
+        self.scenario_step = view["step"] if view is not None else 0
         if view is not None:
             if view.get("question"):
                 q, key, is_open = view["question"], f"{view['id']}:{view['step']}", not view.get("playing")
             elif view.get("answered"):
                 q, key = view["answered"], f"{view['id']}:{view['step'] - 1}"
-        if key != (self.question.key if self.question else None):
-            self.question = Question(key, q["prompt"], list(q["choices"])) if q else None
+        if back or key != (self.question.key if self.question else None):
+            self.question = Question(key, q["prompt"], list(q["choices"]), answer=q.get("answer"),
+                                     explanation=q.get("explanation")) if q else None
             self.dirty = True
         if self.question is not None and not self.question.revealed and self.question.open != is_open:
             self.question.open = is_open
@@ -214,6 +230,9 @@ class Room:
                 isinstance(c, str) and c.strip() and len(c) <= MAX_CHOICE for c in choices):
             raise RoomRefused(f"A question has 2 to {MAX_CHOICES} choices, each a few words "
                               f"(at most {MAX_CHOICE} characters).")
+        if any(_unprintable(text) for text in [prompt, *choices]):
+            raise RoomRefused("A question and its choices are plain text: no control or direction-changing "
+                              "characters.")
         if len({c.strip() for c in choices}) != len(choices):
             raise RoomRefused("Each choice may appear once.")
         self.asked += 1
@@ -240,7 +259,8 @@ class Room:
 
     def for_owner(self) -> dict:
         control = self.viewers.get(self.control)
-        return {**self.public(), "role": OWNER, "qr": self.qr,
+        return {**self.public(), "role": OWNER, "qr": self.qr, "url": self.url,
+                "question": self.question.public(owner=True) if self.question else None,
                 "control": control.number if control else None,
                 "viewers": [{"number": v.number, "connected": v.sid is not None, "trying": v.fork is not None,
                              "offered": v.offered} for v in sorted(self.viewers.values(), key=lambda v: v.number)
@@ -263,7 +283,7 @@ class Rooms:
         self.retired: set[str] = set()               # codes of closed rooms: never given out again
         self._joins: dict[str, Window] = {}
         self._wrong: dict[str, Window] = {}
-        self._wrong_in_all = Window()
+        self.wrong_per_minute = WRONG_CODES_PER_ADDRESS
 
     def __len__(self) -> int:
         return len(self.by_code)
@@ -282,7 +302,9 @@ class Rooms:
             if code not in self.by_code and code not in self.retired:
                 break
         link = f"/join/{code}"
-        room = Room(code, session, link, qr_svg(base_url.rstrip("/") + link))
+        url = base_url.rstrip("/") + link
+        room = Room(code, session, link, qr_svg(url))
+        room.url = url
         self.add(room)
         session.room = room
         return room
@@ -302,22 +324,27 @@ class Rooms:
         if room.session.room is room:
             room.session.room = None
 
-    def find(self, text, address: str, now: float | None = None) -> Room:
-        """The room a join asks for, within the limits on joining; else RoomRefused."""
+    def find(self, text, address: str, now: float | None = None, token=None) -> Room:
+        """The room a join asks for, within the limits on joining; else RoomRefused.
+        A viewer coming back with its token (a dropped connection, a reload) is
+        never held up by the address's wrong codes: its token proves it was let in."""
         now = time.monotonic() if now is None else now
         joins = self._joins.setdefault(address, Window())
         if joins.count(now) >= self.joins_per_minute:
             raise RoomRefused(f"Too many joins from your address: at most {self.joins_per_minute} a minute. "
                               f"Wait a minute, then reload the page.")
-        wrong = self._wrong.setdefault(address, Window())
-        if wrong.count(now) >= WRONG_CODES_PER_ADDRESS or self._wrong_in_all.count(now) >= WRONG_CODES_IN_ALL:
-            raise RoomRefused("Too many wrong room codes have been tried: wait a minute, then try again.")
-        joins.add(now)
         code = normal_code(text)
         room = self.by_code.get(code) if code else None
+        wrong = self._wrong.setdefault(address, Window())
+        if wrong.count(now) >= self.wrong_per_minute and (room is None or room.viewer(token) is None):
+            raise RoomRefused("Too many wrong room codes have been tried from your address: wait a minute, "
+                              "then try again.")
+        joins.add(now)
+        if not isinstance(text, str):
+            wrong.add(now)
+            raise RoomRefused("A room code is 6 letters and digits, as on the screen.")
         if room is None:
             wrong.add(now)
-            self._wrong_in_all.add(now)
             if code in self.retired:
                 raise RoomRefused(f"The room {code} has closed. Ask for the new code if there is one.")
             shown = code or (text[:20] if isinstance(text, str) else "")

@@ -37,6 +37,13 @@ LAG_TICKS = 3                  # late ticks in a row before a session is told th
 LAG_NOTICE_EVERY = 30.0        # s between two such notices
 
 
+def _question(q, with_answer: bool) -> dict:
+    out = q.to_dict()
+    if not with_answer:
+        del out["answer"], out["explanation"]
+    return out
+
+
 class SessionRefused(Exception):
     """No new session for this client; the message says why, for the page."""
 
@@ -205,9 +212,18 @@ class Session(Allowance):
             self.notice = ("The server is busy: every cluster on it runs slower than its speed setting "
                            "until the load drops.")
 
-    def scenario_view(self) -> dict | None:
+    def _hides_answers(self) -> bool:
+        """A class answers the questions of this session (or of the room this copy
+        came from): a question's answer is not sent before the step answers it
+        or the lecturer reveals it (the room carries it: rooms.py)."""
+        if self.room is not None:
+            return True
+        return self.trying is not None and not self.trying[0].closed
+
+    def scenario_view(self, full: bool = False) -> dict | None:
         """What the page shows of the scenario: narration, step k of n, the
-        question about the next step, and whether the last step's claims held."""
+        question about the next step, and whether the last step's claims held.
+        In a room, the open question comes without its answer unless `full`."""
         sc = self.scenario
         if sc is None:
             return None
@@ -218,7 +234,8 @@ class Session(Allowance):
             "id": spec.id, "title": spec.title, "source": spec.source, "lecture": spec.lecture,
             "summary": spec.summary, "labels": {str(k): v for k, v in spec.labels.items()}, "step": sc.index, "steps": len(sc.steps), "done": sc.done,
             "caption": done.caption if done else None,
-            "question": upcoming.question.to_dict() if upcoming and upcoming.question else None,
+            "question": _question(upcoming.question, full or not self._hides_answers()) if upcoming and upcoming.question
+            else None,
             "answered": done.question.to_dict() if done and done.question else None,
             "failures": sc.last_failures,
             "playing": self.stop_at is not None,
@@ -442,7 +459,8 @@ class SessionStore:
         now = time.monotonic() if now is None else now
         with self._lock:
             gone = [sid for sid, s in self._sessions.items()
-                    if not s.connections and now - s.last_seen > (self.ttl if s.acted else self.fresh_ttl)]
+                    if not s.connections and not (s.room is not None and s.room.owner_sids)
+                    and now - s.last_seen > (self.ttl if s.acted else self.fresh_ttl)]
             for sid in gone:
                 del self._sessions[sid]
             for address in [a for a, made in self._created.items() if not made or now - made[-1] >= 60]:

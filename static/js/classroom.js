@@ -61,9 +61,12 @@ export class Classroom {
     const room = this.model.room;
     if (!room) return;
     $("#room-qr").src = qrImage(room.qr || this.qr);
-    $("#room-link").textContent = location.origin + room.link;
+    $("#room-link").textContent = room.url || location.origin + room.link;
     $("#room-code").textContent = room.code;
     $("#room-watchers").textContent = watching(room.watchers);
+    // A link to this machine's loopback address (the default `make run`) reaches no phone: say so.
+    const host = new URL(room.url || location.href, location.href).hostname;
+    $("#room-warning").hidden = !["localhost", "127.0.0.1", "[::1]"].includes(host);
     openDialog("#room-dialog");
   }
 
@@ -187,14 +190,14 @@ export class Classroom {
     const room = this.model.room;
     if (room?.role !== "owner") return;
     $("#class-code").textContent = room.code;
-    $("#class-link").textContent = location.origin + room.link;
+    $("#class-link").textContent = room.url || location.origin + room.link;
     $("#class-qr").src = qrImage(room.qr || this.qr);
     $("#class-watchers").textContent = room.watchers;
     const invite = $("#class-invite");
     invite.setAttribute("aria-pressed", String(room.invited));
     invite.textContent = room.invited ? "Invitation open: withdraw" : "Invite all to try";
     const q = room.question;
-    $("#class-reveal").disabled = !q || !q.open;
+    $("#class-reveal").disabled = !q || Boolean(q.counts) || !q.answered;
     $("#class-unask").disabled = !q?.adhoc;
     const answers = clear($("#class-answers"));
     if (q) answers.append(el("p", { class: "prompt", text: q.prompt }), this.choices(q, this.model.answers));

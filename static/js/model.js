@@ -13,6 +13,9 @@ const MAX_MARKERS = 4000;          // timeline marks; past this, commit marks ar
 const MAX_EXTRAPOLATION = 400;     // ms of wall time to run ahead of the last clock
 const MAX_OPS = 300;               // client operations kept (the server sends the latest and counts of all)
 
+const PERSONAL = ["token", "number", "control", "my_answer"];
+const pick = (o, keys) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
+
 /** The client history as the page holds it: the latest operations by id, counts, the verdict. */
 function clientsFrom(c) {
   return { ops: new Map((c?.ops || []).map((op) => [op.id, op])), total: c?.total || 0,
@@ -49,7 +52,10 @@ export class Model extends EventTarget {
     this.notice = s.notice || null;
     // Classroom: the room this page is in (its role: owner or viewer), or the room a viewer's
     // own copy came from (trying), and, for the owner, the count per choice of the open question.
-    this.room = s.room || null;
+    // What concerns this viewer alone (its token, number, control, answer) comes to it alone: a
+    // state sent to the whole class carries the room without it, so it is kept across states.
+    const mine = s.room && this.room?.code === s.room.code ? pick(this.room, PERSONAL) : {};
+    this.room = s.room ? { ...mine, ...s.room } : null;
     this.trying = s.trying || null;
     this.answers = s.answers || null;
     this.lastNow = 0;

@@ -8,7 +8,7 @@ const VIEWER_KEY = "raftviz-viewer:";       // + a room's code: this page's plac
 
 /** The room code in a /join/<code> address (the room's link and QR code), or null. */
 export function joinCode() {
-  const m = location.pathname.match(/^\/join\/([^/]{1,20})$/);
+  const m = location.pathname.match(/^\/join\/([^/]{1,100})$/);
   return m ? decodeURIComponent(m[1]).toUpperCase().replace(/[\s-]/g, "") : null;
 }
 export const MAX_HISTORY_BYTES = 4 * 1024 * 1024;   // the server's limit for a history file (docs/protocol.md)

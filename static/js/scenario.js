@@ -44,13 +44,18 @@ export class ScenarioPanel {
   reveal() {
     const sc = this.model.scenario;
     if (!sc) return;
+    // A student following a class learns the answer from the lecturer, never ahead of the class.
+    if (this.model.room?.role === "viewer" && sc.question && !sc.playing && !this.askedInRoom()?.counts) return;
+    const owner = this.model.room?.role === "owner";
     if (sc.question && !sc.playing && !this.revealed) {
       this.revealed = true;
       // In a room, the class sees the distribution of its answers beside the answer too.
-      const q = this.model.room?.role === "owner" ? this.model.room.question : null;
-      if (q?.open && !q.adhoc) this.send({ type: "room_reveal" });
-    } else if (sc.answered && !sc.playing) this.openAnswer = this.shownStep;
-    else return;
+      if (owner && this.askedInRoom(0) && !this.askedInRoom(0).counts) this.send({ type: "room_reveal" });
+    } else if (sc.answered && !sc.playing) {
+      this.openAnswer = this.shownStep;
+      // The step ran before the lecturer revealed: the distribution comes now, beside the answer.
+      if (owner && this.askedInRoom(1) && !this.askedInRoom(1).counts) this.send({ type: "room_reveal" });
+    } else return;
     this.render();
   }
 
@@ -122,10 +127,11 @@ export class ScenarioPanel {
     this.fit();
   }
 
-  /** The room's record of the question shown (its counts, once revealed), if this page is in a room. */
-  askedInRoom() {
+  /** The room's record of a question (its counts and answer once revealed), if this page is in a
+   *  room: the one about to be asked (back 0), or the one the last step answered (back 1). */
+  askedInRoom(back = 0) {
     const q = this.model.classRoom()?.question, sc = this.model.scenario;
-    return q && !q.adhoc && sc && q.key === `${sc.id}:${sc.step}` ? q : null;
+    return q && !q.adhoc && sc && q.key === `${sc.id}:${sc.step - back}` ? q : null;
   }
 
   /** A predict-then-reveal question: the prompt, the choices and Reveal, as compact
@@ -141,8 +147,11 @@ export class ScenarioPanel {
     // the viewer's own answer, and, once revealed, the distribution for everyone.
     const asked = this.askedInRoom();
     const owner = this.model.room?.role === "owner";
+    // In a room the answer is not sent with the question: the room carries it (to the lecturer,
+    // and to the class once revealed).
+    const answer = q.answer ?? asked?.answer, explanation = q.explanation ?? asked?.explanation;
     const counts = asked ? (owner ? this.model.answers : asked.counts) : null;
-    const revealed = this.revealed || Boolean(asked?.counts);
+    const revealed = (this.revealed || Boolean(asked?.counts)) && answer != null;
     const total = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
     const mine = asked && !owner ? this.classroom?.myAnswer() : null;
     q.choices.forEach((choice, k) => {
@@ -152,7 +161,7 @@ export class ScenarioPanel {
       // The count per choice shows once revealed: before, on the projector, it would sway the class
       // (the owner sees it live in the Class panel).
       const n = counts && revealed ? counts[String(k + 1)] : null;
-      const label = el("label", { class: revealed && k + 1 === q.answer ? "right" : "" }, input, ` ${choice}`,
+      const label = el("label", { class: revealed && k + 1 === answer ? "right" : "" }, input, ` ${choice}`,
         n != null ? countBar(n, total) : "");
       list.append(label);
     });
@@ -160,7 +169,7 @@ export class ScenarioPanel {
     if (asked && owner) box.append(el("p", { class: "hint class-count", text: `${asked.answered} of ${this.model.room.watchers} answered` }));
     else if (asked && !revealed) box.append(el("p", { class: "hint class-count",
       text: mine ? `Your answer: ${q.choices[mine - 1]} (you may change it until the step runs)` : "Pick your answer: the lecturer sees how the class answered." }));
-    if (revealed) box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[q.answer - 1]}. ${q.explanation}` }));
+    if (revealed) box.append(el("p", { class: "reveal", text: `Answer: ${q.choices[answer - 1]}. ${explanation}` }));
     return box;
   }
 
@@ -168,8 +177,13 @@ export class ScenarioPanel {
    * folds on the projector, where space goes to the picture, unless the answer was
    * revealed (A, or Reveal) before the step or since; elsewhere it is open. */
   answer(q) {
+    // The class's distribution beside the answer, once the lecturer revealed it.
+    const asked = this.askedInRoom(1);
+    const counts = asked?.counts, total = counts ? Object.values(counts).reduce((a, b) => a + b, 0) : 0;
     const details = el("details", { class: "reveal answered" },
       el("summary", { text: `${q.prompt} Answer: ${q.choices[q.answer - 1]}.`, title: "Click, or press A, for why" }),
+      counts ? el("p", { class: "choices" }, ...q.choices.map((choice, k) =>
+        el("span", { class: k + 1 === q.answer ? "right" : "" }, ` ${choice}`, countBar(counts[String(k + 1)] ?? 0, total)))) : "",
       el("p", { text: q.explanation }));
     // Opened or closed here, or by the user (a click, or A): only the user's choice is remembered.
     details.set = (open) => { details.wanted = open; details.open = open; };
