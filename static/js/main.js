@@ -173,6 +173,13 @@ const connection = new Connection({
     document.body.classList.toggle("offline", !connected);
     // A refusal (server full, too many new sessions) stays on screen: nothing else will happen.
     if (message) toast(message, final ? "error" : "info", { lasting: Boolean(final) });
+    // A class that cannot be joined (a wrong or closed code) says so where the picture would be,
+    // with the way to raftviz on one's own.
+    if (final && connection?.join && !model.ready) {
+      const notice = $("#notice");
+      notice.hidden = false;
+      notice.replaceChildren(`${message} `, Object.assign(document.createElement("a"), { href: "/", textContent: "Open raftviz on your own" }));
+    }
   },
 });
 
