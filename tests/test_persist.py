@@ -149,3 +149,31 @@ def test_without_a_store_nothing_is_written(tmp_path, monkeypatch):
     act(page, type="crash", node=1)
     assert app.extensions["raftviz"].keeper is None
     assert not list(tmp_path.rglob("*.sqlite3"))
+
+
+def test_a_session_slow_to_save_is_saved_at_most_every_ten_times_its_cost(path):
+    from raftviz.web import persist
+
+    class Slow(persist.SqliteStore):
+        writes = 0
+
+        def save(self, sid, text, saved):
+            Slow.writes += 1
+            time.sleep(0.005)                               # as a history of thousands of actions would take
+            super().save(sid, text, saved)
+
+    app = make_app(path)
+    server = app.extensions["raftviz"]
+    keeper = server.keeper
+    keeper.store = Slow(path)
+    page = connect(app)
+    session = server.sessions.get(last_state(page)["session"])
+    t = time.monotonic()
+    for k in range(20):                                     # a client acting as fast as it may
+        session.cluster.crash(1 + k % 5) if k % 2 == 0 else session.cluster.restart(1 + (k - 1) % 5)
+        keeper.maybe_save(session, t + k * 0.005)
+    assert Slow.writes <= 2, "a slow session is not written at every action"
+    keeper.maybe_save(session, t + 1.0)                     # and what it did is written a moment later
+    assert Slow.writes <= 3
+    back = make_app(path).extensions["raftviz"].sessions.get(session.id)
+    assert back.cluster.recorded_actions == session.cluster.recorded_actions

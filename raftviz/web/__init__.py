@@ -146,9 +146,10 @@ class Server:
                 self.sharing.release(sid)
 
     def changed(self, session) -> None:
-        """Someone changed the session: save it now, so nothing a user did is lost."""
+        """Someone changed the session: save it now, so nothing a user did is lost
+        (a session slow to save is saved again a moment later: persist.SAVE_SHARE)."""
         if self.keeper is not None:
-            self.keeper.save(session)
+            self.keeper.maybe_save(session, time.monotonic())
 
     def start(self) -> None:
         """The scheduler, and bringing back the sessions an earlier process saved."""

@@ -15,6 +15,7 @@ line naming it; it never stops the server.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import json
 import logging
 import sqlite3
@@ -33,7 +34,21 @@ log = logging.getLogger(__name__)
 FORMAT = "raftviz-session"
 VERSION = 1
 SAVE_PLAYING_EVERY = 2.0          # s between two saves of a session that only plays (its position moves)
+SAVE_SHARE = 10                   # a slow session is saved again no sooner than 10x the time a save took:
+                                  # saving keeps to a tenth of the server, however often a client acts
+SLOW_SAVE = 0.002                 # s: a save this long is slow (a history of a few thousand actions)
+RETRY_EVERY = 5.0                 # s between two tries to save a session while the store fails
 RESTORE_BUDGET = (60.0, 1_100_000)   # CPU s and events to replay one session (the largest history replays)
+
+
+@dataclass
+class Saved:
+    """What the store holds of a session: as what, when, at which position, what writing it cost."""
+    version: tuple | None
+    when: float
+    seq: int
+    cost: float
+    failed: bool = False
 
 
 class Unreadable(ValueError):
@@ -240,7 +255,7 @@ class Keeper:
         self.classroom = classroom
         self.ttl = ttl
         self.sleep = sleep                          # socketio.sleep: sleep(0) lets the loop answer others
-        self._saved: dict[str, tuple] = {}          # session id -> (what it was when saved, when, seq)
+        self._saved: dict[str, Saved] = {}          # session id -> when it was last saved, as what
         # fetch(id) -> a stored document, for a store shared by processes: a session another process ran
         # is brought back when it is asked for (sharing.py has claimed it first).
         self.fetch = None
@@ -282,7 +297,7 @@ class Keeper:
         trying = links["trying"]
         if isinstance(trying, dict):
             self.classroom.adopt_copy(session, trying.get("room"), trying.get("viewer"))
-        self._saved[sid] = (self._version(session), time.monotonic(), session.cluster.seq)
+        self._saved[sid] = Saved(self._version(session), time.monotonic(), session.cluster.seq, 0.0)
         return session
 
     def bring_all_back(self) -> None:
@@ -302,18 +317,27 @@ class Keeper:
                 room.revision if room else None, session.trying is not None)
 
     def maybe_save(self, session: Session, now: float) -> bool:
-        """Save a session that changed: at once, or every SAVE_PLAYING_EVERY
-        seconds if only its position moved while playing."""
+        """Save a session that changed, when it is due: at once, unless saving
+        it is slow (SLOW_SAVE: a history of thousands of actions takes
+        milliseconds to write) and it was saved a moment ago; every SAVE_PLAYING_EVERY seconds
+        if only its position moved while playing; every RETRY_EVERY seconds
+        while the store fails."""
         version = self._version(session)
         saved = self._saved.get(session.id)
-        if saved is not None and saved[0] == version:
-            if session.mode != PLAYING or now - saved[1] < SAVE_PLAYING_EVERY or session.cluster.seq == saved[2]:
+        if saved is not None:
+            if saved.version == version and (session.mode != PLAYING or session.cluster.seq == saved.seq
+                                             or now - saved.when < SAVE_PLAYING_EVERY):
+                return False
+            wait = RETRY_EVERY if saved.failed else SAVE_SHARE * saved.cost if saved.cost >= SLOW_SAVE else 0.0
+            if now - saved.when < wait:
                 return False
         self.save(session, now, version)
         return True
 
     def save(self, session: Session, now: float | None = None, version: tuple | None = None) -> None:
         now = time.monotonic() if now is None else now
+        started = time.perf_counter()
+        version = version or self._version(session)
         try:
             text = json.dumps(document(session), separators=(",", ":"))
             self.store.save(session.id, text, time.time())
@@ -322,11 +346,12 @@ class Keeper:
                 self._failing = True
                 log.warning("could not save sessions to %s (%s: %s); they are kept in memory, and saved again "
                             "once the store is back", self.store, type(e).__name__, e)
+            self._saved[session.id] = Saved(None, now, -1, 0.0, failed=True)
             return
         if self._failing:
             self._failing = False
             log.warning("sessions are saved to %s again", self.store)
-        self._saved[session.id] = (version or self._version(session), now, session.cluster.seq)
+        self._saved[session.id] = Saved(version, now, session.cluster.seq, time.perf_counter() - started)
 
     def forget(self, sid: str) -> None:
         self._saved.pop(sid, None)
