@@ -79,15 +79,22 @@ def main() -> None:
               + (f"; {len(server.sessions.pending)} from before are being brought back" if server.sessions.pending else ""),
               flush=True)
     print(f"raftviz is running at http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
-    # Stopped (Ctrl+C, or SIGTERM from a service manager): every session is saved where it stands.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        socketio.run(app, host=args.host, port=args.port, debug=args.debug, use_reloader=False,
-                     log_output=args.debug, **extra)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.save_all()
+    # Stopped (Ctrl+C, or SIGTERM from a service manager): every session is saved where it stands,
+    # then the process ends. The saving runs as a task of its own: an exception raised inside
+    # whatever the signal interrupted could be swallowed by the library code running there.
+    def stop(*_):
+        def save_and_exit():
+            try:
+                server.save_all()
+            finally:
+                sys.stdout.flush()
+                os._exit(0)
+        socketio.start_background_task(save_and_exit)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    socketio.run(app, host=args.host, port=args.port, debug=args.debug, use_reloader=False,
+                 log_output=args.debug, **extra)
 
 
 if __name__ == "__main__":

@@ -177,3 +177,29 @@ def test_a_session_slow_to_save_is_saved_at_most_every_ten_times_its_cost(path):
     assert Slow.writes <= 3
     back = make_app(path).extensions["raftviz"].sessions.get(session.id)
     assert back.cluster.recorded_actions == session.cluster.recorded_actions
+
+
+def test_pages_asking_for_a_session_while_it_is_being_brought_back_all_get_it(path):
+    import threading
+    first = make_app(path)
+    page = connect(first)
+    sid = last_state(page)["session"]
+    assert act(page, type="speed", value=1.0)["ok"]
+    session = first.extensions["raftviz"].sessions.get(sid)
+    session.cluster.run_for(20_000)                       # a history that takes a while to replay
+    assert act(page, type="crash", node=3)["ok"]
+    again = make_app(path).extensions["raftviz"]
+    got, start = [], threading.Barrier(4)
+
+    def ask():
+        start.wait()
+        got.append(again.sessions.get(sid))
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for t in askers:
+        t.start()
+    for t in askers:
+        t.join(timeout=60)
+    assert len(got) == 4 and all(s is got[0] for s in got) and got[0] is not None
+    assert got[0].cluster.seq == session.cluster.seq
+    assert len(again.sessions) == 1, "no page was given a new, empty session"

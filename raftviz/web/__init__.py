@@ -155,6 +155,12 @@ class Server:
         """The scheduler, and bringing back the sessions an earlier process saved."""
         self.scheduler.start()
         if self.sharing is not None:
+            # Listen to the message queue now, not at the first page's connection: a page seated here
+            # by another process must not miss what is sent to it before that.
+            server = self.socketio.server
+            if not server.manager_initialized:
+                server.manager_initialized = True
+                server.manager.initialize()
             self.sharing.start()
         if self.keeper is not None and self.sessions.pending:
             self.socketio.start_background_task(self.keeper.bring_all_back)
@@ -320,8 +326,14 @@ def create_app(config: dict | None = None) -> Flask:
     # A Socket.IO message is one action (16 KB): larger frames are refused from their header,
     # before their bytes are read. Histories come by HTTP POST.
     queue = app.config["MESSAGE_QUEUE"]
-    socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"],
-                        message_queue=queue, channel="raftviz-socketio",
+    shared = {}
+    if queue:
+        # Flask-SocketIO's message queue, made here so that a class joining at once (hundreds of
+        # emits in flight) does not run out of Redis connections.
+        from socketio import RedisManager
+        shared["client_manager"] = RedisManager(queue, channel="raftviz-socketio",
+                                                redis_options={"max_connections": 1000})
+    socketio = SocketIO(app, async_mode=app.config["ASYNC_MODE"], **shared,
                         cors_allowed_origins=app.config["CORS_ALLOWED_ORIGINS"],
                         max_http_buffer_size=limits.MAX_ACTION_BYTES + 4 * 1024, serializer=JsonPacket)
     _limit_packets(socketio)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import json
 import logging
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -198,10 +199,10 @@ class RedisStore:
     (expiring after the ttl) and raftviz:saved (ids by when they were saved)."""
 
     def __init__(self, url: str, ttl: float):
-        import redis
+        from . import redis_client              # the redis package is needed only here
         self.url = url
         self.ttl = ttl
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        self.redis = redis_client.connect(url)
 
     def __str__(self) -> str:
         return f"Redis {self.url}"
@@ -260,6 +261,7 @@ class Keeper:
         # is brought back when it is asked for (sharing.py has claimed it first).
         self.fetch = None
         self._failing = False                       # saving fails (say so once, not at every save)
+        self._restoring: dict[str, threading.Event] = {}    # sessions being brought back now
 
     # ----- bringing sessions back -----------------------------------------------------------------
     def load(self) -> int:
@@ -273,6 +275,21 @@ class Keeper:
         return len(self.sessions.pending)
 
     def bring_back(self, sid: str) -> Session | None:
+        # Replaying lets other requests run: one asking for the same session meanwhile waits for it.
+        busy = self._restoring.get(sid)
+        if busy is not None:
+            busy.wait()
+            return self.sessions.local(sid)
+        if sid not in self.sessions.pending and self.fetch is None:
+            return self.sessions.local(sid)
+        done = self._restoring[sid] = threading.Event()
+        try:
+            return self._bring_back(sid)
+        finally:
+            del self._restoring[sid]
+            done.set()
+
+    def _bring_back(self, sid: str) -> Session | None:
         doc = self.sessions.pending.pop(sid, None)
         if doc is None and self.fetch is not None:
             doc = self.fetch(sid)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import redis
 
+from . import redis_client
 from .rooms import normal_code
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,9 @@ class Sharing:
     def __init__(self, server, url: str, store=None):
         self.server = server
         self.store = store                          # the shared store (persist.RedisStore), if sessions are kept
+        self.url = url
         self.id = uuid.uuid4().hex[:12]
-        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
+        self.redis = redis_client.connect(url)
         self.claim_script = self.redis.register_script(_CLAIM)
         self.steal_script = self.redis.register_script(_STEAL)
         self.release_script = self.redis.register_script(_RELEASE)
@@ -288,7 +290,9 @@ class Sharing:
         while self.running:
             pubsub = None
             try:
-                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                # A subscription waits for messages indefinitely: a connection of its own, no read timeout.
+                pubsub = redis.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=2,
+                                              health_check_interval=10).pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(f"{PREFIX}to:{self.id}")
                 for message in pubsub.listen():
                     if not self.running:
@@ -355,8 +359,10 @@ class Sharing:
                 self.heartbeat()
                 self.renew()
                 self._check_hosts()
-                for sid in [s for s, r in self.remote.items() if not self.alive(r.owner)]:
-                    self.take_over(sid)
+                # (A look at Redis lets other requests run, which may change the pages: look at a copy.)
+                for sid, remote in list(self.remote.items()):
+                    if not self.alive(remote.owner):
+                        self.take_over(sid)
             except Exception:
                 log.exception("keeping the shared sessions failed")
 
@@ -364,7 +370,7 @@ class Sharing:
         """Pages seated here from a process that died are gone with it."""
         for process in set(self.hosted.values()):
             if not self.alive(process):
-                for sid in [s for s, p in self.hosted.items() if p == process]:
+                for sid in [s for s, p in list(self.hosted.items()) if p == process]:
                     self.hosted.pop(sid, None)
                     self.server.on_disconnect(sid)
 
