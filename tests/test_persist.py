@@ -203,3 +203,91 @@ def test_pages_asking_for_a_session_while_it_is_being_brought_back_all_get_it(pa
     assert len(got) == 4 and all(s is got[0] for s in got) and got[0] is not None
     assert got[0].cluster.seq == session.cluster.seq
     assert len(again.sessions) == 1, "no page was given a new, empty session"
+
+
+def test_a_session_open_but_idle_for_longer_than_the_ttl_stays_in_the_store(path):
+    app = make_app(path, SESSION_TTL=3.0)
+    server = app.extensions["raftviz"]
+    page = connect(app)
+    sid = last_state(page)["session"]
+    assert act(page, type="pause")["ok"]
+    for _ in range(3):                                        # 3.6 s, paused, the page still open
+        time.sleep(1.2)
+        server.scheduler.run_once(time.monotonic())
+    assert make_app(path, SESSION_TTL=3.0).extensions["raftviz"].sessions.get(sid) is not None
+
+
+def test_every_acknowledged_action_is_in_the_store_even_in_a_long_history(path):
+    app = make_app(path)
+    server = app.extensions["raftviz"]
+    page = connect(app)
+    session = server.sessions.get(last_state(page)["session"])
+    for k in range(3000):                                     # a long history: slow to save
+        session.cluster.crash(1 + k % 5) if k % 2 == 0 else session.cluster.restart(1 + (k - 1) % 5)
+    for node in (1, 2, 3):
+        if not session.cluster.nodes[node].up:
+            assert act(page, type="restart", node=node)["ok"]
+    assert act(page, type="crash", node=2)["ok"]              # and then the process is killed at once
+    back = make_app(path).extensions["raftviz"].sessions.get(session.id)
+    assert back.cluster.recorded_actions == session.cluster.recorded_actions
+    assert not back.cluster.nodes[2].up
+
+
+def test_rows_with_odd_ids_or_corrupt_values_are_skipped_naming_them(path, caplog):
+    first = make_app(path)
+    page = connect(first)
+    good = last_state(page)["session"]
+    opened = act(page, type="room_open")
+    assert opened["ok"]
+    db = sqlite3.connect(path)
+    doc = json.loads(db.execute("SELECT doc FROM sessions WHERE id = ?", (good,)).fetchone()[0])
+    now = time.time()
+
+    def bad(name, change):
+        d = json.loads(json.dumps(doc))
+        d["id"] = name
+        change(d)
+        db.execute("INSERT INTO sessions VALUES (?, ?, ?)", (name, now, json.dumps(d)))
+
+    bad("nan-speed", lambda d: d.update(speed=float("nan")))
+    bad("huge-speed", lambda d: d.update(speed=1e9))
+    bad("bad-answers", lambda d: d["room"].update(question={"key": "k", "prompt": "p", "choices": ["a", "b"],
+                                                             "adhoc": True, "open": True, "answers": {"t": "zz"},
+                                                             "revealed": False}))
+    bad("bad-control", lambda d: d["room"].update(control=["x"]))
+    bad("bad-secret", lambda d: d["room"].update(secret=5))
+    bad("bad-trying", lambda d: d.update(room=None, trying={"room": []}))
+    db.execute("INSERT INTO sessions VALUES (NULL, ?, ?)", (now, json.dumps(doc)))
+    db.commit()
+    db.close()
+    with caplog.at_level(logging.WARNING):
+        again = make_app(path)
+        server = again.extensions["raftviz"]
+        worker = __import__("threading").Thread(target=server.keeper.bring_all_back, daemon=True)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive(), "bringing every row back ends"
+    for name in ("nan-speed", "huge-speed", "bad-answers", "bad-control", "bad-secret", "bad-trying"):
+        assert server.sessions.get(name) is None, name
+        assert name in caplog.text, name
+    assert "None" in caplog.text and "not a session id" in caplog.text
+    assert server.sessions.get(good) is not None
+    owner = connect(again, session=good, owner=opened["owner"])
+    assert last_state(owner)["room"]["role"] == "owner"
+
+
+def test_a_store_file_that_is_not_a_raftviz_store_is_said_and_the_server_runs_without_one(tmp_path, caplog):
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database" * 100)
+    foreign = tmp_path / "foreign.sqlite3"
+    db = sqlite3.connect(foreign)
+    db.execute("CREATE TABLE sessions (name TEXT, value BLOB)")
+    db.commit()
+    db.close()
+    for path in (junk, foreign):
+        with caplog.at_level(logging.WARNING):
+            app = make_app(path)
+        assert app.extensions["raftviz"].keeper is None
+        assert str(path) in caplog.text
+        page = connect(app)
+        assert act(page, type="crash", node=1)["ok"], "the server runs, without a store"

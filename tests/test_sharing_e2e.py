@@ -2,6 +2,7 @@
 eventlet) sharing a real redis-server (Debian's, started on a free port by
 the test), with pages connected to either."""
 import re
+import signal
 import subprocess
 import time
 from contextlib import ExitStack
@@ -120,3 +121,76 @@ def test_when_redis_goes_away_each_process_serves_its_own_sessions_and_says_so(t
             time.sleep(0.2)
         assert "Redis is back" in log_path.read_text(), log_path.read_text()[-2000:]
         assert page.act(type="crash", node=3)["ok"]
+
+
+def test_a_stalled_owner_coming_back_hands_its_pages_to_the_process_that_took_over(redis_url):
+    """SIGSTOP the owner past its lease: the other process runs the session; on SIGCONT the
+    stalled one finds its lease gone and hands its own pages over, so one copy runs."""
+    with running_server(env=shared(redis_url)) as (a, proc_a), \
+            running_server(env=shared(redis_url)) as (b, _), ExitStack() as stack:
+        owner = stack.enter_context(closing_page(a))
+        session = owner.wait_state()["session"]
+        opened = owner.act(type="room_open")
+        viewer = stack.enter_context(closing_page(b, join=opened["room"]["code"]))
+        viewer.wait_state(timeout=10)
+        proc_a.send_signal(signal.SIGSTOP)
+        try:
+            since = viewer.mark()
+            # Past the lease B takes the session over, and seats its viewer again (a new state).
+            viewer.wait_state(since=since, timeout=20)
+        finally:
+            proc_a.send_signal(signal.SIGCONT)
+        time.sleep(4)                                        # A renews, finds the lease taken, hands over
+        since = viewer.mark()
+        assert owner.act(type="crash", node=4)["ok"], "the lecturer's page on A still acts"
+        viewer.wait_events(lambda u: any(n["id"] == 4 and not n["up"] for n in u.get("nodes", [])), since=since,
+                           timeout=5)
+        lecturer = stack.enter_context(closing_page(b, session=session, owner=opened["owner"]))
+        assert node(lecturer.wait_state(timeout=10), 4)["up"] is False, "one copy: the one the class sees"
+
+
+def test_while_redis_is_away_a_page_for_another_process_is_told_so_not_given_a_new_session(tmp_path):
+    with ExitStack() as outer:
+        url, redis_proc = outer.enter_context(running_redis())
+        a, _ = outer.enter_context(running_server(env=shared(url)))
+        b, _ = outer.enter_context(running_server(env=shared(url)))
+        owner = outer.enter_context(closing_page(a))
+        session = owner.wait_state()["session"]
+        assert owner.act(type="crash", node=1)["ok"]
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(1.5)
+        import socketio
+        errors = []
+        client = socketio.Client(reconnection=False)
+        client.on("connect_error", errors.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            client.connect(b, auth={"session": session}, transports=["websocket"], wait_timeout=10)
+        assert errors and "cannot be reached" in str(errors[-1]), errors
+        assert owner.act(type="restart", node=1)["ok"], "A still serves its own session"
+
+
+def test_after_redis_restarts_empty_the_class_on_the_other_process_goes_on(tmp_path):
+    with ExitStack() as outer:
+        url, redis_proc = outer.enter_context(running_redis())
+        a, _ = outer.enter_context(running_server(env=shared(url)))
+        b, _ = outer.enter_context(running_server(env=shared(url)))
+        owner = outer.enter_context(closing_page(a))
+        owner.wait_state()
+        opened = owner.act(type="room_open")
+        viewer = outer.enter_context(closing_page(b, join=opened["room"]["code"]))
+        viewer.wait_state(timeout=10)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(2)
+        port = url.rsplit(":", 1)[1].split("/")[0]
+        again = subprocess.Popen(["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        outer.callback(lambda: (again.terminate(), again.wait(timeout=10)))
+        time.sleep(4)                                        # both processes find Redis back and re-register
+        since = viewer.mark()
+        assert owner.act(type="crash", node=3)["ok"]
+        viewer.wait_events(lambda u: any(n["id"] == 3 and not n["up"] for n in u.get("nodes", [])), since=since,
+                           timeout=10)
+        late = outer.enter_context(closing_page(b, join=opened["room"]["code"]))
+        assert late.wait_state(timeout=10)["room"]["role"] == "viewer", "the room's code is known again"

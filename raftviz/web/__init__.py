@@ -31,7 +31,7 @@ from . import imports, limits, persist, protocol
 from .classroom import ROOM_ACTIONS, Classroom
 from .rooms import RoomRefused
 from .scheduler import Scheduler
-from .sessions import CPU_SHARE, SessionRefused, SessionStore
+from .sessions import CPU_BURST, CPU_SHARE, SessionRefused, SessionStore
 from .work import MAX_LONG, Work
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,8 @@ class Server:
                 store = persist.RedisStore(str(store), cfg["SESSION_TTL"])
             else:
                 store = persist.open_store(None if store == "default" else str(store), Path(app.instance_path))
-            self.keeper = persist.Keeper(store, self.sessions, self.classroom, cfg["SESSION_TTL"], socketio.sleep)
+            if store is not None:
+                self.keeper = persist.Keeper(store, self.sessions, self.classroom, cfg["SESSION_TTL"], socketio.sleep)
         if queue:
             from .sharing import Sharing              # needs the redis package
             shared = store if isinstance(store, persist.RedisStore) else None
@@ -146,10 +147,10 @@ class Server:
                 self.sharing.release(sid)
 
     def changed(self, session) -> None:
-        """Someone changed the session: save it now, so nothing a user did is lost
-        (a session slow to save is saved again a moment later: persist.SAVE_SHARE)."""
+        """Someone changed the session: save it now, before the page is answered, so
+        nothing a user did is lost. (Its cost is charged to the session's share.)"""
         if self.keeper is not None:
-            self.keeper.maybe_save(session, time.monotonic())
+            self.keeper.save(session)
 
     def start(self) -> None:
         """The scheduler, and bringing back the sessions an earlier process saved."""
@@ -166,11 +167,14 @@ class Server:
             self.socketio.start_background_task(self.keeper.bring_all_back)
 
     def save_all(self) -> None:
-        """Before the process ends: every session where it stands."""
+        """Before the process ends: every session where it stands, and (sharing) its
+        leases let go at once, so another process takes over without waiting."""
         if self.keeper is not None:
             for session in self.sessions.all():
                 with session.lock:
                     self.keeper.save(session)
+        if self.sharing is not None:
+            self.sharing.leave()
 
     # ----- what a connection does: here, or forwarded from another process (sharing.py) ----------
     def is_remote(self, sid: str) -> bool:
@@ -178,8 +182,12 @@ class Server:
 
     def on_connect(self, sid: str, auth: dict, address: str) -> str | None:
         """Seat a new connection and send it its state; the refusal's sentence if it is refused."""
-        if self.sharing is not None and self.sharing.elsewhere(sid, auth):
-            return self.sharing.forward_connect(sid, auth, address)
+        if self.sharing is not None:
+            refusal = self.sharing.unreachable(auth)
+            if refusal:
+                return refusal
+            if self.sharing.elsewhere(sid, auth):
+                return self.sharing.forward_connect(sid, auth, address)
         try:
             session, notice = self.classroom.connect(sid, auth, address)
         except (SessionRefused, RoomRefused) as e:
@@ -292,11 +300,14 @@ class Server:
         if session.busy:
             return {"ok": False, "error": f"Please wait: the server is still {session.busy} for this session."}
         long = kind == "import" or kind in protocol.LONG
+        # Expensive requests wait while the share is spent; cheap ones (pause, a crash) go on, unless
+        # the session is deep in debt: every action is saved, and saving a history of thousands of
+        # actions costs milliseconds, so a client acting as fast as it may is held to its share too.
+        credit = allowance.credit(now)
+        if credit < (0 if long or kind in protocol.EXPENSIVE else -CPU_BURST) and kind != "visibility":
+            return {"ok": False, "error": f"Slow down: {'this session' if allowance is session else 'your page'} has used its share of the server for now. "
+                                          f"Try again in {-credit / CPU_SHARE + 1:.0f} s."}
         if long or kind in protocol.EXPENSIVE:
-            credit = allowance.credit(now)
-            if credit < 0:
-                return {"ok": False, "error": f"Slow down: {'this session' if allowance is session else 'your page'} has used its share of the server for now. "
-                                              f"Try again in {-credit / CPU_SHARE + 1:.0f} s."}
             if asker is not None and self.backlog(asker) > MAX_BACKLOG:
                 return {"ok": False, "error": "Your page has not yet received what the server sent it: "
                                               "wait a moment and try again."}
@@ -447,6 +458,10 @@ def _routes(app: Flask, server: Server) -> None:
         """A saved history file, posted by the page with its session id in a header
         (a custom header, so no other site's page can post one)."""
         session = server.sessions.get(request.headers.get(SESSION_HEADER))
+        if session is None and server.sharing is not None and server.sharing.runs_elsewhere(
+                request.headers.get(SESSION_HEADER)):
+            return {"ok": False, "error": "This session runs in another raftviz process than the one this request "
+                                          "reached: load the history again in a moment, or from a new session."}, 409
         if session is None:
             return {"ok": False, "error": "This page is not attached to a session any more: reload it."}, 403
         if session.room is not None and not session.room.is_owner(request.headers.get(OWNER_HEADER)):

@@ -27,7 +27,8 @@ from .. import scenarios
 from ..sim import Cluster
 from ..sim.budget import Budget
 from . import limits
-from .rooms import Question, Room, Viewer
+from .rooms import Question, Room, Viewer, normal_code
+from .protocol import MAX_SPEED, MIN_SPEED
 from .sessions import PAUSED, PLAYING, STEP, Session
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,10 @@ def restore(doc, library, budget: Budget | None = None) -> tuple[Session, dict]:
         raise Unreadable(f"a session of version {doc.get('version')!r}; this raftviz reads version {VERSION}")
     try:
         cluster = Cluster.replay(doc["history"], budget=budget, keep=limits.KEEP)
-        session = Session(str(doc["id"]), cluster, float(doc["speed"]))
+        speed = doc["speed"]
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not MIN_SPEED <= speed <= MAX_SPEED:
+            raise Unreadable(f"its speed {speed!r} is not one a session can have")
+        session = Session(str(doc["id"]), cluster, float(speed))
         session.library = library
         mode = doc.get("mode")
         session.mode = mode if mode in (PLAYING, PAUSED, STEP) else PAUSED
@@ -143,21 +147,64 @@ def _restore_scenario(data: dict, session: Session, library):
     return sc
 
 
+def _text(value, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise Unreadable(f"its room's {what} is not text")
+    return value
+
+
 def restore_room(data: dict, session: Session) -> Room:
-    room = Room(data["code"], session, data["link"], data["qr"])
-    room.secret = data["secret"]
-    room.url = data.get("url") or room.link
-    room.numbers = int(data["numbers"])
-    room.control, room.invited, room.asked = data.get("control"), bool(data.get("invited")), int(data.get("asked", 0))
-    for v in data["viewers"]:
-        room.viewers[v["token"]] = Viewer(v["token"], int(v["number"]), fork=v.get("fork"),
-                                          offered=bool(v.get("offered")), left_at=time.monotonic())
-    if data.get("question"):
-        q = data["question"]
-        room.question = Question(q["key"], q["prompt"], list(q["choices"]), adhoc=bool(q["adhoc"]),
-                                 open=bool(q["open"]), answers=dict(q["answers"]), revealed=bool(q["revealed"]))
+    """A room from its saved form, every field checked (a wrong one makes the whole session Unreadable)."""
+    if not isinstance(data, dict):
+        raise Unreadable("its room is not an object")
+    room = Room(normal_code(data.get("code")) or _text(None, "code"), session, _text(data.get("link"), "link"),
+                _text(data.get("qr"), "QR code"))
+    room.secret = _text(data.get("secret"), "secret")
+    if not room.secret.isascii():
+        raise Unreadable("its room's secret is not one raftviz makes")
+    room.url = data.get("url") if isinstance(data.get("url"), str) else room.link
+    numbers, asked = data.get("numbers"), data.get("asked", 0)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (numbers, asked)):
+        raise Unreadable("its room's counters are not whole numbers")
+    room.numbers, room.asked, room.invited = numbers, asked, bool(data.get("invited"))
+    viewers = data.get("viewers")
+    if not isinstance(viewers, list):
+        raise Unreadable("its room's viewers are not a list")
+    for v in viewers:
+        if not isinstance(v, dict) or not isinstance(v.get("number"), int) or isinstance(v.get("number"), bool) \
+                or not (v.get("fork") is None or isinstance(v.get("fork"), str)):
+            raise Unreadable("one of its room's viewers is not one raftviz saves")
+        token = _text(v.get("token"), "viewer token")
+        room.viewers[token] = Viewer(token, v["number"], fork=v.get("fork"), offered=bool(v.get("offered")),
+                                     left_at=time.monotonic())
+    control = data.get("control")
+    if control is not None and control not in room.viewers:
+        raise Unreadable("its room gives control to no viewer of it")
+    room.control = control
+    q = data.get("question")
+    if q is not None:
+        room.question = _restore_question(q)
     session.room = room
     return room
+
+
+def _restore_question(q) -> Question:
+    if not isinstance(q, dict):
+        raise Unreadable("its room's question is not an object")
+    choices, answers = q.get("choices"), q.get("answers")
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices) or not choices \
+            or not isinstance(answers, dict) or not all(
+            isinstance(k, str) and isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= len(choices)
+            for k, c in answers.items()):
+        raise Unreadable("its room's question or its answers are not ones raftviz saves")
+    answer = q.get("answer")
+    if answer is not None and not (isinstance(answer, int) and 1 <= answer <= len(choices)):
+        raise Unreadable("its room's question has an answer outside its choices")
+    explanation = q.get("explanation")
+    return Question(_text(q.get("key"), "question key"), _text(q.get("prompt"), "question"), list(choices),
+                    adhoc=bool(q.get("adhoc")), open=bool(q.get("open")), answers=dict(answers),
+                    revealed=bool(q.get("revealed")), answer=answer,
+                    explanation=explanation if isinstance(explanation, str) else None)
 
 
 # ----- where documents are kept ------------------------------------------------------------
@@ -172,6 +219,10 @@ class SqliteStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS sessions (id TEXT PRIMARY KEY, saved REAL NOT NULL, doc TEXT NOT NULL)")
+        columns = [row[1] for row in self.db.execute("PRAGMA table_info(sessions)")]
+        if columns != ["id", "saved", "doc"]:
+            self.db.close()
+            raise sqlite3.DatabaseError(f"its sessions table has the columns {columns}, not raftviz's")
 
     def __str__(self) -> str:
         return f"SQLite {self.path}"
@@ -222,7 +273,10 @@ class RedisStore:
         except (ValueError, RecursionError):
             log.warning("skipped the stored session %.40r: it is not JSON", sid)
             return None
-        return doc if isinstance(doc, dict) else None
+        if not isinstance(doc, dict):
+            log.warning("skipped the stored session %.40r: it is not a raftviz session", sid)
+            return None
+        return doc
 
     def delete(self, sid: str) -> None:
         self.redis.delete(f"raftviz:session:{sid}")
@@ -238,11 +292,17 @@ class RedisStore:
 
 
 def open_store(spec: str | None, instance: Path):
-    """The store `--store` names: a file path, "none" (no store), or None (the default file)."""
+    """The store `--store` names: a file path, "none" (no store), or None (the
+    default file). A file that is not a raftviz store is said in the log, and
+    the server runs without one rather than not at all."""
     if spec is not None and spec.strip().lower() == "none":
         return None
     path = Path(spec) if spec else instance / "raftviz-sessions.sqlite3"
-    return SqliteStore(path)
+    try:
+        return SqliteStore(path)
+    except (sqlite3.Error, OSError) as e:
+        log.warning("the session store %s cannot be used (%s): sessions will not outlive this process", path, e)
+        return None
 
 
 class Keeper:
@@ -302,6 +362,10 @@ class Keeper:
             if session.id != sid:
                 raise Unreadable("its id is not the one it is stored under")
             room = restore_room(links["room"], session) if links["room"] else None
+            trying = links["trying"]
+            if trying is not None and not (isinstance(trying, dict) and isinstance(trying.get("room"), str)
+                                           and isinstance(trying.get("viewer"), str)):
+                raise Unreadable("it names its room in a way raftviz does not save")
         except Unreadable as e:
             log.warning("skipped the stored session %.40r: %s", sid, e)
             return None
@@ -311,9 +375,8 @@ class Keeper:
         self.sessions.add(session)
         if room is not None:
             self.classroom.adopt_room(room)
-        trying = links["trying"]
-        if isinstance(trying, dict):
-            self.classroom.adopt_copy(session, trying.get("room"), trying.get("viewer"))
+        if trying is not None:
+            self.classroom.adopt_copy(session, trying["room"], trying["viewer"])
         self._saved[sid] = Saved(self._version(session), time.monotonic(), session.cluster.seq, 0.0)
         return session
 
@@ -321,7 +384,8 @@ class Keeper:
         """Every session noted at start, one after another, letting others be served between."""
         while self.sessions.pending:
             sid = next(iter(self.sessions.pending))
-            self.sessions.get(sid)
+            self.bring_back(sid)
+            self.sessions.pending.pop(sid, None)        # brought back or skipped: never asked twice
             self.sleep(0)
 
     def _version(self, session: Session) -> tuple:
@@ -342,8 +406,11 @@ class Keeper:
         version = self._version(session)
         saved = self._saved.get(session.id)
         if saved is not None:
-            if saved.version == version and (session.mode != PLAYING or session.cluster.seq == saved.seq
-                                             or now - saved.when < SAVE_PLAYING_EVERY):
+            unchanged = saved.version == version and (session.mode != PLAYING or session.cluster.seq == saved.seq
+                                                      or now - saved.when < SAVE_PLAYING_EVERY)
+            # A session still open is saved again now and then even if nothing moved, so the store
+            # (which forgets what is older than the ttl) keeps it for as long as it lives.
+            if unchanged and now - saved.when < self.ttl / 3:
                 return False
             wait = RETRY_EVERY if saved.failed else SAVE_SHARE * saved.cost if saved.cost >= SLOW_SAVE else 0.0
             if now - saved.when < wait:
@@ -370,6 +437,15 @@ class Keeper:
             log.warning("sessions are saved to %s again", self.store)
         self._saved[session.id] = Saved(version, now, session.cluster.seq, time.perf_counter() - started)
 
+    def drop(self, sid: str) -> None:
+        """Another process runs this session now: stop saving it from here."""
+        self._saved.pop(sid, None)
+
+    def save_everything_again(self) -> None:
+        """The store may have lost what it held (a Redis restarted empty): every
+        session is saved again at the next tick."""
+        self._saved.clear()
+
     def forget(self, sid: str) -> None:
         self._saved.pop(sid, None)
         try:
@@ -388,6 +464,9 @@ class Keeper:
             log.exception("could not read the sessions in %s", self.store)
             return out
         for sid, saved, text in rows:
+            if not isinstance(sid, str) or not sid:
+                log.warning("skipped a stored session whose id is %.40r: not a session id", sid)
+                continue
             try:
                 doc = json.loads(text)
             except (ValueError, TypeError, RecursionError):

@@ -77,8 +77,8 @@ class Allowance:
     def credit(self, now: float) -> float:
         """CPU seconds it may use now: it earns CPU_SHARE per second of wall
         time, up to CPU_BURST, and long requests spend it."""
-        self.cpu_credit = min(CPU_BURST, self.cpu_credit + (now - self._credit_at) * CPU_SHARE)
-        self._credit_at = now
+        self.cpu_credit = min(CPU_BURST, self.cpu_credit + max(0.0, now - self._credit_at) * CPU_SHARE)
+        self._credit_at = max(now, self._credit_at)
         return self.cpu_credit
 
     def charge(self, cpu: float, now: float) -> None:

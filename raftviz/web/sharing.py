@@ -43,6 +43,8 @@ LEASE_MS = 5000               # a session's lease, and a process's heartbeat, ex
 RENEW_EVERY = 1.0             # s between renewals (and between looks for dead owners)
 CONNECT_WAIT = 3.0            # s to wait for an owner to answer a forwarded connect before looking again
 ACTION_WAIT = 10.0            # s to wait for an owner to answer a forwarded action
+ROOM_KEY_SECONDS = 60         # a room's code -> session key, refreshed while its process runs it
+PRUNE_EVERY = 60.0            # s between two prunings of the saved-times index
 UNREACHABLE = ("The server process that runs this session cannot be reached right now: "
                "try again in a few seconds.")
 
@@ -100,19 +102,29 @@ class Sharing:
         self.hosted: dict[str, str] = {}           # connections elsewhere seated here -> their process
         self._waiting: dict[str, list] = {}        # request id -> [Event, answer]
         self.degraded = False
+        self.healthy_since = time.monotonic()      # Redis answered without a break since then
         self.running = False
+        self._pruned = 0.0
 
     # ----- Redis, guarded -------------------------------------------------------------------------
     def _safely(self, what: str, call, default=None):
-        """Do a Redis call; if Redis is unreachable, say so once and go on without sharing."""
+        """Do a Redis call; if Redis is unreachable, say so once and go on without
+        sharing. Anything else Redis refuses (a key of another type: data that
+        is not raftviz's) is logged, naming what, and is not an outage."""
         try:
             result = call()
-        except redis.RedisError as e:
+        except (redis.ConnectionError, redis.TimeoutError) as e:
             self._lost(what, e)
+            return default
+        except redis.RedisError as e:
+            log.warning("Redis refused the %s (%s): left as it is", what, e)
             return default
         if self.degraded:
             self.degraded = False
+            self.healthy_since = time.monotonic()
             log.warning("Redis is back: sessions are shared between processes again")
+            if self.server.keeper is not None:
+                self.server.keeper.save_everything_again()     # Redis may have come back empty
         return result
 
     def _lost(self, what: str, error: Exception) -> None:
@@ -132,21 +144,27 @@ class Sharing:
         self._safely("heartbeat", lambda: self.redis.set(process_key(self.id), "1", px=LEASE_MS))
 
     def alive(self, process: str) -> bool:
-        return process == self.id or bool(self._safely("process check", lambda: self.redis.exists(process_key(process)),
-                                                        default=1))
+        """Another process is alive unless its heartbeat is gone while Redis has
+        answered long enough for every live process to have sent one (after an
+        outage, or a Redis that came back empty, they need a moment)."""
+        if process == self.id or self.degraded or time.monotonic() - self.healthy_since < 2 * LEASE_MS / 1000:
+            return True
+        return bool(self._safely("process check", lambda: self.redis.exists(process_key(process)), default=1))
 
     def owner_of(self, session_id: str) -> str | None:
-        return self._safely("lease lookup", lambda: self.redis.get(lease_key(session_id)))
+        found = self._safely("lease lookup", lambda: self.redis.get(lease_key(session_id)))
+        return found if isinstance(found, str) else None
 
     def claim(self, session_id: str) -> bool:
-        """The lease is ours now (it was free, ours, or its owner is dead)."""
+        """The lease is ours now (it was free, ours, or its owner is dead). Never
+        while Redis is unreachable: another process may run the session."""
         if self.degraded:
             self._safely("ping", self.redis.ping)
             if self.degraded:
-                return True                         # alone: serve what is asked, as a single process would
+                return False
         got = self._safely("lease", lambda: self.steal_script(keys=[lease_key(session_id)],
                                                               args=[self.id, LEASE_MS, f"{PREFIX}process:"]))
-        return got is None or bool(got)
+        return bool(got)
 
     def own(self, session) -> None:
         """A session this process runs now (made here, or brought back)."""
@@ -169,30 +187,103 @@ class Sharing:
         self._safely("lease", lambda: self.release_script(keys=[lease_key(session_id)], args=[self.id]))
 
     def renew(self) -> None:
-        """Keep the leases of every session this process runs; say so if one was taken meanwhile
-        (Redis was unreachable for longer than a lease)."""
+        """Keep the leases of every session this process runs, and the codes of
+        its rooms. A lease another process holds now (this one stalled, or Redis
+        was away, for longer than a lease) means that process runs the session:
+        this copy stops, and its pages are served by that process from now on."""
+        sessions = self.server.sessions.all()
+        rooms = [s.room for s in sessions if s.room is not None]
+
+        def run():
+            pipe = self.redis.pipeline(transaction=False)
+            for session in sessions:
+                self.claim_script(keys=[lease_key(session.id)], args=[self.id, LEASE_MS], client=pipe)
+            for room in rooms:
+                pipe.set(room_key(room.code), room.session.id, ex=ROOM_KEY_SECONDS)
+            return pipe.execute()
+
+        held = self._safely("lease renewal", run)
+        if held is None:
+            return
+        for session, ok in zip(sessions, held):
+            if not ok:
+                self.give_up(session)
+
+    def give_up(self, session) -> None:
+        owner = self.owner_of(session.id)
+        if owner in (None, self.id):
+            return
+        log.warning("session %s is run by another process now: this process hands its pages over", session.id)
+        classroom = self.server.classroom
+        pages = [sid for sid, seat in list(classroom.seats.items()) if seat.session == session.id]
+        handed = [(sid, classroom.auth_for(sid)) for sid in pages]
+        for sid in pages:
+            self.server.on_disconnect(sid)
+        if session.room is not None:
+            classroom.rooms.by_code.pop(session.room.code, None)
+        self.server.sessions.discard(session.id)
+        if self.server.keeper is not None:
+            self.server.keeper.drop(session.id)
+        for sid, auth in handed:
+            if auth is not None and sid not in self.hosted:
+                self.remote[sid] = Remote(owner, session.id, auth, "")
+                self.server.socketio.start_background_task(self.forward_connect, sid, auth, "")
+
+    def leave(self) -> None:
+        """This process stops: its leases and heartbeat go now, not in LEASE_MS."""
         ids = [s.id for s in self.server.sessions.all()]
 
         def run():
             pipe = self.redis.pipeline(transaction=False)
             for sid in ids:
-                self.claim_script(keys=[lease_key(sid)], args=[self.id, LEASE_MS], client=pipe)
+                self.release_script(keys=[lease_key(sid)], args=[self.id], client=pipe)
+            pipe.delete(process_key(self.id))
             return pipe.execute()
 
-        held = self._safely("lease renewal", run, default=[1] * len(ids))
-        for sid, ok in zip(ids, held):
-            if not ok:
-                log.warning("session %s is run by another process now as well: this copy is stale", sid)
+        self._safely("leaving", run)
+        self.running = False
+
+    def prune(self) -> None:
+        """Now and then: forget the saved-times of sessions the store has let expire."""
+        now = time.monotonic()
+        if now - self._pruned < PRUNE_EVERY or self.store is None:
+            return
+        self._pruned = now
+        self._safely("pruning", lambda: self.store.forget_before(time.time() - self.store.ttl))
 
     # ----- rooms: which session a code belongs to --------------------------------------------------------
     def room_opened(self, room) -> None:
-        self._safely("room", lambda: self.redis.set(room_key(room.code), room.session.id))
+        self._safely("room", lambda: self.redis.set(room_key(room.code), room.session.id, ex=ROOM_KEY_SECONDS))
 
     def room_closed(self, room) -> None:
         self._safely("room", lambda: self.redis.delete(room_key(room.code)))
 
     def room_session(self, code: str) -> str | None:
-        return self._safely("room lookup", lambda: self.redis.get(room_key(code)))
+        found = self._safely("room lookup", lambda: self.redis.get(room_key(code)))
+        return found if isinstance(found, str) else None
+
+    def runs_elsewhere(self, session_id) -> bool:
+        """Another live process runs this session now."""
+        if not isinstance(session_id, str) or self.server.sessions.local(session_id) is not None:
+            return False
+        owner = self.owner_of(session_id)
+        return isinstance(owner, str) and owner != self.id and self.alive(owner)
+
+    def unreachable(self, auth: dict) -> str | None:
+        """While Redis is away, a page asking for a session (or a room) this
+        process does not run is told it cannot be reached, not given a new one."""
+        if not self.degraded:
+            return None
+        self._safely("ping", self.redis.ping)
+        if not self.degraded:
+            return None
+        if "join" in auth:
+            code = normal_code(auth.get("join"))
+            return None if code is None or code in self.server.classroom.rooms.by_code else UNREACHABLE
+        wanted = auth.get("session")
+        if isinstance(wanted, str) and self.server.sessions.local(wanted) is None:
+            return UNREACHABLE
+        return None
 
     # ----- where a connection's session runs ----------------------------------------------------------------
     def is_remote(self, sid: str) -> bool:
@@ -252,7 +343,10 @@ class Sharing:
                     remote.auth = answer["auth"]
                 return answer.get("refusal")
             # No answer: the owner may have died. Once its leases are free, this process takes over.
-            if not self.alive(remote.owner) or self.degraded:
+            if self.degraded:
+                self.remote.pop(sid, None)
+                return UNREACHABLE
+            if not self.alive(remote.owner):
                 self.remote.pop(sid, None)
                 return self.server.on_connect(sid, auth, address)
 
@@ -277,7 +371,7 @@ class Sharing:
     def take_over(self, sid: str) -> bool:
         """The owner of this page's session is gone: run the session here and seat the page again."""
         remote = self.remote.get(sid)
-        if remote is None or self.alive(remote.owner) and not self.degraded:
+        if remote is None or self.degraded or self.alive(remote.owner):
             return False
         self.remote.pop(sid, None)
         refusal = self.server.on_connect(sid, remote.auth, remote.address)
@@ -358,6 +452,7 @@ class Sharing:
             try:
                 self.heartbeat()
                 self.renew()
+                self.prune()
                 self._check_hosts()
                 # (A look at Redis lets other requests run, which may change the pages: look at a copy.)
                 for sid, remote in list(self.remote.items()):
