@@ -102,7 +102,7 @@ class Sharing:
         self.hosted: dict[str, str] = {}           # connections elsewhere seated here -> their process
         self._waiting: dict[str, list] = {}        # request id -> [Event, answer]
         self.degraded = False
-        self.healthy_since = time.monotonic()      # Redis answered without a break since then
+        self.healthy_since = float("-inf")         # Redis answered without a break since then (set after an outage)
         self.running = False
         self._pruned = 0.0
 
@@ -216,16 +216,22 @@ class Sharing:
         log.warning("session %s is run by another process now: this process hands its pages over", session.id)
         classroom = self.server.classroom
         pages = [sid for sid, seat in list(classroom.seats.items()) if seat.session == session.id]
-        handed = [(sid, classroom.auth_for(sid)) for sid in pages]
+        handed = [(sid, classroom.auth_for(sid)) for sid in pages if sid not in self.hosted]
         for sid in pages:
-            self.server.on_disconnect(sid)
+            if sid in self.hosted:
+                # A page of another process, seated here: the process running the session now has it
+                # seated already. Only forget it here (leaving its rooms would take them from it there).
+                self.hosted.pop(sid, None)
+                classroom.seats.pop(sid, None)
+            else:
+                self.server.on_disconnect(sid)
         if session.room is not None:
             classroom.rooms.by_code.pop(session.room.code, None)
         self.server.sessions.discard(session.id)
         if self.server.keeper is not None:
             self.server.keeper.drop(session.id)
         for sid, auth in handed:
-            if auth is not None and sid not in self.hosted:
+            if auth is not None:
                 self.remote[sid] = Remote(owner, session.id, auth, "")
                 self.server.socketio.start_background_task(self.forward_connect, sid, auth, "")
 
