@@ -47,6 +47,7 @@ bench: setup-dev browser
 	$(PY) benchmarks/server.py
 	$(PY) benchmarks/attacks.py
 	$(PY) benchmarks/rooms.py
+	$(PY) benchmarks/processes.py
 	$(PY) benchmarks/render.py
 
 clean:
