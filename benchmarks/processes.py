@@ -645,8 +645,8 @@ def two_processes(args, workers: Workers, tmp: Path) -> None:
     for key, connected, updates, delays, missed in rows:
         print(f"{labels[key]:<26} {connected:>6} {updates:>8} {median(delays):>7.1f} {percentile(delays, 0.99):>7.1f} "
               f"{(delays[-1] if delays else float('nan')):>7.1f} {('-' if missed is None else missed):>7}")
-    print(f"(updates: the room's `events` with a `produced` stamp, as its owner received them; for the sessions'"
-          f" pages, updates with records received, all pages together)")
+    print("(updates: the room's `events` with a `produced` stamp, as its owner received them; for the sessions'"
+          " pages, updates with records received, all pages together)")
     cpu = {k: (c1[k] - c0[k]) / seconds * 100 for k in pids}
     print(f"CPU, % of one core: process A {cpu['A']:.0f}%, process B {cpu['B']:.0f}%, redis-server "
           f"{cpu['redis']:.0f}%, clients ({len(ids[:4 * group])} processes) {(k1 - k0) / seconds * 100:.0f}%"

@@ -22,10 +22,6 @@ def states(client):
     return received(client, "state")
 
 
-def act(client, **action):
-    return client.emit("action", action, callback=True)
-
-
 def open_room(app):
     owner = connect(app)
     session_id = states(owner)[-1]["session"]

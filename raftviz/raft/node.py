@@ -59,7 +59,7 @@ from .notes import (Accept, Answered, Append, Apply, ChangeAbandoned, ChangeWait
                     QuorumLost, RefuseLog, RefuseTerm, RefuseVoted, RejectConflict, RejectMissing, StandsOutside,
                     LearnerUnavailable, CatchUpGoesOn,
                     RejectSameTermLeader, RejectTerm, Retry, StaleReply, StepDownRemoved, Term, TimeoutNowSent,
-                    TimeoutNowTaken, TransferAbandoned, TransferBusy, TransferStart, Truncate, Votes,
+                    TimeoutNowTaken, TransferAbandoned, TransferStart, Truncate, Votes,
                     CoveredEntries, LoadSnapshot, NoSnapshot, RejectSnapshotLeader, RejectSnapshotTerm, SendSnapshot,
                     SnapshotCovered, SnapshotInstalled, TakeSnapshot)
 

@@ -11,7 +11,6 @@ import json
 import math
 import random
 
-from .. import scenarios
 from ..sim import Cluster
 from ..sim import actions as engine
 from ..sim.budget import Budget
