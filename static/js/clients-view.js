@@ -205,7 +205,9 @@ export class ClientsPanel {
     box.className = `verdict ${v === null ? "none" : v.ok === true ? "good" : v.ok === false ? "bad" : "none"}`;
     const newer = v && h.total > v.checked ? ` (${h.total - v.checked} newer not checked yet)` : "";
     if (!h.total) {
-      box.append(el("p", { class: "hint", text: "No client operations yet. Start simulated clients below, or send a read or a write with a client id." }));
+      box.append(el("p", { class: "hint", text: this.model.lookOnly()
+        ? "No client operations yet: the lecturer has not started any clients."
+        : "No client operations yet. Start simulated clients below, or send a read or a write with a client id." }));
     } else if (!v) {
       box.append(el("p", { class: "hint", text: `${h.total} operation${h.total === 1 ? "" : "s"}, not checked yet.` }));
     } else if (v.ok === null) {
