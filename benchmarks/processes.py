@@ -436,6 +436,13 @@ def restart(args, workers: Workers, tmp: Path) -> None:
     logs = [tmp / f"restart-{i}.log" for i in range(3)]
     rows = []
 
+    def act_on_every_page(actions_for, when):
+        """Each page does actions_for(its index); say how many the server refused."""
+        scripts = {w: ([actions_for(first[w] + j) for j in range(counts[w])],) for w in used}
+        refused = [e for r in flat(workers.run("act", scripts)) for e in r["errors"]]
+        if refused:
+            print(f"{len(refused)} actions refused{when}, e.g.: {refused[0]}")
+
     with running_server(env=env, log_path=logs[0]) as (url, proc):
         made = flat(workers.run("connect", {w: (url, [None] * counts[w]) for w in used}))
         failed = [r["error"] for r in made if "error" in r]
@@ -444,17 +451,12 @@ def restart(args, workers: Workers, tmp: Path) -> None:
         scripts = {w: ([[{"type": "speed", "value": 1.0}]] * counts[w],) for w in used}
         workers.run("act", scripts)
         time.sleep(1.5)                           # a leader elected, at real time
-        scripts = {}
-        for w in used:
-            per = []
-            for j in range(counts[w]):
-                a, b, _ = nodes(first[w] + j)
-                per.append([{"type": "crash", "node": a}, {"type": "submit", "command": f"SET k{first[w] + j} 1"},
-                            {"type": "crash", "node": b}, {"type": "restart", "node": a}])
-            scripts[w] = (per,)
-        refused = [e for r in flat(workers.run("act", scripts)) for e in r["errors"]]
-        if refused:
-            print(f"{len(refused)} actions refused, e.g.: {refused[0]}")
+        def first_actions(page):
+            a, b, _ = nodes(page)
+            return [{"type": "crash", "node": a}, {"type": "submit", "command": f"SET k{page} 1"},
+                    {"type": "crash", "node": b}, {"type": "restart", "node": a}]
+
+        act_on_every_page(first_actions, "")
         time.sleep(args.play)
         before = flat(workers.run("snapshot", {w: () for w in used}))
         signalled = time.monotonic()
@@ -483,17 +485,12 @@ def restart(args, workers: Workers, tmp: Path) -> None:
             return next_step(url, proc) if next_step else None
 
     def second_part(url, proc):
-        scripts = {}
-        for w in used:
-            per = []
-            for j in range(counts[w]):
-                _, b, c = nodes(first[w] + j)
-                per.append([{"type": "restart", "node": b}, {"type": "crash", "node": c},
-                            {"type": "submit", "command": f"SET j{first[w] + j} 2"}])
-            scripts[w] = (per,)
-        refused = [e for r in flat(workers.run("act", scripts)) for e in r["errors"]]
-        if refused:
-            print(f"{len(refused)} actions refused after the restart, e.g.: {refused[0]}")
+        def later_actions(page):
+            _, b, c = nodes(page)
+            return [{"type": "restart", "node": b}, {"type": "crash", "node": c},
+                    {"type": "submit", "command": f"SET j{page} 2"}]
+
+        act_on_every_page(later_actions, " after the restart")
         time.sleep(args.play)
         before = flat(workers.run("snapshot", {w: () for w in used}))
         signalled = time.monotonic()

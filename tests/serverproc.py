@@ -50,16 +50,8 @@ def running_server(env: dict | None = None, args=(), log_path=None):
             out.close()
 
 
-@contextmanager
-def running_redis():
-    """Debian's redis-server on a free loopback port, nothing saved to disk; yields its URL."""
-    import shutil
-    import pytest
-    if shutil.which("redis-server") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("redis-server is missing: the multi-process tests cannot run in CI.")
-        pytest.skip("redis-server is not installed (make test installs it with apt)")
-    port = free_port()
+def start_redis(port: int) -> subprocess.Popen:
+    """Debian's redis-server on a loopback port, nothing saved to disk, answering PING when this returns."""
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
@@ -68,12 +60,29 @@ def running_redis():
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.sendall(b"PING\r\n")
                 if s.recv(16).startswith(b"+PONG"):
-                    break
+                    return proc
         except OSError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("redis-server did not start")
         time.sleep(0.05)
+
+
+def redis_port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@contextmanager
+def running_redis():
+    """A redis-server (start_redis) on a free port for a test; yields its URL and process."""
+    import shutil
+    import pytest
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is missing: the multi-process tests cannot run in CI.")
+        pytest.skip("redis-server is not installed (make test installs it with apt)")
+    port = free_port()
+    proc = start_redis(port)
     try:
         yield f"redis://127.0.0.1:{port}/0", proc
     finally:

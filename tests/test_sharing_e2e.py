@@ -3,13 +3,12 @@ eventlet) sharing a real redis-server (Debian's, started on a free port by
 the test), with pages connected to either."""
 import re
 import signal
-import subprocess
 import time
 from contextlib import ExitStack
 
 import pytest
 
-from serverproc import running_redis, running_server
+from serverproc import redis_port, running_redis, running_server, start_redis
 from test_restart_e2e import closing_page, node
 
 pytestmark = pytest.mark.server
@@ -19,6 +18,20 @@ pytestmark = pytest.mark.server
 def redis_url():
     with running_redis() as (url, _):
         yield url
+
+
+def two_processes(outer: ExitStack):
+    """A redis-server and two processes sharing it; (its URL, its process, A's URL, B's URL)."""
+    url, redis_proc = outer.enter_context(running_redis())
+    a, _ = outer.enter_context(running_server(env=shared(url)))
+    b, _ = outer.enter_context(running_server(env=shared(url)))
+    return url, redis_proc, a, b
+
+
+def redis_back(url: str, outer: ExitStack) -> None:
+    """Redis starts again on the same address, empty (as deploy.md runs it)."""
+    again = start_redis(redis_port(url))
+    outer.callback(lambda: (again.terminate(), again.wait(timeout=10)))
 
 
 def shared(url):
@@ -112,10 +125,7 @@ def test_when_redis_goes_away_each_process_serves_its_own_sessions_and_says_so(t
         assert "Traceback" not in log, log[-3000:]
         assert page.act(type="restart", node=1)["ok"]
         # Redis comes back on the same address: so does sharing.
-        port = url.rsplit(":", 1)[1].split("/")[0]
-        again = subprocess.Popen(["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        outer.callback(lambda: (again.terminate(), again.wait(timeout=10)))
+        redis_back(url, outer)
         deadline = time.monotonic() + 15
         while "Redis is back" not in log_path.read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -151,9 +161,7 @@ def test_a_stalled_owner_coming_back_hands_its_pages_to_the_process_that_took_ov
 
 def test_while_redis_is_away_a_page_for_another_process_is_told_so_not_given_a_new_session(tmp_path):
     with ExitStack() as outer:
-        url, redis_proc = outer.enter_context(running_redis())
-        a, _ = outer.enter_context(running_server(env=shared(url)))
-        b, _ = outer.enter_context(running_server(env=shared(url)))
+        url, redis_proc, a, b = two_processes(outer)
         owner = outer.enter_context(closing_page(a))
         session = owner.wait_state()["session"]
         assert owner.act(type="crash", node=1)["ok"]
@@ -172,9 +180,7 @@ def test_while_redis_is_away_a_page_for_another_process_is_told_so_not_given_a_n
 
 def test_after_redis_restarts_empty_the_class_on_the_other_process_goes_on(tmp_path):
     with ExitStack() as outer:
-        url, redis_proc = outer.enter_context(running_redis())
-        a, _ = outer.enter_context(running_server(env=shared(url)))
-        b, _ = outer.enter_context(running_server(env=shared(url)))
+        url, redis_proc, a, b = two_processes(outer)
         owner = outer.enter_context(closing_page(a))
         owner.wait_state()
         opened = owner.act(type="room_open")
@@ -183,10 +189,7 @@ def test_after_redis_restarts_empty_the_class_on_the_other_process_goes_on(tmp_p
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
         time.sleep(2)
-        port = url.rsplit(":", 1)[1].split("/")[0]
-        again = subprocess.Popen(["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        outer.callback(lambda: (again.terminate(), again.wait(timeout=10)))
+        redis_back(url, outer)
         time.sleep(4)                                        # both processes find Redis back and re-register
         since = viewer.mark()
         assert owner.act(type="crash", node=3)["ok"]
