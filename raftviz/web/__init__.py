@@ -202,8 +202,7 @@ class Server:
         if self.is_remote(sid):
             self.sharing.forward_disconnect(sid)
             return
-        self.classroom.disconnect(sid)
-        self.sessions.detach_everywhere(sid)
+        self.classroom.disconnect(sid)           # its seat knows the one session it is attached to
 
     def on_action(self, sid: str, args: tuple, host_url: str) -> dict:
         """One action from a page: checked, carried out, answered."""

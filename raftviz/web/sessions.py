@@ -443,13 +443,6 @@ class SessionStore:
         with self._lock:
             self._sessions.pop(sid, None)
 
-    def detach_everywhere(self, connection: str) -> None:
-        """A connection closed: it watches no session any more."""
-        for session in self.all():
-            if connection in session.connections:
-                with session.lock:
-                    session.detach(connection)
-
     def all(self) -> list[Session]:
         return list(self._sessions.values())
 
