@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from serverproc import running_server  # noqa: E402
+import staging  # noqa: E402
 
 LAUNCH = {"executable_path": "/usr/bin/chromium",
           "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
@@ -179,18 +180,8 @@ def clients(browser, url: str, path: Path = HERE / "screenshot-clients.png", pre
 
 def stale_read(browser, url: str, path: Path = HERE / "screenshot-stale-read.png", presenter=True, size=(1280, 720)):
     page, send = started(browser, url, presenter, size)
-    send({"type": "options", "options": {"unsafe_local_reads": True}})
     page.keyboard.press("h")
-    send({"type": "submit", "command": "SET x old", "client": 1})
-    page.wait_for_function("() => window.raftviz.model.clients.ops.get(1)?.status === 'ok'", timeout=20_000)
-    old = page.evaluate("() => window.raftviz.model.leader().id")
-    send({"type": "partition", "groups": [[old, 1 if old != 1 else 2]]})
-    page.wait_for_function("""o => [...window.raftviz.model.nodes.values()].some((n) => n.up && n.role === 'leader'
-        && n.id !== o && n.term > window.raftviz.model.nodes.get(o).term)""", arg=old, timeout=20_000)
-    new = page.evaluate("o => [...window.raftviz.model.nodes.values()].find((n) => n.role === 'leader' && n.id !== o).id", old)
-    send({"type": "submit", "command": "SET x new", "node": new, "client": 2})
-    page.wait_for_function("() => window.raftviz.model.clients.ops.get(2)?.status === 'ok'", timeout=20_000)
-    send({"type": "read", "key": "x", "node": old, "client": 3})
+    staging.stale_read(page, send)
     page.wait_for_function("() => window.raftviz.model.clients.verdict?.ok === false", timeout=20_000)
     send({"type": "pause"})
     page.wait_for_timeout(600)

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from chrome_metrics import busy_fraction
 from serverproc import running_server
+import staging
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
@@ -598,17 +599,7 @@ def clients_running(page: Page, stale: bool = False):
         expect(page.locator("#history-chart [data-op-id]").first).to_be_visible(timeout=20_000)
         page.wait_for_timeout(1500)
         return
-    send({"type": "options", "options": {"unsafe_local_reads": True}})
-    send({"type": "submit", "command": "SET x old", "client": 1})
-    page.wait_for_function("() => window.raftviz.model.clients.ops.get(1)?.status === 'ok'", timeout=20_000)
-    old = page.evaluate("() => window.raftviz.model.leader().id")
-    send({"type": "partition", "groups": [[old, 1 if old != 1 else 2]]})
-    page.wait_for_function("""o => [...window.raftviz.model.nodes.values()].some((n) => n.up && n.role === 'leader'
-        && n.id !== o && n.term > window.raftviz.model.nodes.get(o).term)""", arg=old, timeout=20_000)
-    new = page.evaluate("o => [...window.raftviz.model.nodes.values()].find((n) => n.role === 'leader' && n.id !== o).id", old)
-    send({"type": "submit", "command": "SET x new", "node": new, "client": 2})
-    page.wait_for_function("() => window.raftviz.model.clients.ops.get(2)?.status === 'ok'", timeout=20_000)
-    send({"type": "read", "key": "x", "node": old, "client": 3})
+    staging.stale_read(page, send)
     expect(page.locator("#verdict")).to_contain_text("Not linearizable", timeout=15_000)
     send({"type": "pause"})
     page.wait_for_timeout(300)
