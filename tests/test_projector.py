@@ -310,6 +310,16 @@ def test_the_loss_field_speaks_in_percent(browser: Browser, server_url):
     page.context.close()
 
 
+def axe_violations(page: Page) -> list:
+    """The serious and critical accessibility violations axe-core finds in the page now."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => {
+      const r = await axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
+    }""")
+
+
 @pytest.mark.parametrize("where", ["sandbox", "scenario", "presenter"])
 def test_accessibility_audit(browser: Browser, server_url, where):
     """axe-core (from npm, pinned by the lockfile): no serious or critical violation."""
@@ -321,12 +331,7 @@ def test_accessibility_audit(browser: Browser, server_url, where):
     page.goto(server_url + path)
     expect(page.locator("[data-node-id]").first).to_be_visible()
     page.wait_for_timeout(1500)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-      const r = await axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
-    }""")
+    result = axe_violations(page)
     assert result == [], json.dumps(result, indent=1)
     context.close()
 
@@ -661,12 +666,7 @@ def test_accessibility_audit_of_the_clients_pane(browser: Browser, server_url, p
     expect(page.locator("[data-node-id]").first).to_be_visible()
     page.errors = []
     clients_running(page, stale=True)
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => {
-      const r = await axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-        .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
-    }""")
+    result = axe_violations(page)
     assert result == [], json.dumps(result, indent=1)
     context.close()
 
